@@ -1,0 +1,51 @@
+// The few platform calls Swift cannot make directly: CPUID, XGETBV, the variadic syscall that asks
+// Linux for AMX tile-data permission, and the AArch64 hwcaps.
+#ifndef QUANTFORGE_CQUANTSUPPORT_H
+#define QUANTFORGE_CQUANTSUPPORT_H
+
+#include <stdint.h>
+
+/// Whether this build runs on x86-64 (1) or AArch64 (2); 0 otherwise.
+int qf_host_arch(void);
+
+/// CPUID leaf/subleaf into regs[0..3] = eax, ebx, ecx, edx. Returns 0 when unsupported (not x86).
+int qf_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+
+/// XGETBV(index); 0 when not x86 or OSXSAVE is off.
+uint64_t qf_xgetbv(uint32_t index);
+
+/// arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): 0 on success, otherwise errno (or -1 when
+/// the platform has no such call). Per process; idempotent.
+int qf_request_amx_permission(void);
+
+/// arch_prctl(ARCH_GET_XCOMP_PERM): the permitted XSAVE feature mask, 0 when unknown.
+uint64_t qf_amx_permitted_mask(void);
+
+/// getauxval(AT_HWCAP) / getauxval(AT_HWCAP2); 0 when unavailable.
+uint64_t qf_hwcap(void);
+uint64_t qf_hwcap2(void);
+
+/// The one argument of every generated matmul kernel: `void kernel(const qf_matmul_args *)`.
+/// Every field is 8 bytes, so the generated code reads field i at byte offset 8*i.
+/// Rows [row_begin, row_end) of A and C and column panels [panel_begin, panel_end) are computed,
+/// which lets a thread pool split the output without another entry point.
+typedef struct qf_matmul_args {
+    const void *a;        /* A: M x K, u8 or s8, row stride lda elements */
+    int64_t lda;
+    const void *packed_b; /* B packed by QuantForge for this kernel (64-byte aligned) */
+    void *c;              /* C: M x N in the output type, row stride ldc elements */
+    int64_t ldc;
+    int64_t row_begin;
+    int64_t row_end;
+    int64_t panel_begin;
+    int64_t panel_end;
+} qf_matmul_args;
+
+typedef void (*qf_matmul_kernel)(const qf_matmul_args *);
+
+/// Calls a generated kernel (Swift cannot call a raw address with a C signature directly).
+static inline void qf_call_matmul_kernel(const void *kernel, const qf_matmul_args *args) {
+    ((qf_matmul_kernel)kernel)(args);
+}
+
+#endif

@@ -1,0 +1,107 @@
+import CLLVM
+
+/// A thin wrapper over `LLVMBuilderRef`: instructions are emitted at the current insertion point.
+/// Values and types are LLVM's raw handles; they live as long as the module's context.
+public final class IRBuilder {
+    public let ref: LLVMBuilderRef
+    public let context: Context
+
+    public init(_ context: Context) {
+        self.context = context
+        ref = LLVMCreateBuilderInContext(context.ref)
+    }
+
+    deinit { LLVMDisposeBuilder(ref) }
+
+    // MARK: Blocks and control flow
+    public func appendBlock(_ function: LLVMValueRef, _ name: String) -> LLVMBasicBlockRef {
+        LLVMAppendBasicBlockInContext(context.ref, function, name)
+    }
+    public func position(at block: LLVMBasicBlockRef) { LLVMPositionBuilderAtEnd(ref, block) }
+    public var currentBlock: LLVMBasicBlockRef { LLVMGetInsertBlock(ref) }
+    public func br(_ block: LLVMBasicBlockRef) { LLVMBuildBr(ref, block) }
+    public func condBr(_ condition: LLVMValueRef, _ then: LLVMBasicBlockRef, _ otherwise: LLVMBasicBlockRef) {
+        LLVMBuildCondBr(ref, condition, then, otherwise)
+    }
+    public func switchOn(_ value: LLVMValueRef, default block: LLVMBasicBlockRef, cases: [(LLVMValueRef, LLVMBasicBlockRef)]) {
+        let instruction = LLVMBuildSwitch(ref, value, block, UInt32(cases.count))
+        for (caseValue, destination) in cases { LLVMAddCase(instruction, caseValue, destination) }
+    }
+    public func retVoid() { LLVMBuildRetVoid(ref) }
+    public func phi(_ type: LLVMTypeRef, _ name: String = "") -> LLVMValueRef { LLVMBuildPhi(ref, type, name) }
+    public func addIncoming(_ phi: LLVMValueRef, _ value: LLVMValueRef, from block: LLVMBasicBlockRef) {
+        var values: [LLVMValueRef?] = [value]
+        var blocks: [LLVMBasicBlockRef?] = [block]
+        LLVMAddIncoming(phi, &values, &blocks, 1)
+    }
+
+    // MARK: Integer and float arithmetic
+    public func add(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildAdd(ref, a, b, name) }
+    public func sub(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildSub(ref, a, b, name) }
+    public func mul(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildMul(ref, a, b, name) }
+    public func xor(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildXor(ref, a, b, name) }
+    public func or(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildOr(ref, a, b, name) }
+    public func shl(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildShl(ref, a, b, name) }
+    public func fadd(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildFAdd(ref, a, b, name) }
+    public func fmul(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildFMul(ref, a, b, name) }
+    public func icmp(_ predicate: LLVMIntPredicate, _ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
+        LLVMBuildICmp(ref, predicate, a, b, name)
+    }
+    public func fcmp(_ predicate: LLVMRealPredicate, _ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
+        LLVMBuildFCmp(ref, predicate, a, b, name)
+    }
+    public func select(_ condition: LLVMValueRef, _ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
+        LLVMBuildSelect(ref, condition, a, b, name)
+    }
+
+    // MARK: Conversions
+    public func sext(_ v: LLVMValueRef, to type: LLVMTypeRef) -> LLVMValueRef { LLVMBuildSExt(ref, v, type, "") }
+    public func zext(_ v: LLVMValueRef, to type: LLVMTypeRef) -> LLVMValueRef { LLVMBuildZExt(ref, v, type, "") }
+    public func trunc(_ v: LLVMValueRef, to type: LLVMTypeRef) -> LLVMValueRef { LLVMBuildTrunc(ref, v, type, "") }
+    public func sitofp(_ v: LLVMValueRef, to type: LLVMTypeRef) -> LLVMValueRef { LLVMBuildSIToFP(ref, v, type, "") }
+    public func fptosi(_ v: LLVMValueRef, to type: LLVMTypeRef) -> LLVMValueRef { LLVMBuildFPToSI(ref, v, type, "") }
+    public func bitcast(_ v: LLVMValueRef, to type: LLVMTypeRef) -> LLVMValueRef { LLVMBuildBitCast(ref, v, type, "") }
+    public func intToPtr(_ v: LLVMValueRef, to type: LLVMTypeRef) -> LLVMValueRef { LLVMBuildIntToPtr(ref, v, type, "") }
+
+    // MARK: Memory
+    /// Loads `type` from `pointer` (bitcast as needed, so it works with typed and opaque pointers).
+    public func load(_ type: LLVMTypeRef, from pointer: LLVMValueRef, align: Int, _ name: String = "") -> LLVMValueRef {
+        let typed = bitcast(pointer, to: context.pointer(to: type))
+        let value = LLVMBuildLoad2(ref, type, typed, name)!
+        LLVMSetAlignment(value, UInt32(align))
+        return value
+    }
+    public func store(_ value: LLVMValueRef, to pointer: LLVMValueRef, align: Int) {
+        let typed = bitcast(pointer, to: context.pointer(to: LLVMTypeOf(value)))
+        let instruction = LLVMBuildStore(ref, value, typed)!
+        LLVMSetAlignment(instruction, UInt32(align))
+    }
+    /// `pointer + offset` in bytes, as an `i8*`.
+    public func byteOffset(_ pointer: LLVMValueRef, _ offset: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
+        let bytePointer = bitcast(pointer, to: context.pointer(to: context.i8))
+        var indices: [LLVMValueRef?] = [offset]
+        return LLVMBuildInBoundsGEP2(ref, context.i8, bytePointer, &indices, 1, name)
+    }
+
+    // MARK: Vectors
+    public func extractElement(_ vector: LLVMValueRef, _ index: Int) -> LLVMValueRef {
+        LLVMBuildExtractElement(ref, vector, context.constInt(context.i32, Int64(index)), "")
+    }
+    public func insertElement(_ vector: LLVMValueRef, _ element: LLVMValueRef, _ index: Int) -> LLVMValueRef {
+        LLVMBuildInsertElement(ref, vector, element, context.constInt(context.i32, Int64(index)), "")
+    }
+    /// A vector of `count` copies of the scalar `value`.
+    public func splat(_ value: LLVMValueRef, count: Int, _ name: String = "") -> LLVMValueRef {
+        let vectorType = context.vector(LLVMTypeOf(value), count)
+        let single = insertElement(LLVMGetUndef(vectorType), value, 0)
+        let zeroMask = LLVMConstNull(context.vector(context.i32, count))
+        return LLVMBuildShuffleVector(ref, single, LLVMGetUndef(vectorType), zeroMask, name)
+    }
+
+    // MARK: Calls
+    @discardableResult
+    public func call(_ function: LLVMValueRef, type: LLVMTypeRef, _ args: [LLVMValueRef], _ name: String = "") -> LLVMValueRef {
+        var args: [LLVMValueRef?] = args
+        return LLVMBuildCall2(ref, type, function, &args, UInt32(args.count), name)
+    }
+}

@@ -1,0 +1,78 @@
+import CLLVM
+import Foundation
+
+/// ORC's LLJIT behind a lock: concurrent add/lookup on one LLJIT crashes (DESIGN.md §3), so every
+/// call into it is serialized here. Each added module gets its own resource tracker, so that its
+/// machine code can be freed again (`remove`).
+public final class LLJIT: @unchecked Sendable {
+    private let ref: LLVMOrcLLJITRef
+    private let lock = NSLock()
+    /// The target machine this JIT generates code for (a copy of the description; the JIT owns
+    /// its own LLVM handle).
+    public let triple: String
+    public let cpu: String
+    public let features: String
+
+    /// A JIT for `machine` (consumed: the JIT takes over the handle).
+    public init(machine: TargetMachine) throws {
+        LLVM.initialize()
+        triple = machine.triple
+        cpu = machine.cpu
+        features = machine.features
+        let builder = LLVMOrcCreateLLJITBuilder()
+        let machineBuilder = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine.relinquish())
+        LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, machineBuilder)
+        var jit: LLVMOrcLLJITRef?
+        try LLVMError.check(LLVMOrcCreateLLJIT(&jit, builder), "create LLJIT")
+        guard let jit else { throw LLVMError("create LLJIT", "no JIT returned") }
+        ref = jit
+    }
+
+    deinit {
+        if let error = LLVMOrcDisposeLLJIT(ref) { LLVMConsumeError(error) }
+    }
+
+    /// Handle to the code of one added module; `remove` frees it.
+    public final class Tracker: @unchecked Sendable {
+        fileprivate let ref: LLVMOrcResourceTrackerRef
+        fileprivate var removed = false
+        fileprivate init(_ ref: LLVMOrcResourceTrackerRef) { self.ref = ref }
+        deinit { LLVMOrcReleaseResourceTracker(ref) }
+    }
+
+    /// Adds `module` (ownership moves to the JIT) under a new resource tracker.
+    public func add(_ module: Module) throws -> Tracker {
+        guard let threadSafeContext = module.context.threadSafeRef else {
+            throw LLVMError("add module to JIT", "the module was not created in a JIT context (Context(forJIT:))")
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        let dylib = LLVMOrcLLJITGetMainJITDylib(ref)
+        let tracker = Tracker(LLVMOrcJITDylibCreateResourceTracker(dylib))
+        let threadSafeModule = LLVMOrcCreateNewThreadSafeModule(module.take(), threadSafeContext)
+        // Ownership of the module passes to the JIT even when adding fails.
+        try LLVMError.check(LLVMOrcLLJITAddLLVMIRModuleWithRT(ref, tracker.ref, threadSafeModule), "add module to JIT")
+        return tracker
+    }
+
+    /// The address of `symbol` (compiles its module on first lookup).
+    public func lookup(_ symbol: String) throws -> UnsafeRawPointer {
+        lock.lock()
+        defer { lock.unlock() }
+        var address: LLVMOrcExecutorAddress = 0
+        try LLVMError.check(LLVMOrcLLJITLookup(ref, &address, symbol), "look up \(symbol)")
+        guard let pointer = UnsafeRawPointer(bitPattern: UInt(address)) else {
+            throw LLVMError("look up \(symbol)", "symbol resolved to null")
+        }
+        return pointer
+    }
+
+    /// Frees the code and data of the module added under `tracker`. Idempotent.
+    public func remove(_ tracker: Tracker) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !tracker.removed else { return }
+        tracker.removed = true
+        try LLVMError.check(LLVMOrcResourceTrackerRemove(tracker.ref), "remove JIT resources")
+    }
+}

@@ -1,0 +1,33 @@
+import CLLVM
+import Foundation
+
+/// Process-wide facts about the LLVM this build links against.
+public enum LLVM {
+    /// The major version of the LLVM headers and library (14, 15, ...).
+    public static var majorVersion: Int { Int(qf_llvm_major_version()) }
+
+    private static let initialized: Bool = {
+        qf_llvm_initialize_targets()
+        return true
+    }()
+
+    /// Registers every target LLVM was built with (x86, AArch64, ...). Idempotent and thread-safe.
+    public static func initialize() {
+        _ = initialized
+    }
+
+    /// The triple of the machine this process runs on, e.g. `x86_64-pc-linux-gnu`.
+    public static var hostTriple: String {
+        LLVMError.takeMessage(LLVMGetDefaultTargetTriple())
+    }
+
+    /// The host CPU's name as LLVM knows it (may be `generic` on CPUs newer than this LLVM).
+    public static var hostCPUName: String {
+        LLVMError.takeMessage(LLVMGetHostCPUName())
+    }
+
+    /// The host CPU's features as LLVM sees them, e.g. `+avx2,+avx512vnni,-amx-tile,...`.
+    public static var hostCPUFeatures: String {
+        LLVMError.takeMessage(LLVMGetHostCPUFeatures())
+    }
+}

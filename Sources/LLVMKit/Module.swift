@@ -1,0 +1,82 @@
+import CLLVM
+
+/// An LLVM module. Owns its handle until it is handed to the JIT (`take()`); disposed otherwise.
+public final class Module {
+    public let context: Context
+    private var owned: LLVMModuleRef?
+
+    public init(name: String, context: Context) {
+        self.context = context
+        owned = LLVMModuleCreateWithNameInContext(name, context.ref)
+    }
+
+    deinit {
+        if let owned { LLVMDisposeModule(owned) }
+    }
+
+    /// The handle; only valid while this object still owns the module.
+    public var ref: LLVMModuleRef {
+        guard let owned else { preconditionFailure("module was handed over and can no longer be used") }
+        return owned
+    }
+
+    /// Relinquishes ownership (the caller becomes responsible for the handle).
+    func take() -> LLVMModuleRef {
+        let handle = ref
+        owned = nil
+        return handle
+    }
+
+    public var triple: String {
+        get { String(cString: LLVMGetTarget(ref)) }
+        set { LLVMSetTarget(ref, newValue) }
+    }
+
+    public func setDataLayout(of machine: TargetMachine) {
+        let layout = LLVMCreateTargetDataLayout(machine.ref)
+        defer { LLVMDisposeTargetData(layout) }
+        let text = LLVMError.takeMessage(LLVMCopyStringRepOfTargetData(layout))
+        LLVMSetDataLayout(ref, text)
+    }
+
+    /// Checks the module's IR; throws with LLVM's description of every problem.
+    public func verify() throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let failed = LLVMVerifyModule(ref, LLVMReturnStatusAction, &message)
+        let text = LLVMError.takeMessage(message)
+        if failed != 0 { throw LLVMError("verify module", text) }
+    }
+
+    /// The module as textual LLVM IR.
+    public var irText: String { LLVMError.takeMessage(LLVMPrintModuleToString(ref)) }
+
+    // MARK: Globals and functions
+
+    /// Adds a function with external linkage.
+    public func addFunction(_ name: String, type: LLVMTypeRef) -> LLVMValueRef {
+        LLVMAddFunction(ref, name, type)
+    }
+
+    /// Adds a private constant global with the given initializer and returns it.
+    public func addConstant(_ name: String, _ initializer: LLVMValueRef, alignment: Int = 64) -> LLVMValueRef {
+        let global = LLVMAddGlobal(ref, LLVMTypeOf(initializer), name)!
+        LLVMSetInitializer(global, initializer)
+        LLVMSetGlobalConstant(global, 1)
+        LLVMSetLinkage(global, LLVMPrivateLinkage)
+        LLVMSetUnnamedAddress(global, LLVMGlobalUnnamedAddr)
+        LLVMSetAlignment(global, UInt32(alignment))
+        return global
+    }
+
+    /// Declares an LLVM intrinsic, e.g. `llvm.x86.avx512.vpdpbusd.512`, with the overload types an
+    /// overloaded intrinsic (`llvm.masked.store`, `llvm.roundeven`, ...) needs. Returns the
+    /// function and its type.
+    public func intrinsic(_ name: String, overloads: [LLVMTypeRef] = []) throws -> (function: LLVMValueRef, type: LLVMTypeRef) {
+        let id = LLVMLookupIntrinsicID(name, name.utf8.count)
+        guard id != 0 else { throw LLVMError("declare intrinsic", "LLVM \(LLVM.majorVersion) has no intrinsic named \(name)") }
+        var types: [LLVMTypeRef?] = overloads
+        let function = LLVMGetIntrinsicDeclaration(ref, id, &types, overloads.count)!
+        let type = LLVMIntrinsicGetType(context.ref, id, &types, overloads.count)!
+        return (function, type)
+    }
+}

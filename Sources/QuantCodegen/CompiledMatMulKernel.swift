@@ -1,0 +1,80 @@
+import CQuantSupport
+import LLVMKit
+import QuantOps
+import QuantSchedule
+
+/// A JIT-compiled matmul kernel. Its machine code is freed when the last reference goes.
+/// Thread-safe: `run` may be called concurrently (the kernel keeps no state).
+public final class CompiledMatMulKernel: @unchecked Sendable {
+    public let op: MatMul
+    public let schedule: MatMulSchedule
+    public let instruction: DotInstruction
+    public let layout: PackedLayout
+    /// Time from the description to a callable function, in milliseconds.
+    public let compileMilliseconds: Double
+    let entry: UnsafeRawPointer
+    private let tracker: LLJIT.Tracker
+    private let compiler: KernelCompiler
+    private let adjustment: OperandAdjustment
+
+    init(op: MatMul, schedule: MatMulSchedule, emitter: MatMulKernelEmitter, entry: UnsafeRawPointer,
+         tracker: LLJIT.Tracker, compiler: KernelCompiler, compileMilliseconds: Double) {
+        self.op = op
+        self.schedule = schedule
+        instruction = emitter.instruction
+        layout = emitter.layout
+        adjustment = emitter.adjustment
+        self.entry = entry
+        self.tracker = tracker
+        self.compiler = compiler
+        self.compileMilliseconds = compileMilliseconds
+    }
+
+    deinit { try? compiler.jit.remove(tracker) }
+
+    /// What packed weights must have been packed for to run with this kernel.
+    public var weightSignature: String {
+        var hash = StableHash()
+        hash.combine(adjustment.aZeroPoint)
+        for point in adjustment.bZeroPoints { hash.combine(point) }
+        if case let .requantized(r) = op.output, let bias = r.bias { for value in bias { hash.combine(value) } }
+        return "\(op.k)x\(op.n) \(op.bType) \(instruction.kind.rawValue) nr\(layout.panelWidth) zero-points+bias \(hash.hex)"
+    }
+
+    /// Packs B (K×N, row stride `rowStride` elements, default N) for this kernel.
+    public func packWeights(_ b: UnsafeRawBufferPointer, rowStride: Int? = nil) throws(QuantError) -> PackedWeights {
+        try WeightPacker.pack(op, b: b, ldb: rowStride ?? op.n, instruction: instruction, layout: layout,
+                              signature: weightSignature)
+    }
+
+    /// Runs C = A·B for `m` rows (the kernel's M when fixed). Buffer sizes, strides and the
+    /// weights' layout are checked before the kernel runs.
+    public func run(a: UnsafeRawBufferPointer, aRowStride: Int? = nil, weights: PackedWeights,
+                    c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil) throws(QuantError) {
+        let m = try op.resolveM(m)
+        let lda = aRowStride ?? op.k, ldc = cRowStride ?? op.n
+        if lda < op.k { throw .invalidStride(field: "A", stride: lda, minimum: op.k) }
+        if ldc < op.n { throw .invalidStride(field: "C", stride: ldc, minimum: op.n) }
+        let aBytes = op.aBytes(m: m, lda: lda), cBytes = op.cBytes(m: m, ldc: ldc)
+        if a.count < aBytes { throw .bufferTooSmall(field: "A", requiredBytes: aBytes, actualBytes: a.count) }
+        if c.count < cBytes { throw .bufferTooSmall(field: "C", requiredBytes: cBytes, actualBytes: c.count) }
+        if weights.signature != weightSignature {
+            throw .weightsMismatch(reason: "packed for [\(weights.signature)], kernel needs [\(weightSignature)]")
+        }
+        guard let aBase = a.baseAddress, let cBase = c.baseAddress else {
+            throw .bufferTooSmall(field: a.baseAddress == nil ? "A" : "C", requiredBytes: 1, actualBytes: 0)
+        }
+        runUnchecked(a: aBase, lda: lda, weights: weights.bytes, c: cBase, ldc: ldc,
+                     rows: 0..<m, panels: 0..<layout.panels)
+    }
+
+    /// Calls the kernel on a sub-range of rows and column panels, with no checks (the caller has
+    /// validated everything; used by `run` and by thread pools).
+    public func runUnchecked(a: UnsafeRawPointer, lda: Int, weights: UnsafeRawPointer, c: UnsafeMutableRawPointer,
+                             ldc: Int, rows: Range<Int>, panels: Range<Int>) {
+        var args = qf_matmul_args(a: a, lda: Int64(lda), packed_b: weights, c: c, ldc: Int64(ldc),
+                                  row_begin: Int64(rows.lowerBound), row_end: Int64(rows.upperBound),
+                                  panel_begin: Int64(panels.lowerBound), panel_end: Int64(panels.upperBound))
+        qf_call_matmul_kernel(entry, &args)
+    }
+}

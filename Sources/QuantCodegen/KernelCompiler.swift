@@ -1,0 +1,97 @@
+import CLLVM
+import Foundation
+import LLVMKit
+import QuantOps
+import QuantSchedule
+
+/// Compiles kernels for the host CPU with one process-wide ORC LLJIT. IR is built in a fresh
+/// context per kernel (so several threads can build at once); adding to and looking up in the JIT
+/// is serialized by `LLJIT`.
+public final class KernelCompiler: @unchecked Sendable {
+    public let jit: LLJIT
+    /// The codegen target's features (`+avx512vnni`, ...), checked before emitting an instruction.
+    public let targetFeatures: Set<String>
+    /// The new-pass-manager pipeline run before codegen (`QFORGE_LLVM_PASSES` overrides it).
+    public let irPipeline: String
+    private let counter = NSLock()
+    private var nextID = 0
+
+    /// The shared compiler for this process, created on first use.
+    public static func shared() throws(QuantError) -> KernelCompiler {
+        switch sharedResult {
+        case let .success(compiler): return compiler
+        case let .failure(error): throw error
+        }
+    }
+
+    private static let sharedResult: Result<KernelCompiler, QuantError> = {
+        do {
+            return .success(try KernelCompiler())
+        } catch let error as LLVMError {
+            return .failure(.compilationFailed(stage: "create JIT", message: error.description))
+        } catch {
+            return .failure(.compilationFailed(stage: "create JIT", message: "\(error)"))
+        }
+    }()
+
+    public init() throws {
+        let machine = try TargetMachine.host(optimization: .default)
+        targetFeatures = Set(machine.features.split(separator: ",").map(String.init).filter { $0.hasPrefix("+") })
+        irPipeline = ProcessInfo.processInfo.environment["QFORGE_LLVM_PASSES"] ?? "instcombine,simplifycfg"
+        // The JIT consumes the target machine; a second one is kept for assembly dumps.
+        jit = try LLJIT(machine: machine)
+    }
+
+    /// Throws `unsupportedISA` when the JIT's target lacks a feature `instruction` needs: emitting
+    /// it anyway would abort the process inside LLVM's instruction selection.
+    public func checkFeatures(_ instruction: DotInstruction) throws(QuantError) {
+        let missing = instruction.requiredLLVMFeatures.filter { !targetFeatures.contains($0) }
+        if !missing.isEmpty {
+            throw .unsupportedISA(requested: instruction.isa.rawValue,
+                                  reason: "the JIT target lacks \(missing.joined(separator: ", "))")
+        }
+    }
+
+    private func uniqueName(_ prefix: String) -> String {
+        counter.lock()
+        defer { counter.unlock() }
+        nextID += 1
+        return "\(prefix)_\(nextID)"
+    }
+
+    /// Compiles `op` with `schedule` into a callable kernel.
+    public func compileMatMul(_ op: MatMul, schedule: MatMulSchedule) throws(QuantError) -> CompiledMatMulKernel {
+        let started = DispatchTime.now()
+        let emitter = try MatMulKernelEmitter(op: op, schedule: schedule)
+        try checkFeatures(emitter.instruction)
+        let name = uniqueName("qf_matmul")
+        IRDump.write("schedule", name, "\(schedule)\nlayout: \(emitter.layout)\nop: \(op)")
+        do {
+            let context = Context(forJIT: ())
+            let module = Module(name: name, context: context)
+            module.triple = jit.triple
+            _ = try emitter.emit(into: module, name: name)
+            IRDump.write("llvm", name, module.irText)
+            try module.verify()
+            if !irPipeline.isEmpty {
+                let machine = try TargetMachine(triple: jit.triple, cpu: jit.cpu, features: jit.features)
+                module.setDataLayout(of: machine)
+                try PassPipeline.run(irPipeline, on: module, for: machine)
+                IRDump.write("llvm-opt", name, module.irText)
+                if IRDump.enabled("asm") {
+                    let assembly = try machine.emit(module, as: .assembly)
+                    IRDump.write("asm", name, String(decoding: assembly, as: UTF8.self))
+                }
+            }
+            let tracker = try jit.add(module)
+            let entry = try jit.lookup(name)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
+            return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, entry: entry,
+                                        tracker: tracker, compiler: self, compileMilliseconds: elapsed)
+        } catch let error as LLVMError {
+            throw .compilationFailed(stage: error.operation, message: error.message)
+        } catch {
+            throw .compilationFailed(stage: "codegen", message: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,305 @@
+import CLLVM
+import LLVMKit
+import QuantOps
+import QuantSchedule
+
+/// Emits one matmul kernel `void name(const qf_matmul_args *)` as LLVM IR.
+///
+/// Loop nest (panels of B outermost, so one packed panel is reused across all rows):
+/// ```
+/// for panel in panel_begin..<panel_end:              // NR = vectorsPerRow·lanes columns
+///   for r in stride(row_begin, row_end - MR, MR):   microkernel(MR rows)
+///   switch row_end - r { case 1..<MR: microkernel(that many rows) }
+/// microkernel: acc[MR][NV] over K groups (unrolled by kUnroll; a partial last group reads only
+///              the bytes that exist), then the epilogue: + compensation, - b_zp'·rowsum(A'),
+///              the output mode (int32 / requantize / dequantize), and stores (the last panel
+///              stores only the columns < N).
+/// ```
+public struct MatMulKernelEmitter {
+    public let op: MatMul
+    public let schedule: MatMulSchedule
+    public let instruction: DotInstruction
+    public let layout: PackedLayout
+    public let adjustment: OperandAdjustment
+
+    public init(op: MatMul, schedule: MatMulSchedule) throws(QuantError) {
+        self.op = op
+        self.schedule = schedule
+        instruction = try schedule.instruction()
+        layout = try schedule.layout(k: op.k, n: op.n)
+        adjustment = OperandAdjustment(op: op, instruction: instruction)
+        try schedule.validate(rowSums: adjustment.needsRowSums)
+    }
+
+    /// Adds the kernel function `name` to `module` and returns it.
+    public func emit(into module: Module, name: String) throws -> LLVMValueRef {
+        var state = try EmissionState(emitter: self, module: module, name: name)
+        state.emitBody()
+        return state.function
+    }
+}
+
+/// The values and helpers live while one kernel function is emitted.
+private struct EmissionState {
+    let e: MatMulKernelEmitter
+    let context: Context
+    let module: Module
+    let b: IRBuilder
+    let dot: DotEmitter
+    let function: LLVMValueRef
+    let loops: LoopBuilder
+    let i64: LLVMTypeRef
+
+    // Kernel arguments (qf_matmul_args).
+    var aBase: LLVMValueRef! = nil
+    var lda: LLVMValueRef! = nil
+    var bBase: LLVMValueRef! = nil
+    var cBase: LLVMValueRef! = nil
+    var ldc: LLVMValueRef! = nil
+    var rowBegin: LLVMValueRef! = nil
+    var rowEnd: LLVMValueRef! = nil
+    var panelBegin: LLVMValueRef! = nil
+    var panelEnd: LLVMValueRef! = nil
+
+    // Per-column epilogue constants: a splat when uniform, else a private global array.
+    var bZeroPoints: ColumnConstant? = nil
+    var multipliers: ColumnConstant? = nil
+    var dequantBias: ColumnConstant? = nil
+
+    init(emitter: MatMulKernelEmitter, module: Module, name: String) throws {
+        e = emitter
+        self.module = module
+        context = module.context
+        b = IRBuilder(context)
+        i64 = context.i64
+        dot = try DotEmitters.make(emitter.instruction, module: module, bSigned: emitter.adjustment.bSigned)
+        let functionType = context.function(context.void, [context.pointer(to: context.i8)])
+        function = module.addFunction(name, type: functionType)
+        for attribute in ["nounwind", "nofree"] {
+            let kind = LLVMGetEnumAttributeKindForName(attribute, attribute.utf8.count)
+            LLVMAddAttributeAtIndex(function, UInt32(bitPattern: -1), LLVMCreateEnumAttribute(context.ref, kind, 0))
+        }
+        loops = LoopBuilder(builder: b, function: function)
+    }
+
+    private func const(_ value: Int) -> LLVMValueRef { context.constInt(i64, Int64(value)) }
+
+    mutating func emitBody() {
+        let entry = b.appendBlock(function, "entry")
+        b.position(at: entry)
+        let args = LLVMGetParam(function, 0)!
+        let bytePointer = context.pointer(to: context.i8)
+        func field(_ index: Int) -> LLVMValueRef { b.load(i64, from: b.byteOffset(args, const(8 * index)), align: 8) }
+        aBase = b.intToPtr(field(0), to: bytePointer)
+        lda = field(1)
+        bBase = b.intToPtr(field(2), to: bytePointer)
+        cBase = b.intToPtr(field(3), to: bytePointer)
+        ldc = field(4)
+        rowBegin = field(5)
+        rowEnd = field(6)
+        panelBegin = field(7)
+        panelEnd = field(8)
+        makeEpilogueConstants()
+
+        let layout = e.layout, mr = e.schedule.rowsPerTile
+        let hasTailPanel = layout.lastPanelColumns != layout.panelWidth
+        loops.loop("panel", from: panelBegin, step: 1, while: { b.icmp(LLVMIntSLT, $0, panelEnd) }) { panel, _ in
+            let bPanel = b.byteOffset(bBase, b.mul(panel, const(layout.panelBytes)), "b.panel")
+            let column = b.mul(panel, const(layout.panelWidth), "col")
+            let isTail = hasTailPanel ? b.icmp(LLVMIntEQ, panel, const(layout.panels - 1), "is.tail") : nil
+            let rows = loops.loop("rows", from: rowBegin, step: Int64(mr),
+                                  while: { b.icmp(LLVMIntSLE, b.add($0, const(mr)), rowEnd) }) { row, _ in
+                microkernel(rows: mr, row: row, bPanel: bPanel, column: column, isTail: isTail)
+                return []
+            }
+            if mr > 1 {
+                let remaining = b.sub(rowEnd, rows.iv, "rows.left")
+                let done = b.appendBlock(function, "rows.done")
+                let cases = (1..<mr).map { count -> (LLVMValueRef, LLVMBasicBlockRef) in
+                    (const(count), b.appendBlock(function, "rows.tail\(count)"))
+                }
+                b.switchOn(remaining, default: done, cases: cases)
+                for (count, (_, block)) in zip(1..<mr, cases) {
+                    b.position(at: block)
+                    microkernel(rows: count, row: rows.iv, bPanel: bPanel, column: column, isTail: isTail)
+                    b.br(done)
+                }
+                b.position(at: done)
+            }
+            return []
+        }
+        b.retVoid()
+    }
+
+    // MARK: Microkernel
+
+    private func microkernel(rows: Int, row: LLVMValueRef, bPanel: LLVMValueRef, column: LLVMValueRef,
+                             isTail: LLVMValueRef?) {
+        let instruction = e.instruction, layout = e.layout
+        let vectors = e.schedule.vectorsPerRow, kGroup = instruction.kGroup
+        let needsRowSums = e.adjustment.needsRowSums
+        let aRows = (0..<rows).map { i in b.byteOffset(aBase, b.mul(b.add(row, const(i)), lda), "a.row\(i)") }
+        let zero = LLVMConstNull(dot.accumulatorType)!
+        var carried = [LLVMValueRef](repeating: zero, count: rows * vectors + (needsRowSums ? rows : 0))
+
+        // One K group: B vectors of the group, then each row's A broadcast against them.
+        func step(_ group: LLVMValueRef, _ values: [LLVMValueRef], validBytes: Int) -> [LLVMValueRef] {
+            var values = values
+            let groupB = b.byteOffset(bPanel, b.mul(group, const(layout.panelWidth * kGroup)))
+            let bVectors = (0..<vectors).map { v in
+                dot.loadB(b, at: b.byteOffset(groupB, const(v * instruction.lanes * kGroup)))
+            }
+            let aOffset = b.mul(group, const(kGroup))
+            for i in 0..<rows {
+                let a = dot.loadA(b, at: b.byteOffset(aRows[i], aOffset), validBytes: validBytes,
+                                  flipSign: e.adjustment.flipsASignBit, signed: e.adjustment.aSigned)
+                for v in 0..<vectors { values[i * vectors + v] = dot.dot(b, values[i * vectors + v], a, bVectors[v]) }
+                if needsRowSums { values[rows * vectors + i] = dot.accumulateRowSum(b, values[rows * vectors + i], a) }
+            }
+            return values
+        }
+
+        let fullGroups = e.op.k / kGroup, tailBytes = e.op.k % kGroup
+        let unroll = max(1, min(e.schedule.kUnroll, fullGroups))
+        let mainGroups = fullGroups / unroll * unroll
+        if mainGroups > 0 {
+            carried = loops.loop("k", from: const(0), step: Int64(unroll), carried: carried,
+                                 while: { b.icmp(LLVMIntSLT, $0, const(mainGroups)) }) { group, values in
+                var values = values
+                for u in 0..<unroll { values = step(u == 0 ? group : b.add(group, const(u)), values, validBytes: kGroup) }
+                return values
+            }.carried
+        }
+        for group in mainGroups..<fullGroups { carried = step(const(group), carried, validBytes: kGroup) }
+        if tailBytes > 0 { carried = step(const(fullGroups), carried, validBytes: tailBytes) }
+
+        epilogue(rows: rows, row: row, column: column, isTail: isTail, accumulators: carried)
+    }
+
+    // MARK: Epilogue
+
+    /// A per-column constant of the epilogue.
+    enum ColumnConstant {
+        case uniform(LLVMValueRef)   // splat vector
+        case perColumn(LLVMValueRef, LLVMTypeRef) // global array, element type
+    }
+
+    private mutating func makeEpilogueConstants() {
+        let op = e.op, layout = e.layout, lanes = e.instruction.lanes
+        func columnConstant(_ name: String, _ values: [LLVMValueRef], _ type: LLVMTypeRef, uniform: Bool) -> ColumnConstant {
+            if uniform { return .uniform(context.constVector(Array(repeating: values[0], count: lanes))) }
+            let padded = values + Array(repeating: LLVMConstNull(type)!, count: layout.paddedN - values.count)
+            return .perColumn(module.addConstant(name, context.constArray(type, padded)), type)
+        }
+        if e.adjustment.needsRowSums {
+            let points = e.adjustment.bZeroPoints.map { context.constInt(context.i32, Int64($0)) }
+            bZeroPoints = columnConstant("b.zero.points", points, context.i32, uniform: e.adjustment.uniformBZeroPoint)
+        }
+        switch op.output {
+        case .int32:
+            break
+        case .requantized, .dequantized:
+            let values = (0..<op.n).map { op.outputMultiplier(column: $0) }
+            multipliers = columnConstant("multipliers", values.map(context.constFloat), context.f32,
+                                         uniform: Set(values.map(\.bitPattern)).count == 1)
+        }
+        if case let .dequantized(d) = op.output {
+            if let bias = d.bias {
+                dequantBias = columnConstant("bias", bias.map(context.constFloat), context.f32, uniform: false)
+            }
+        }
+    }
+
+    /// The constant's lanes for the vector starting at `column`.
+    private func load(_ constant: ColumnConstant, column: LLVMValueRef) -> LLVMValueRef {
+        switch constant {
+        case let .uniform(vector):
+            return vector
+        case let .perColumn(global, type):
+            let lanes = e.instruction.lanes
+            return b.load(context.vector(type, lanes), from: b.byteOffset(global, b.mul(column, const(4))), align: 4 * lanes)
+        }
+    }
+
+    private func epilogue(rows: Int, row: LLVMValueRef, column: LLVMValueRef, isTail: LLVMValueRef?,
+                          accumulators: [LLVMValueRef]) {
+        let op = e.op, lanes = e.instruction.lanes, vectors = e.schedule.vectorsPerRow
+        let outputType = op.output.elementType
+        let compensation = b.byteOffset(bBase, const(e.layout.compensationOffset))
+        var stores: [(pointer: LLVMValueRef, value: LLVMValueRef, validInTail: Int)] = []
+        for i in 0..<rows {
+            let cRow = b.byteOffset(cBase, b.mul(b.mul(b.add(row, const(i)), ldc), const(outputType.byteSize)))
+            // Every lane of a row-sum accumulator holds the same sum of the row's A' bytes.
+            let rowSum = e.adjustment.needsRowSums
+                ? b.splat(b.extractElement(accumulators[rows * vectors + i], 0), count: lanes) : nil
+            for v in 0..<vectors {
+                let vColumn = b.add(column, const(v * lanes))
+                var acc = b.add(accumulators[i * vectors + v],
+                                b.load(dot.accumulatorType, from: b.byteOffset(compensation, b.mul(vColumn, const(4))),
+                                       align: 4 * lanes))
+                if let rowSum, let bZeroPoints {
+                    acc = b.sub(acc, b.mul(load(bZeroPoints, column: vColumn), rowSum))
+                }
+                let value = convertOutput(acc, column: vColumn)
+                let pointer = b.byteOffset(cRow, b.mul(vColumn, const(outputType.byteSize)))
+                let validInTail = max(0, min(lanes, e.layout.lastPanelColumns - v * lanes))
+                stores.append((pointer, value, validInTail))
+            }
+        }
+        func storeAll(partial: Bool) {
+            for store in stores {
+                if !partial || store.validInTail == lanes {
+                    b.store(store.value, to: store.pointer, align: 1)
+                } else {
+                    let size = outputType.byteSize
+                    for lane in 0..<store.validInTail {
+                        b.store(b.extractElement(store.value, lane), to: b.byteOffset(store.pointer, const(lane * size)), align: 1)
+                    }
+                }
+            }
+        }
+        guard let isTail else { storeAll(partial: false); return }
+        let full = b.appendBlock(function, "store.full"), partial = b.appendBlock(function, "store.tail")
+        let done = b.appendBlock(function, "store.done")
+        b.condBr(isTail, partial, full)
+        b.position(at: full)
+        storeAll(partial: false)
+        b.br(done)
+        b.position(at: partial)
+        storeAll(partial: true)
+        b.br(done)
+        b.position(at: done)
+    }
+
+    /// int32 accumulators → the output vector (i32, i8 or f32 lanes).
+    private func convertOutput(_ acc: LLVMValueRef, column: LLVMValueRef) -> LLVMValueRef {
+        let op = e.op, lanes = e.instruction.lanes
+        let floats = context.vector(context.f32, lanes)
+        func splat(_ x: Float) -> LLVMValueRef { context.constVector(Array(repeating: context.constFloat(x), count: lanes)) }
+        func clamp(_ value: LLVMValueRef, _ lower: Float, _ upper: Float) -> LLVMValueRef {
+            var value = value
+            if lower > -.infinity { value = b.select(b.fcmp(LLVMRealOLT, value, splat(lower)), splat(lower), value) }
+            if upper < .infinity { value = b.select(b.fcmp(LLVMRealOGT, value, splat(upper)), splat(upper), value) }
+            return value
+        }
+        switch op.output {
+        case .int32:
+            return acc
+        case let .requantized(r):
+            let bounds = op.requantizedBounds!, zeroPoint = r.output.zeroPoints[0]
+            var value = b.fmul(b.sitofp(acc, to: floats), load(multipliers!, column: column))
+            value = clamp(value, Float(bounds.lowerBound - zeroPoint), Float(bounds.upperBound - zeroPoint))
+            let roundEven = try! module.intrinsic("llvm.roundeven", overloads: [floats])
+            value = b.call(roundEven.function, type: roundEven.type, [value])
+            let ints = context.vector(context.i32, lanes)
+            let quantized = b.add(b.fptosi(value, to: ints),
+                                  context.constVector(Array(repeating: context.constInt(context.i32, Int64(zeroPoint)), count: lanes)))
+            return b.trunc(quantized, to: context.vector(context.i8, lanes))
+        case let .dequantized(d):
+            var value = b.fmul(b.sitofp(acc, to: floats), load(multipliers!, column: column))
+            value = b.fadd(value, dequantBias.map { load($0, column: column) } ?? splat(0))
+            let (lower, upper) = d.activation.realBounds
+            return clamp(value, lower, upper)
+        }
+    }
+}

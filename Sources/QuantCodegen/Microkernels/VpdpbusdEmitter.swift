@@ -1,0 +1,62 @@
+import CLLVM
+import LLVMKit
+import QuantSchedule
+
+/// `vpdpbusd` (AVX-512 VNNI on zmm, AVX-VNNI on ymm): each i32 lane adds the dot product of 4
+/// unsigned A bytes (broadcast) and 4 signed B bytes. Row sums reuse the instruction against a
+/// vector of ones.
+struct VpdpbusdEmitter: DotEmitter {
+    let instruction: DotInstruction
+    let context: Context
+    let function: LLVMValueRef
+    let functionType: LLVMTypeRef
+    /// The intrinsic's operand types (i32 vectors up to LLVM 20, i8 vectors after), read from its
+    /// declaration so that both spellings work.
+    let operandTypes: [LLVMTypeRef]
+
+    init(instruction: DotInstruction, module: Module) throws {
+        self.instruction = instruction
+        context = module.context
+        (function, functionType) = try module.intrinsic(instruction.intrinsic!)
+        var params = [LLVMTypeRef?](repeating: nil, count: Int(LLVMCountParamTypes(functionType)))
+        LLVMGetParamTypes(functionType, &params)
+        operandTypes = params.map { $0! }
+    }
+
+    var accumulatorType: LLVMTypeRef { context.vector(context.i32, instruction.lanes) }
+
+    func loadB(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef {
+        b.load(accumulatorType, from: pointer, align: instruction.lanes * 4)
+    }
+
+    func loadA(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef {
+        let i32 = context.i32
+        var group: LLVMValueRef
+        if validBytes == instruction.kGroup {
+            group = b.load(i32, from: pointer, align: 1)
+            if flipSign { group = b.xor(group, context.constInt(i32, 0x8080_8080)) }
+        } else {
+            // K tail: read only the bytes that exist; the missing ones are zero after the flip.
+            group = context.constInt(i32, 0)
+            for t in 0..<validBytes {
+                var byte = b.load(context.i8, from: b.byteOffset(pointer, context.constInt(context.i64, Int64(t))), align: 1)
+                if flipSign { byte = b.xor(byte, context.constInt(context.i8, 0x80)) }
+                let wide = b.zext(byte, to: i32)
+                group = b.or(group, t == 0 ? wide : b.shl(wide, context.constInt(i32, Int64(8 * t))))
+            }
+        }
+        return b.splat(group, count: instruction.lanes)
+    }
+
+    func dot(_ b: IRBuilder, _ acc: LLVMValueRef, _ a: LLVMValueRef, _ bVector: LLVMValueRef) -> LLVMValueRef {
+        let result = b.call(function, type: functionType, [
+            b.bitcast(acc, to: operandTypes[0]), b.bitcast(a, to: operandTypes[1]), b.bitcast(bVector, to: operandTypes[2]),
+        ])
+        return b.bitcast(result, to: accumulatorType)
+    }
+
+    func accumulateRowSum(_ b: IRBuilder, _ rowSum: LLVMValueRef, _ a: LLVMValueRef) -> LLVMValueRef {
+        let ones = b.splat(context.constInt(context.i32, 0x0101_0101), count: instruction.lanes)
+        return dot(b, rowSum, a, ones)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// The entry point of the Swift API: picks the instruction set for this CPU (or the one forced by
+/// the caller or by `QFORGE_ISA`) and compiles operators into kernels.
+///
+/// ```swift
+/// let engine = try Engine()
+/// let op = try MatMul(m: nil, k: 768, n: 768, aType: .u8, bType: .s8,
+///                     aQuant: .perTensor(scale: 0.02, zeroPoint: 128),
+///                     bQuant: .perChannel(scales: scales, zeroPoints: [0]),
+///                     output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.05, zeroPoint: 128))))
+/// let kernel = try engine.compile(op)
+/// let weights = try kernel.packWeights(b)          // once
+/// try kernel.run(a: a, weights: weights, c: c, m: 16) // many times
+/// ```
+public final class Engine: Sendable {
+    /// The CPU this process runs on.
+    public let host: HostCPU
+    /// The instruction set kernels are generated for.
+    public let isa: ISA
+
+    /// - Parameter isa: force an instruction set; nil takes `QFORGE_ISA`, else the best one this
+    ///   CPU supports that has a microkernel. Throws `unsupportedISA` when the CPU lacks it.
+    public init(isa: ISA? = nil, host: HostCPU = .current) throws(QuantError) {
+        self.host = host
+        if let isa {
+            self.isa = isa
+        } else if let name = ProcessInfo.processInfo.environment["QFORGE_ISA"], !name.isEmpty {
+            self.isa = try ISA.parse(name)
+        } else {
+            self.isa = Engine.bestISA(on: host)
+        }
+        try host.require(self.isa)
+        _ = try InstructionTable.instruction(for: self.isa)
+    }
+
+    /// The best instruction set with a microkernel that runs on `host`.
+    public static func bestISA(on host: HostCPU) -> ISA {
+        host.availableISAs.first { (try? InstructionTable.instruction(for: $0)) != nil } ?? .portable
+    }
+
+    /// The ISAs that both run on this CPU and have a microkernel, best first.
+    public var compilableISAs: [ISA] {
+        host.availableISAs.filter { (try? InstructionTable.instruction(for: $0)) != nil }
+    }
+
+    /// The default schedule for `op` on this engine's ISA.
+    public func defaultSchedule(for op: MatMul) throws(QuantError) -> MatMulSchedule {
+        try DefaultSchedule.forMatMul(op, isa: isa)
+    }
+
+    /// Compiles `op` (with `schedule`, or the default one) into a kernel.
+    public func compile(_ op: MatMul, schedule: MatMulSchedule? = nil) throws(QuantError) -> MatMulKernel {
+        let schedule = if let schedule { schedule } else { try defaultSchedule(for: op) }
+        try host.require(schedule.isa)
+        return try KernelCompiler.shared().compileMatMul(op, schedule: schedule)
+    }
+}
+
+extension CompiledMatMulKernel {
+    /// Packs B given as an array of bytes (u8 values or s8 bit patterns), row-major K×N.
+    public func packWeights(_ b: [UInt8], rowStride: Int? = nil) throws(QuantError) -> PackedWeights {
+        do {
+            return try b.withUnsafeBytes { try packWeights($0, rowStride: rowStride) }
+        } catch let error as QuantError {
+            throw error
+        } catch {
+            fatalError("unreachable: \(error)")
+        }
+    }
+
+    /// Runs on arrays and returns C's bytes (M×N contiguous, in the output's element type).
+    public func run(a: [UInt8], weights: PackedWeights, m: Int? = nil) throws(QuantError) -> [UInt8] {
+        let rows = try op.resolveM(m)
+        var c = [UInt8](repeating: 0, count: op.cBytes(m: rows, ldc: op.n))
+        do {
+            try a.withUnsafeBytes { aBuffer in
+                try c.withUnsafeMutableBytes { cBuffer in
+                    try run(a: aBuffer, weights: weights, c: cBuffer, m: rows)
+                }
+            }
+        } catch let error as QuantError {
+            throw error
+        } catch {
+            fatalError("unreachable: \(error)")
+        }
+        return c
+    }
+}

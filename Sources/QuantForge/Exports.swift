@@ -1,0 +1,7 @@
+// `import QuantForge` brings the whole public API: the DSL, the scheduler's types and the kernels.
+@_exported import QuantCodegen
+@_exported import QuantOps
+@_exported import QuantSchedule
+
+/// A JIT-compiled matmul kernel (see `Engine.compile`).
+public typealias MatMulKernel = CompiledMatMulKernel

@@ -1,0 +1,31 @@
+import QuantOps
+
+/// The zero-search default: a register tile chosen from the instruction table by a simple rule
+/// (fill the register file with accumulators, keep the B panel narrow enough that small N does not
+/// waste work). The autotuner searches around it.
+public enum DefaultSchedule {
+    public static func forMatMul(_ op: MatMul, isa: ISA) throws(QuantError) -> MatMulSchedule {
+        let instruction = try InstructionTable.instruction(for: isa)
+        let rowSums = needsRowSums(op, instruction: instruction)
+        // Prefer 4 vectors per row (a 64-column panel on zmm); fewer when N is small.
+        let columnsNeeded = (op.n + instruction.lanes - 1) / instruction.lanes
+        let vectors = max(1, min(4, columnsNeeded))
+        var rows = 1
+        while rows < 8 {
+            let candidate = MatMulSchedule(isa: isa, rowsPerTile: rows + 1, vectorsPerRow: vectors, kUnroll: 4)
+            if candidate.registerPressure(rowSums: rowSums) > instruction.vectorRegisters - 1 { break }
+            rows += 1
+        }
+        if let m = op.m { rows = min(rows, m) }
+        let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4)
+        try schedule.validate(rowSums: rowSums)
+        return schedule
+    }
+
+    /// True when, after shifting operands into the instruction's domains, B's zero point is not
+    /// zero for some column, so the kernel must also sum each row of A.
+    public static func needsRowSums(_ op: MatMul, instruction: DotInstruction) -> Bool {
+        let shift: Int32 = (instruction.bDomain == .signed8 && op.bType == .u8) ? 128 : 0
+        return op.bQuant.zeroPoints.contains { $0 - shift != 0 }
+    }
+}

@@ -1,0 +1,95 @@
+import QuantOps
+
+/// The integer domain an instruction multiplies an operand in.
+public enum OperandDomain: String, Sendable, Hashable {
+    /// Bytes are read as unsigned (s8 data is shifted by +128, with a compensation term).
+    case unsigned8
+    /// Bytes are read as signed (u8 data is shifted by -128, with a compensation term).
+    case signed8
+    /// Bytes are widened with the tensor's own signedness: no shift needed.
+    case native
+}
+
+/// One int8 dot-product instruction, described once: what it computes (`reference`), how it is
+/// emitted (the LLVM intrinsic), its tile shape and its operand domains. Packing layouts,
+/// microkernels and the scheduler all read this table (DESIGN.md §2, Exo's `@instr`).
+///
+/// Shape: one instruction updates `lanes` int32 accumulators (N0), each with the dot product of
+/// `kGroup` consecutive k (K0) of one A row (broadcast) and one B column.
+public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// Widen both operands to i32 vectors, multiply, add: LLVM vector types only.
+        case portableWidening
+        /// `vpdpbusd zmm`: 16 lanes × 4 bytes, u8 × s8.
+        case avx512Vpdpbusd
+        /// `vpdpbusd ymm` (AVX-VNNI): 8 lanes × 4 bytes, u8 × s8.
+        case avxVnniVpdpbusd
+    }
+
+    public let kind: Kind
+    public let isa: ISA
+    /// Assembly form, for humans.
+    public let mnemonic: String
+    /// The LLVM intrinsic, nil when the instruction is expressed with plain vector IR.
+    public let intrinsic: String?
+    /// int32 accumulators per vector register (N0).
+    public let lanes: Int
+    /// Consecutive k values per accumulator per instruction (K0); the packing group of B.
+    public let kGroup: Int
+    public let aDomain: OperandDomain
+    public let bDomain: OperandDomain
+    /// Vector registers of the target (register-tile budget).
+    public let vectorRegisters: Int
+    /// LLVM target features the instruction needs; checked before code is emitted.
+    public let requiredLLVMFeatures: [String]
+
+    public var description: String { "\(mnemonic) (\(lanes)×\(kGroup), A \(aDomain.rawValue), B \(bDomain.rawValue))" }
+
+    /// The instruction's semantics on one vector: `acc[l] += Σ_t a[t] · b[l·kGroup + t]`, where
+    /// `a` holds the `kGroup` broadcast bytes of A and `b` the `lanes·kGroup` bytes of B, each read
+    /// in its operand domain (for `.native`, as `aType` / `bType`).
+    public func reference(acc: [Int32], a: [UInt8], b: [UInt8], aSigned: Bool, bSigned: Bool) -> [Int32] {
+        precondition(acc.count == lanes && a.count == kGroup && b.count == lanes * kGroup)
+        func value(_ byte: UInt8, _ domain: OperandDomain, _ nativeSigned: Bool) -> Int32 {
+            switch domain {
+            case .unsigned8: Int32(byte)
+            case .signed8: Int32(Int8(bitPattern: byte))
+            case .native: nativeSigned ? Int32(Int8(bitPattern: byte)) : Int32(byte)
+            }
+        }
+        return (0..<lanes).map { lane in
+            var sum = acc[lane]
+            for t in 0..<kGroup {
+                sum = sum &+ value(a[t], aDomain, aSigned) &* value(b[lane * kGroup + t], bDomain, bSigned)
+            }
+            return sum
+        }
+    }
+}
+
+/// The table of every int8 dot-product form QuantForge knows.
+public enum InstructionTable {
+    public static let portableWidening = DotInstruction(
+        kind: .portableWidening, isa: .portable, mnemonic: "widen + mul + add (LLVM vectors)", intrinsic: nil,
+        lanes: 16, kGroup: 1, aDomain: .native, bDomain: .native, vectorRegisters: 16, requiredLLVMFeatures: [])
+
+    public static let avx512Vpdpbusd = DotInstruction(
+        kind: .avx512Vpdpbusd, isa: .avx512vnni, mnemonic: "vpdpbusd zmm", intrinsic: "llvm.x86.avx512.vpdpbusd.512",
+        lanes: 16, kGroup: 4, aDomain: .unsigned8, bDomain: .signed8, vectorRegisters: 32,
+        requiredLLVMFeatures: ["+avx512f", "+avx512bw", "+avx512vnni"])
+
+    public static let avxVnniVpdpbusd = DotInstruction(
+        kind: .avxVnniVpdpbusd, isa: .avxvnni, mnemonic: "vpdpbusd ymm", intrinsic: "llvm.x86.avx512.vpdpbusd.256",
+        lanes: 8, kGroup: 4, aDomain: .unsigned8, bDomain: .signed8, vectorRegisters: 16,
+        requiredLLVMFeatures: ["+avxvnni"])
+
+    public static let all: [DotInstruction] = [portableWidening, avx512Vpdpbusd, avxVnniVpdpbusd]
+
+    /// The instruction a kernel for `isa` is built around.
+    public static func instruction(for isa: ISA) throws(QuantError) -> DotInstruction {
+        guard let entry = all.first(where: { $0.isa == isa }) else {
+            throw .unsupportedISA(requested: isa.rawValue, reason: "no microkernel for \(isa.rawValue) is implemented yet")
+        }
+        return entry
+    }
+}

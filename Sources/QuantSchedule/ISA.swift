@@ -1,0 +1,31 @@
+import QuantOps
+
+/// An instruction-set path QuantForge can generate kernels for. The raw values are the names used
+/// by `QFORGE_ISA`, `--isa` and the tuning database.
+public enum ISA: String, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
+    /// LLVM vector types only: correct on any CPU.
+    case portable
+    /// AVX2 exact widening multiply-add (vpmovzxbw/vpmovsxbw + vpmaddwd).
+    case avx2
+    /// AVX-VNNI: vpdpbusd on ymm.
+    case avxvnni
+    /// AVX-512 VNNI: vpdpbusd on zmm.
+    case avx512vnni
+    /// AMX-INT8 tiles: tdpbusd / tdpbssd.
+    case amx
+    /// AArch64 NEON dot product: sdot / udot.
+    case neondot
+    /// AArch64 int8 matrix multiply: smmla / ummla.
+    case i8mm
+
+    public var description: String { rawValue }
+
+    /// Parses a user-facing name (`QFORGE_ISA`, `--isa`), with a clear error for unknown names.
+    public static func parse(_ name: String) throws(QuantError) -> ISA {
+        guard let isa = ISA(rawValue: name.lowercased()) else {
+            throw .unsupportedISA(requested: name,
+                                  reason: "unknown name; known: \(ISA.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return isa
+    }
+}

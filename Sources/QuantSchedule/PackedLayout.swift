@@ -1,0 +1,42 @@
+/// Where each weight byte lives in the packed B buffer, derived from the instruction's K group and
+/// the schedule's panel width. The packer, the microkernels and the scheduler read this one type.
+///
+/// B (K×N) is cut into panels of `panelWidth` columns; inside a panel, k is grouped by `kGroup`:
+/// byte (k, n) is at `panel·panelBytes + ((k / kGroup)·panelWidth + n % panelWidth)·kGroup + k % kGroup`.
+/// Padding (k ≥ K, n ≥ N) is zero. After the weights, 64-byte aligned, come `paddedN` int32
+/// compensation terms (zero points and bias folded in at packing time).
+public struct PackedLayout: Sendable, Hashable, CustomStringConvertible {
+    public let k: Int
+    public let n: Int
+    public let kGroup: Int
+    public let panelWidth: Int
+
+    public init(k: Int, n: Int, kGroup: Int, panelWidth: Int) {
+        self.k = k
+        self.n = n
+        self.kGroup = kGroup
+        self.panelWidth = panelWidth
+    }
+
+    public var kGroups: Int { (k + kGroup - 1) / kGroup }
+    public var panels: Int { (n + panelWidth - 1) / panelWidth }
+    public var paddedN: Int { panels * panelWidth }
+    /// Columns in the last panel (== panelWidth when N divides evenly).
+    public var lastPanelColumns: Int { n - (panels - 1) * panelWidth }
+    public var panelBytes: Int { kGroups * kGroup * panelWidth }
+    public var weightBytes: Int { panels * panelBytes }
+    public var compensationOffset: Int { (weightBytes + 63) / 64 * 64 }
+    public var totalBytes: Int { compensationOffset + paddedN * 4 }
+
+    /// Byte offset of B[k][n] in the packed buffer.
+    @inline(__always)
+    public func offset(k kk: Int, n nn: Int) -> Int {
+        let panel = nn / panelWidth, column = nn - panel * panelWidth
+        let group = kk / kGroup, within = kk - group * kGroup
+        return panel * panelBytes + (group * panelWidth + column) * kGroup + within
+    }
+
+    public var description: String {
+        "K=\(k) N=\(n) groups of \(kGroup)×\(panelWidth) columns, \(panels) panels, \(totalBytes) bytes"
+    }
+}

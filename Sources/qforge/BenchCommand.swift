@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import QuantForge
+
+/// `qforge bench`: single-thread GMAC/s of the generated matmul on the peers' shape set.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Time int8 matmul kernels (GMAC/s).")
+
+    static let peerShapes = "1x384x384,1x384x1536,1x1536x384,1x768x768,1x768x3072,1x3072x768,"
+        + "16x384x384,16x384x1536,16x1536x384,16x768x768,16x768x3072,16x3072x768,"
+        + "128x384x384,128x384x1536,128x1536x384,128x768x768,128x768x3072,128x3072x768,"
+        + "1x4096x4096,1x4096x11008,256x256x256,1024x1024x1024,2048x2048x2048"
+
+    @Option(help: "u8s8s32 | u8s8u8_requant | s8s8s32 (same meaning as ../shared/peers).")
+    var op: BenchOp = .u8s8s32
+    @Option(help: "Comma-separated MxKxN shapes (default: the peers' set).")
+    var shapes: String = BenchCommand.peerShapes
+    @Option(help: "Instruction set (default: the best this CPU has).")
+    var isa: String?
+    @Option(help: "Threads (only 1 is implemented so far).")
+    var threads: Int = 1
+    @Option(help: "Minimum measuring time per shape, seconds.")
+    var minTime: Double = 0.2
+    @Flag(help: "One JSON object per line (the peers' field names).")
+    var json = false
+
+    func validate() throws {
+        if threads != 1 { throw ValidationError("--threads \(threads): only single-threaded kernels exist yet") }
+        _ = try parseShapes()
+    }
+
+    func parseShapes() throws -> [(m: Int, k: Int, n: Int)] {
+        try shapes.split(separator: ",").map { text in
+            let parts = text.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("bad shape '\(text)', expected MxKxN") }
+            return (parts[0], parts[1], parts[2])
+        }
+    }
+
+    func run() throws {
+        let engine = try Engine(isa: isa.map { try ISA.parse($0) })
+        if !json { print("op \(op.rawValue), isa \(engine.isa), 1 thread") }
+        for shape in try parseShapes() {
+            let matmul = try op.matMul(m: shape.m, k: shape.k, n: shape.n)
+            let kernel = try engine.compile(matmul)
+            var generator = SplitMix64(seed: UInt64(shape.m * 31 + shape.k * 7 + shape.n))
+            let b = (0..<(shape.k * shape.n)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let a = (0..<(shape.m * shape.k)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let weights = try kernel.packWeights(b)
+            var c = [UInt8](repeating: 0, count: matmul.cBytes(m: shape.m, ldc: shape.n))
+            let timing = try a.withUnsafeBytes { aBuffer in
+                try c.withUnsafeMutableBytes { cBuffer in
+                    try Timing.measure(minSeconds: minTime) {
+                        kernel.runUnchecked(a: aBuffer.baseAddress!, lda: shape.k, weights: weights.bytes,
+                                            c: cBuffer.baseAddress!, ldc: shape.n, rows: 0..<shape.m,
+                                            panels: 0..<kernel.layout.panels)
+                    }
+                }
+            }
+            let macs = Double(shape.m * shape.k * shape.n)
+            let gmacs = macs / timing.minSeconds / 1e9
+            if json {
+                let fields: [String] = [
+                    "\"op\": \"\(op.rawValue)\"", "\"m\": \(shape.m)", "\"k\": \(shape.k)", "\"n\": \(shape.n)",
+                    "\"threads\": 1", "\"us_min\": \(timing.minSeconds * 1e6)", "\"us_median\": \(timing.medianSeconds * 1e6)",
+                    "\"gmacs\": \(gmacs)", "\"isa\": \"\(kernel.schedule.isa)\"", "\"schedule\": \"\(kernel.schedule)\"",
+                    "\"packed_bytes\": \(weights.byteCount)", "\"compile_ms\": \(kernel.compileMilliseconds)",
+                ]
+                print("{" + fields.joined(separator: ", ") + "}")
+            } else {
+                print(String(format: "%5d x %5d x %5d  %9.1f GMAC/s  %10.2f us  compile %6.2f ms  packed %9d B  %@",
+                             shape.m, shape.k, shape.n, gmacs, timing.minSeconds * 1e6, kernel.compileMilliseconds,
+                             weights.byteCount, kernel.schedule.description))
+            }
+        }
+    }
+}
+
+enum BenchOp: String, ExpressibleByArgument, CaseIterable {
+    case u8s8s32, u8s8u8_requant, s8s8s32
+
+    /// The peers' definitions (../shared/peers/README.md).
+    func matMul(m: Int, k: Int, n: Int) throws -> MatMul {
+        switch self {
+        case .u8s8s32:
+            return try MatMul(m: nil, k: k, n: n, aType: .u8, bType: .s8)
+        case .s8s8s32:
+            return try MatMul(m: nil, k: k, n: n, aType: .s8, bType: .s8)
+        case .u8s8u8_requant:
+            let scales = (0..<n).map { 0.001 + Float($0 % 7) * 0.0001 }
+            return try MatMul(m: nil, k: k, n: n, aType: .u8, bType: .s8,
+                              aQuant: .perTensor(scale: 0.02, zeroPoint: 128),
+                              bQuant: .perChannel(scales: scales, zeroPoints: [0]),
+                              output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.5, zeroPoint: 128))))
+        }
+    }
+}
+
+/// Deterministic random numbers for benchmark inputs.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Timing as the peers do it: warm-up, batches of ≥ 1 ms, at least 5 batches and `minSeconds`.
+enum Timing {
+    struct Result { var minSeconds: Double; var medianSeconds: Double }
+
+    static func measure(minSeconds: Double, _ body: () -> Void) throws -> Result {
+        func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+        for _ in 0..<3 { body() }
+        var batch = 1
+        while true {
+            let start = now()
+            for _ in 0..<batch { body() }
+            if Double(now() - start) >= 1e6 || batch >= 1 << 20 { break }
+            batch *= 2
+        }
+        var perCall: [Double] = []
+        let started = now()
+        while perCall.count < 5 || Double(now() - started) / 1e9 < minSeconds {
+            let start = now()
+            for _ in 0..<batch { body() }
+            perCall.append(Double(now() - start) / 1e9 / Double(batch))
+        }
+        perCall.sort()
+        return Result(minSeconds: perCall[0], medianSeconds: perCall[perCall.count / 2])
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct QForge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qforge",
+        abstract: "QuantForge: int8 kernels generated for this CPU with LLVM.",
+        subcommands: [InfoCommand.self, BenchCommand.self],
+        defaultSubcommand: InfoCommand.self
+    )
+}
