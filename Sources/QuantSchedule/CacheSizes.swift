@@ -34,7 +34,7 @@ public struct CacheSizes: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// "48K" → 49152, "2048K" → 2 MiB, "32M" → 32 MiB.
-    static func parseSize(_ text: String) -> Int? {
+    public static func parseSize(_ text: String) -> Int? {
         let multiplier: Int
         var digits = Substring(text)
         switch text.last {

@@ -1,0 +1,49 @@
+import QuantForge
+import Testing
+
+/// Each instruction's documented semantics (`DotInstruction.reference`) agrees with the scalar
+/// definition of a dot product in its operand domains, and the table is self-consistent.
+struct InstructionTableTests {
+    @Test(arguments: InstructionTable.all.map(\.kind))
+    func referenceSemantics(_ kind: DotInstruction.Kind) {
+        let instruction = InstructionTable.all.first { $0.kind == kind }!
+        var random = TestRandom(seed: UInt64(kind.rawValue.utf8.count))
+        for _ in 0..<200 {
+            let a = random.bytes(instruction.kGroup), b = random.bytes(instruction.lanes * instruction.kGroup)
+            let acc = (0..<instruction.lanes).map { _ in Int32(random.int(-100_000...100_000)) }
+            let aSigned = random.bool(), bSigned = random.bool()
+            let result = instruction.reference(acc: acc, a: a, b: b, aSigned: aSigned, bSigned: bSigned)
+            for lane in 0..<instruction.lanes {
+                var sum = acc[lane]
+                for t in 0..<instruction.kGroup {
+                    let x: Int32 = switch instruction.aDomain {
+                    case .unsigned8: Int32(a[t])
+                    case .signed8: Int32(Int8(bitPattern: a[t]))
+                    case .native: aSigned ? Int32(Int8(bitPattern: a[t])) : Int32(a[t])
+                    }
+                    let byte = b[lane * instruction.kGroup + t]
+                    let y: Int32 = switch instruction.bDomain {
+                    case .unsigned8: Int32(byte)
+                    case .signed8: Int32(Int8(bitPattern: byte))
+                    case .native: bSigned ? Int32(Int8(bitPattern: byte)) : Int32(byte)
+                    }
+                    sum &+= x * y
+                }
+                #expect(result[lane] == sum)
+            }
+        }
+    }
+
+    @Test func tableIsConsistent() throws {
+        for instruction in InstructionTable.all {
+            #expect(try InstructionTable.instruction(for: instruction.isa).kind == instruction.kind)
+            #expect(instruction.lanes > 0 && instruction.kGroup > 0)
+            #expect((instruction.intrinsic == nil) == (instruction.isa == .portable))
+        }
+        // The packed layout is derived from the table: one panel = lanes·vectors columns.
+        let layout = try MatMulSchedule(isa: .avx512vnni, rowsPerTile: 4, vectorsPerRow: 2, kUnroll: 2).layout(k: 10, n: 33)
+        #expect(layout.kGroup == 4 && layout.panelWidth == 32 && layout.panels == 2 && layout.kGroups == 3)
+        #expect(layout.offset(k: 5, n: 33 - 32 + 32) == 1 * layout.panelBytes + (1 * 32 + 1) * 4 + 1)
+        #expect(layout.totalBytes == layout.compensationOffset + 64 * 4)
+    }
+}
