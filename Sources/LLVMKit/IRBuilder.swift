@@ -40,6 +40,7 @@ public final class IRBuilder {
     public func sub(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildSub(ref, a, b, name) }
     public func mul(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildMul(ref, a, b, name) }
     public func xor(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildXor(ref, a, b, name) }
+    public func and(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildAnd(ref, a, b, name) }
     public func or(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildOr(ref, a, b, name) }
     public func shl(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildShl(ref, a, b, name) }
     public func fadd(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildFAdd(ref, a, b, name) }

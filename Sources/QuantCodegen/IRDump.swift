@@ -1,7 +1,7 @@
 import Foundation
 
 /// `QFORGE_DUMP=stage[,stage...]` prints intermediate forms to stderr: `schedule`, `llvm` (IR as
-/// emitted), `llvm-opt` (after the IR pipeline), `asm` (the target's assembly), or `all`.
+/// emitted), `llvm-opt` (after the IR pipeline), `asm` (the target's assembly), `timing` (compile phases), or `all`.
 public enum IRDump {
     public static let stages: Set<String> = {
         let value = ProcessInfo.processInfo.environment["QFORGE_DUMP"] ?? ""

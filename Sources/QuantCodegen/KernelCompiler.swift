@@ -66,17 +66,22 @@ public final class KernelCompiler: @unchecked Sendable {
         try checkFeatures(emitter.instruction)
         let name = uniqueName("qf_matmul")
         IRDump.write("schedule", name, "\(schedule)\nlayout: \(emitter.layout)\nop: \(op)")
+        var phases: [(String, UInt64)] = [("start", DispatchTime.now().uptimeNanoseconds)]
+        func phase(_ name: String) { phases.append((name, DispatchTime.now().uptimeNanoseconds)) }
         do {
             let context = Context(forJIT: ())
             let module = Module(name: name, context: context)
             module.triple = jit.triple
             _ = try emitter.emit(into: module, name: name)
+            phase("emit")
             IRDump.write("llvm", name, module.irText)
             try module.verify()
+            phase("verify")
             if !irPipeline.isEmpty {
                 let machine = try TargetMachine(triple: jit.triple, cpu: jit.cpu, features: jit.features)
                 module.setDataLayout(of: machine)
                 try PassPipeline.run(irPipeline, on: module, for: machine)
+                phase("passes")
                 IRDump.write("llvm-opt", name, module.irText)
                 if IRDump.enabled("asm") {
                     let assembly = try machine.emit(module, as: .assembly)
@@ -85,6 +90,10 @@ public final class KernelCompiler: @unchecked Sendable {
             }
             let tracker = try jit.add(module)
             let entry = try jit.lookup(name)
+            phase("codegen+link")
+            IRDump.write("timing", name, zip(phases.dropFirst(), phases).map { next, previous in
+                String(format: "%@ %.2f ms", next.0, Double(next.1 - previous.1) / 1e6)
+            }.joined(separator: ", "))
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, entry: entry,
                                         tracker: tracker, compiler: self, compileMilliseconds: elapsed)

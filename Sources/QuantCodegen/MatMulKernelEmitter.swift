@@ -9,11 +9,11 @@ import QuantSchedule
 /// ```
 /// for panel in panel_begin..<panel_end:              // NR = vectorsPerRow·lanes columns
 ///   for r in stride(row_begin, row_end - MR, MR):   microkernel(MR rows)
-///   switch row_end - r { case 1..<MR: microkernel(that many rows) }
+///   for r in r..<row_end:                           microkernel(1 row)
 /// microkernel: acc[MR][NV] over K groups (unrolled by kUnroll; a partial last group reads only
 ///              the bytes that exist), then the epilogue: + compensation, - b_zp'·rowsum(A'),
-///              the output mode (int32 / requantize / dequantize), and stores (the last panel
-///              stores only the columns < N).
+///              the output mode (int32 / requantize / dequantize), and stores (the last, partial
+///              panel is stored to a stack tile whose valid columns are then copied to C).
 /// ```
 public struct MatMulKernelEmitter {
     public let op: MatMul
@@ -60,6 +60,9 @@ private struct EmissionState {
     var rowEnd: LLVMValueRef! = nil
     var panelBegin: LLVMValueRef! = nil
     var panelEnd: LLVMValueRef! = nil
+    /// MR × NR output tile on the stack: the last, partial panel is stored here and its valid
+    /// columns copied to C, so that no store ever passes column N.
+    var scratchTile: LLVMValueRef? = nil
 
     // Per-column epilogue constants: a splat when uniform, else a private global array.
     var bZeroPoints: ColumnConstant? = nil
@@ -100,6 +103,12 @@ private struct EmissionState {
         panelBegin = field(7)
         panelEnd = field(8)
         makeEpilogueConstants()
+        if e.layout.lastPanelColumns != e.layout.panelWidth {
+            let bytes = e.schedule.rowsPerTile * e.layout.panelWidth * e.op.output.elementType.byteSize
+            let tile = LLVMBuildAlloca(b.ref, context.array(context.i8, bytes), "scratch.tile")!
+            LLVMSetAlignment(tile, 64)
+            scratchTile = b.bitcast(tile, to: bytePointer)
+        }
 
         let layout = e.layout, mr = e.schedule.rowsPerTile
         let hasTailPanel = layout.lastPanelColumns != layout.panelWidth
@@ -112,19 +121,12 @@ private struct EmissionState {
                 microkernel(rows: mr, row: row, bPanel: bPanel, column: column, isTail: isTail)
                 return []
             }
+            // Leftover rows (< MR): a one-row microkernel in a loop (one extra instance in all).
             if mr > 1 {
-                let remaining = b.sub(rowEnd, rows.iv, "rows.left")
-                let done = b.appendBlock(function, "rows.done")
-                let cases = (1..<mr).map { count -> (LLVMValueRef, LLVMBasicBlockRef) in
-                    (const(count), b.appendBlock(function, "rows.tail\(count)"))
+                loops.loop("rows.left", from: rows.iv, step: 1, while: { b.icmp(LLVMIntSLT, $0, rowEnd) }) { row, _ in
+                    microkernel(rows: 1, row: row, bPanel: bPanel, column: column, isTail: isTail)
+                    return []
                 }
-                b.switchOn(remaining, default: done, cases: cases)
-                for (count, (_, block)) in zip(1..<mr, cases) {
-                    b.position(at: block)
-                    microkernel(rows: count, row: rows.iv, bPanel: bPanel, column: column, isTail: isTail)
-                    b.br(done)
-                }
-                b.position(at: done)
             }
             return []
         }
@@ -226,9 +228,14 @@ private struct EmissionState {
         let op = e.op, lanes = e.instruction.lanes, vectors = e.schedule.vectorsPerRow
         let outputType = op.output.elementType
         let compensation = b.byteOffset(bBase, const(e.layout.compensationOffset))
-        var stores: [(pointer: LLVMValueRef, value: LLVMValueRef, validInTail: Int)] = []
+        let size = outputType.byteSize, tileRowBytes = e.layout.panelWidth * size
+        var cTiles: [LLVMValueRef] = []
         for i in 0..<rows {
-            let cRow = b.byteOffset(cBase, b.mul(b.mul(b.add(row, const(i)), ldc), const(outputType.byteSize)))
+            let cRow = b.byteOffset(cBase, b.mul(b.mul(b.add(row, const(i)), ldc), const(size)))
+            let cTile = b.byteOffset(cRow, b.mul(column, const(size)), "c.tile\(i)")
+            cTiles.append(cTile)
+            // Rows of the last, partial panel go to the scratch tile first.
+            let target = isTail.map { b.select($0, b.byteOffset(scratchTile!, const(i * tileRowBytes)), cTile) } ?? cTile
             // Every lane of a row-sum accumulator holds the same sum of the row's A' bytes.
             let rowSum = e.adjustment.needsRowSums
                 ? b.splat(b.extractElement(accumulators[rows * vectors + i], 0), count: lanes) : nil
@@ -240,33 +247,17 @@ private struct EmissionState {
                 if let rowSum, let bZeroPoints {
                     acc = b.sub(acc, b.mul(load(bZeroPoints, column: vColumn), rowSum))
                 }
-                let value = convertOutput(acc, column: vColumn)
-                let pointer = b.byteOffset(cRow, b.mul(vColumn, const(outputType.byteSize)))
-                let validInTail = max(0, min(lanes, e.layout.lastPanelColumns - v * lanes))
-                stores.append((pointer, value, validInTail))
+                b.store(convertOutput(acc, column: vColumn), to: b.byteOffset(target, const(v * lanes * size)), align: 1)
             }
         }
-        func storeAll(partial: Bool) {
-            for store in stores {
-                if !partial || store.validInTail == lanes {
-                    b.store(store.value, to: store.pointer, align: 1)
-                } else {
-                    let size = outputType.byteSize
-                    for lane in 0..<store.validInTail {
-                        b.store(b.extractElement(store.value, lane), to: b.byteOffset(store.pointer, const(lane * size)), align: 1)
-                    }
-                }
-            }
+        guard let isTail else { return }
+        let copy = b.appendBlock(function, "tail.copy"), done = b.appendBlock(function, "tail.done")
+        b.condBr(isTail, copy, done)
+        b.position(at: copy)
+        let validBytes = const(e.layout.lastPanelColumns * size)
+        for (i, cTile) in cTiles.enumerated() {
+            LLVMBuildMemCpy(b.ref, cTile, 1, b.byteOffset(scratchTile!, const(i * tileRowBytes)), 64, validBytes)
         }
-        guard let isTail else { storeAll(partial: false); return }
-        let full = b.appendBlock(function, "store.full"), partial = b.appendBlock(function, "store.tail")
-        let done = b.appendBlock(function, "store.done")
-        b.condBr(isTail, partial, full)
-        b.position(at: full)
-        storeAll(partial: false)
-        b.br(done)
-        b.position(at: partial)
-        storeAll(partial: true)
         b.br(done)
         b.position(at: done)
     }

@@ -16,7 +16,14 @@ public enum DefaultSchedule {
             if candidate.registerPressure(rowSums: rowSums) > instruction.vectorRegisters - 1 { break }
             rows += 1
         }
-        if let m = op.m { rows = min(rows, m) }
+        if let m = op.m {
+            // M is known: pick the tile height with the lowest estimated cost per K group, where
+            // a tile of r rows costs r·NV dot instructions plus ~2 slots of loads and loop
+            // overhead, and each leftover row runs the one-row kernel (NV + 4).
+            rows = min(rows, m)
+            func cost(_ r: Int) -> Int { (m / r) * (r * vectors + 2) + (m % r) * (vectors + 4) }
+            rows = (1...rows).reversed().min { cost($0) < cost($1) } ?? rows
+        }
         let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4)
         try schedule.validate(rowSums: rowSums)
         return schedule

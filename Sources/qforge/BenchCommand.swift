@@ -79,16 +79,17 @@ struct BenchCommand: ParsableCommand {
 enum BenchOp: String, ExpressibleByArgument, CaseIterable {
     case u8s8s32, u8s8u8_requant, s8s8s32
 
-    /// The peers' definitions (../shared/peers/README.md).
+    /// The peers' definitions (../shared/peers/README.md). M is fixed at compile time, as the
+    /// peers fix it when they create a primitive or session for a shape.
     func matMul(m: Int, k: Int, n: Int) throws -> MatMul {
         switch self {
         case .u8s8s32:
-            return try MatMul(m: nil, k: k, n: n, aType: .u8, bType: .s8)
+            return try MatMul(m: m, k: k, n: n, aType: .u8, bType: .s8)
         case .s8s8s32:
-            return try MatMul(m: nil, k: k, n: n, aType: .s8, bType: .s8)
+            return try MatMul(m: m, k: k, n: n, aType: .s8, bType: .s8)
         case .u8s8u8_requant:
             let scales = (0..<n).map { 0.001 + Float($0 % 7) * 0.0001 }
-            return try MatMul(m: nil, k: k, n: n, aType: .u8, bType: .s8,
+            return try MatMul(m: m, k: k, n: n, aType: .u8, bType: .s8,
                               aQuant: .perTensor(scale: 0.02, zeroPoint: 128),
                               bQuant: .perChannel(scales: scales, zeroPoints: [0]),
                               output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.5, zeroPoint: 128))))
