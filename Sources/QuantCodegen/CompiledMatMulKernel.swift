@@ -52,19 +52,16 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
     public func run(a: UnsafeRawBufferPointer, aRowStride: Int? = nil, weights: PackedWeights,
                     c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil) throws(QuantError) {
         let m = try op.resolveM(m)
-        let lda = aRowStride ?? op.k, ldc = cRowStride ?? op.n
-        if lda < op.k { throw .invalidStride(field: "A", stride: lda, minimum: op.k) }
-        if ldc < op.n { throw .invalidStride(field: "C", stride: ldc, minimum: op.n) }
-        let aBytes = op.aBytes(m: m, lda: lda), cBytes = op.cBytes(m: m, ldc: ldc)
-        if a.count < aBytes { throw .bufferTooSmall(field: "A", requiredBytes: aBytes, actualBytes: a.count) }
-        if c.count < cBytes { throw .bufferTooSmall(field: "C", requiredBytes: cBytes, actualBytes: c.count) }
+        let aSpec = try op.aSpec(m: m, lda: aRowStride), cSpec = try op.cSpec(m: m, ldc: cRowStride)
+        try aSpec.check(bufferBytes: a.count)
+        try cSpec.check(bufferBytes: c.count)
         if weights.signature != weightSignature {
             throw .weightsMismatch(reason: "packed for [\(weights.signature)], kernel needs [\(weightSignature)]")
         }
         guard let aBase = a.baseAddress, let cBase = c.baseAddress else {
             throw .bufferTooSmall(field: a.baseAddress == nil ? "A" : "C", requiredBytes: 1, actualBytes: 0)
         }
-        runUnchecked(a: aBase, lda: lda, weights: weights.bytes, c: cBase, ldc: ldc,
+        runUnchecked(a: aBase, lda: aSpec.rowStride, weights: weights.bytes, c: cBase, ldc: cSpec.rowStride,
                      rows: 0..<m, panels: 0..<layout.panels)
     }
 

@@ -13,6 +13,8 @@ public final class KernelCompiler: @unchecked Sendable {
     public let targetFeatures: Set<String>
     /// The new-pass-manager pipeline run before codegen (`QFORGE_LLVM_PASSES` overrides it).
     public let irPipeline: String
+    /// How long creating the target machine and the LLJIT took (paid once per process).
+    public let creationMilliseconds: Double
     private let counter = NSLock()
     private var nextID = 0
 
@@ -35,11 +37,13 @@ public final class KernelCompiler: @unchecked Sendable {
     }()
 
     public init() throws {
+        let started = DispatchTime.now().uptimeNanoseconds
         let machine = try TargetMachine.host(optimization: .default)
         targetFeatures = Set(machine.features.split(separator: ",").map(String.init).filter { $0.hasPrefix("+") })
         irPipeline = ProcessInfo.processInfo.environment["QFORGE_LLVM_PASSES"] ?? "instcombine,simplifycfg"
-        // The JIT consumes the target machine; a second one is kept for assembly dumps.
+        // The JIT consumes the target machine (passes and dumps create their own).
         jit = try LLJIT(machine: machine)
+        creationMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
     }
 
     /// Throws `unsupportedISA` when the JIT's target lacks a feature `instruction` needs: emitting

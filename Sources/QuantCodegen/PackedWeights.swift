@@ -29,9 +29,7 @@ public final class PackedWeights: @unchecked Sendable {
 public enum WeightPacker {
     public static func pack(_ op: MatMul, b: UnsafeRawBufferPointer, ldb: Int, instruction: DotInstruction,
                             layout: PackedLayout, signature: String) throws(QuantError) -> PackedWeights {
-        if ldb < op.n { throw .invalidStride(field: "B", stride: ldb, minimum: op.n) }
-        let required = (op.k - 1) * ldb + op.n
-        if b.count < required { throw .bufferTooSmall(field: "B", requiredBytes: required, actualBytes: b.count) }
+        try op.bSpec(ldb: ldb).check(bufferBytes: b.count)
         precondition(layout.k == op.k && layout.n == op.n)
         let adjust = OperandAdjustment(op: op, instruction: instruction)
         let packed = PackedWeights(layout: layout, signature: signature)

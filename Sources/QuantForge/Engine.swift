@@ -72,7 +72,7 @@ extension CompiledMatMulKernel {
     /// Runs on arrays and returns C's bytes (M×N contiguous, in the output's element type).
     public func run(a: [UInt8], weights: PackedWeights, m: Int? = nil) throws(QuantError) -> [UInt8] {
         let rows = try op.resolveM(m)
-        var c = [UInt8](repeating: 0, count: op.cBytes(m: rows, ldc: op.n))
+        var c = [UInt8](repeating: 0, count: try op.cSpec(m: rows).requiredBytes)
         do {
             try a.withUnsafeBytes { aBuffer in
                 try c.withUnsafeMutableBytes { cBuffer in

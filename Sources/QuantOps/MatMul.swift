@@ -161,9 +161,4 @@ public struct MatMul: Sendable, Hashable, Codable {
             : QuantArithmetic.quantize(upper, scale: scale, zeroPoint: zeroPoint, range: range)
         return qLower...max(qLower, qUpper)
     }
-
-    /// Bytes of A for `m` rows with row stride `lda` (elements).
-    public func aBytes(m: Int, lda: Int) -> Int { (m - 1) * lda + k }
-    /// Bytes of C for `m` rows with row stride `ldc` (elements).
-    public func cBytes(m: Int, ldc: Int) -> Int { ((m - 1) * ldc + n) * output.elementType.byteSize }
 }

@@ -39,7 +39,10 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let engine = try Engine(isa: isa.map { try ISA.parse($0) })
-        if !json { print("op \(op.rawValue), isa \(engine.isa), 1 thread") }
+        if !json {
+            let jitMilliseconds = try KernelCompiler.shared().creationMilliseconds
+            print(String(format: "op %@, isa %@, 1 thread (LLJIT created in %.2f ms)", op.rawValue, engine.isa.rawValue, jitMilliseconds))
+        }
         for shape in try parseShapes() {
             let matmul = try op.matMul(m: shape.m, k: shape.k, n: shape.n)
             let kernel = try engine.compile(matmul)
@@ -47,7 +50,7 @@ struct BenchCommand: ParsableCommand {
             let b = (0..<(shape.k * shape.n)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let a = (0..<(shape.m * shape.k)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let weights = try kernel.packWeights(b)
-            var c = [UInt8](repeating: 0, count: matmul.cBytes(m: shape.m, ldc: shape.n))
+            var c = [UInt8](repeating: 0, count: try matmul.cSpec(m: shape.m).requiredBytes)
             let timing = try a.withUnsafeBytes { aBuffer in
                 try c.withUnsafeMutableBytes { cBuffer in
                     try Timing.measure(minSeconds: minTime) {

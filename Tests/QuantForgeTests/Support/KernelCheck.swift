@@ -18,9 +18,9 @@ func checkKernel(_ op: MatMul, isa: ISA, a: [UInt8], lda: Int? = nil, b: [UInt8]
     let engine = try Engine(isa: isa)
     let kernel = try engine.compile(op, schedule: schedule)
     let weights = try kernel.packWeights(b)
-    let aBuffer = GuardedBuffer(Array(a.prefix(op.aBytes(m: m, lda: lda))))
+    let aBuffer = GuardedBuffer(Array(a.prefix(try op.aSpec(m: m, lda: lda).requiredBytes)))
     let size = op.output.elementType.byteSize
-    let cBuffer = GuardedBuffer(count: op.cBytes(m: m, ldc: ldc))
+    let cBuffer = GuardedBuffer(count: try op.cSpec(m: m, ldc: ldc).requiredBytes)
     cBuffer.mutableRaw.initializeMemory(as: UInt8.self, repeating: 0xA5)
     try kernel.run(a: aBuffer.raw, aRowStride: lda, weights: weights, c: cBuffer.mutableRaw, cRowStride: ldc,
                    m: op.m == nil ? m : nil)
