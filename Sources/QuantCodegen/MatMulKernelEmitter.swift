@@ -3,17 +3,14 @@ import LLVMKit
 import QuantOps
 import QuantSchedule
 
-/// Emits one matmul kernel `void name(const qf_matmul_args *)` as LLVM IR.
-///
-/// Loop nest (panels of B outermost, so one packed panel is reused across all rows):
+/// Emits one matmul kernel `void name(const qf_matmul_args *)` as LLVM IR: lowers the op to the
+/// loop IR (`MatMulLowering`), then turns the verified program into LLVM IR — loops become SSA
+/// loops, each microkernel call becomes the instruction's register-tiled K loop:
 /// ```
-/// for panel in panel_begin..<panel_end:              // NR = vectorsPerRow·lanes columns
-///   for r in stride(row_begin, row_end - MR, MR):   microkernel(MR rows)
-///   for r in r..<row_end:                           microkernel(1 row)
-/// microkernel: acc[MR][NV] over K groups (unrolled by kUnroll; a partial last group reads only
-///              the bytes that exist), then the epilogue: + compensation, - b_zp'·rowsum(A'),
-///              the output mode (int32 / requantize / dequantize), and stores (the last, partial
-///              panel is stored to a stack tile whose valid columns are then copied to C).
+/// microkernel<R rows × NV vectors>: acc[R][NV] (+ R row sums) over K groups, unrolled by kUnroll;
+///   a partial last K group reads only the bytes that exist; then the fused epilogue:
+///   + compensation, - b_zp'·rowsum(A'), the output mode (int32 / requantize / dequantize), and
+///   stores (the last, partial panel is stored to a stack tile whose valid columns go to C).
 /// ```
 public struct MatMulKernelEmitter {
     public let op: MatMul
@@ -31,10 +28,16 @@ public struct MatMulKernelEmitter {
         try schedule.validate(rowSums: adjustment.needsRowSums)
     }
 
-    /// Adds the kernel function `name` to `module` and returns it.
+    /// The kernel's verified loop program (each pass dumped under `QFORGE_DUMP=loops`).
+    public func lower(name: String = "kernel") throws(QuantError) -> LoopProgram {
+        try MatMulLowering.lower(op: op, schedule: schedule, instruction: instruction, layout: layout, name: name)
+    }
+
+    /// Lowers the op and adds the kernel function `name` to `module`.
     public func emit(into module: Module, name: String) throws -> LLVMValueRef {
+        let program = try lower(name: name)
         var state = try EmissionState(emitter: self, module: module, name: name)
-        state.emitBody()
+        state.emitBody(program)
         return state.function
     }
 }
@@ -87,7 +90,7 @@ private struct EmissionState {
 
     private func const(_ value: Int) -> LLVMValueRef { context.constInt(i64, Int64(value)) }
 
-    mutating func emitBody() {
+    mutating func emitBody(_ program: LoopProgram) {
         let entry = b.appendBlock(function, "entry")
         b.position(at: entry)
         let args = LLVMGetParam(function, 0)!
@@ -110,27 +113,55 @@ private struct EmissionState {
             scratchTile = b.bitcast(tile, to: bytePointer)
         }
 
-        let layout = e.layout, mr = e.schedule.rowsPerTile
-        let hasTailPanel = layout.lastPanelColumns != layout.panelWidth
-        loops.loop("panel", from: panelBegin, step: 1, while: { b.icmp(LLVMIntSLT, $0, panelEnd) }) { panel, _ in
-            let bPanel = b.byteOffset(bBase, b.mul(panel, const(layout.panelBytes)), "b.panel")
-            let column = b.mul(panel, const(layout.panelWidth), "col")
-            let isTail = hasTailPanel ? b.icmp(LLVMIntEQ, panel, const(layout.panels - 1), "is.tail") : nil
-            let rows = loops.loop("rows", from: rowBegin, step: Int64(mr),
-                                  while: { b.icmp(LLVMIntSLE, b.add($0, const(mr)), rowEnd) }) { row, _ in
-                microkernel(rows: mr, row: row, bPanel: bPanel, column: column, isTail: isTail)
-                return []
-            }
-            // Leftover rows (< MR): a one-row microkernel in a loop (one extra instance in all).
-            if mr > 1 {
-                loops.loop("rows.left", from: rows.iv, step: 1, while: { b.icmp(LLVMIntSLT, $0, rowEnd) }) { row, _ in
-                    microkernel(rows: 1, row: row, bPanel: bPanel, column: column, isTail: isTail)
+        var environment: [String: LLVMValueRef] = [
+            "row_begin": rowBegin, "row_end": rowEnd, "panel_begin": panelBegin, "panel_end": panelEnd,
+        ]
+        emit(program.body, &environment)
+        b.retVoid()
+    }
+
+    // MARK: Loop IR → LLVM
+
+    private func value(_ expression: LoopExpr, _ environment: [String: LLVMValueRef]) -> LLVMValueRef {
+        switch expression {
+        case let .constant(constant): return const(constant)
+        case let .variable(name): return environment[name]!
+        case let .add(x, y): return b.add(value(x, environment), value(y, environment))
+        case let .sub(x, y): return b.sub(value(x, environment), value(y, environment))
+        case let .mul(x, factor): return b.mul(value(x, environment), const(factor))
+        case let .div(x, divisor): return LLVMBuildSDiv(b.ref, value(x, environment), const(divisor), "")
+        case let .min(x, y):
+            let (vx, vy) = (value(x, environment), value(y, environment))
+            return b.select(b.icmp(LLVMIntSLT, vx, vy), vx, vy)
+        }
+    }
+
+    private func emit(_ nodes: [LoopNode], _ environment: inout [String: LLVMValueRef]) {
+        for node in nodes {
+            switch node {
+            case let .loop(loop):
+                let end = value(loop.end, environment), step = loop.step
+                var inner = environment
+                loops.loop(loop.variable, from: value(loop.start, environment), step: Int64(step), while: { iv in
+                    loop.fullStepsOnly ? b.icmp(LLVMIntSLE, b.add(iv, const(step)), end) : b.icmp(LLVMIntSLT, iv, end)
+                }) { iv, _ in
+                    inner[loop.variable] = iv
+                    emit(loop.body, &inner)
                     return []
                 }
+            case let .microkernel(call):
+                let layout = e.layout
+                let panel = value(call.tile.panel, environment)
+                let bPanel = b.byteOffset(bBase, b.mul(panel, const(layout.panelBytes)), "b.panel")
+                let column = b.mul(panel, const(layout.panelWidth), "col")
+                let isTail = layout.lastPanelColumns != layout.panelWidth
+                    ? b.icmp(LLVMIntEQ, panel, const(layout.panels - 1), "is.tail") : nil
+                microkernel(rows: call.tile.rows, row: value(call.tile.row, environment), bPanel: bPanel, column: column,
+                            isTail: isTail)
+            case .accumulate, .epilogue:
+                preconditionFailure("the verifier guarantees a lowerable program")
             }
-            return []
         }
-        b.retVoid()
     }
 
     // MARK: Microkernel

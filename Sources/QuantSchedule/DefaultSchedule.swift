@@ -4,7 +4,7 @@ import QuantOps
 /// (fill the register file with accumulators, keep the B panel narrow enough that small N does not
 /// waste work). The autotuner searches around it.
 public enum DefaultSchedule {
-    public static func forMatMul(_ op: MatMul, isa: ISA) throws(QuantError) -> MatMulSchedule {
+    public static func forMatMul(_ op: MatMul, isa: ISA, caches: CacheSizes = HostCPU.current.caches) throws(QuantError) -> MatMulSchedule {
         let instruction = try InstructionTable.instruction(for: isa)
         let rowSums = needsRowSums(op, instruction: instruction)
         // Prefer 4 vectors per row (a 64-column panel on zmm); fewer when N is small.
@@ -24,7 +24,12 @@ public enum DefaultSchedule {
             func cost(_ r: Int) -> Int { (m / r) * (r * vectors + 2) + (m % r) * (vectors + 4) }
             rows = (1...rows).reversed().min { cost($0) < cost($1) } ?? rows
         }
-        let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4)
+        // Cache blocks: a block of B panels fills at most half of L2, a block of A rows a quarter.
+        let layout = PackedLayout(k: op.k, n: op.n, kGroup: instruction.kGroup, panelWidth: instruction.lanes * vectors)
+        let panelBlock = max(1, caches.l2 / 2 / max(1, layout.panelBytes))
+        let rowBlock = max(1, caches.l2 / 4 / max(1, op.k) / rows) * rows
+        let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4,
+                                      rowBlock: rowBlock, panelBlock: panelBlock, loopOrder: .panelsOuter)
         try schedule.validate(rowSums: rowSums)
         return schedule
     }

@@ -1,7 +1,15 @@
 import QuantOps
 
-/// How a matmul is computed on one ISA: the microkernel's register tile and its K loop.
-/// (Cache tiles, loop order, prefetch and threads join it as the scheduler grows.)
+/// The order of the row and panel loops inside a cache block.
+public enum LoopOrder: String, Sendable, Hashable, Codable, CaseIterable {
+    /// One B panel stays in L1 while every row tile of the block passes over it.
+    case panelsOuter
+    /// One A row tile stays in L1 while it meets every panel of the block.
+    case rowsOuter
+}
+
+/// How a matmul is computed on one ISA: the microkernel's register tile and K unroll, the cache
+/// blocks (MC rows × NC panels) and the loop order inside a block.
 public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertible {
     public var isa: ISA
     /// Rows of A per microkernel call (MR).
@@ -10,15 +18,26 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
     public var vectorsPerRow: Int
     /// K groups per iteration of the microkernel's K loop.
     public var kUnroll: Int
+    /// Rows per cache block (MC), a multiple of MR.
+    public var rowBlock: Int
+    /// Panels of B per cache block (NC / NR).
+    public var panelBlock: Int
+    public var loopOrder: LoopOrder
 
-    public init(isa: ISA, rowsPerTile: Int, vectorsPerRow: Int, kUnroll: Int) {
+    public init(isa: ISA, rowsPerTile: Int, vectorsPerRow: Int, kUnroll: Int, rowBlock: Int? = nil,
+                panelBlock: Int = 1 << 20, loopOrder: LoopOrder = .panelsOuter) {
         self.isa = isa
         self.rowsPerTile = rowsPerTile
         self.vectorsPerRow = vectorsPerRow
         self.kUnroll = kUnroll
+        self.rowBlock = rowBlock ?? rowsPerTile * (1 << 16)
+        self.panelBlock = panelBlock
+        self.loopOrder = loopOrder
     }
 
-    public var description: String { "\(isa) mr\(rowsPerTile) nv\(vectorsPerRow) ku\(kUnroll)" }
+    public var description: String {
+        "\(isa) mr\(rowsPerTile) nv\(vectorsPerRow) ku\(kUnroll) mc\(rowBlock) nc\(panelBlock) \(loopOrder.rawValue)"
+    }
 
     /// The instruction this schedule's microkernel is built around.
     public func instruction() throws(QuantError) -> DotInstruction { try InstructionTable.instruction(for: isa) }
@@ -44,6 +63,10 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
         if !(1...16).contains(rowsPerTile) { throw .invalidSchedule(constraint: "rowsPerTile (MR) = \(rowsPerTile) must be in 1...16") }
         if !(1...8).contains(vectorsPerRow) { throw .invalidSchedule(constraint: "vectorsPerRow = \(vectorsPerRow) must be in 1...8") }
         if !(1...16).contains(kUnroll) { throw .invalidSchedule(constraint: "kUnroll = \(kUnroll) must be in 1...16") }
+        if rowBlock < rowsPerTile || rowBlock % rowsPerTile != 0 {
+            throw .invalidSchedule(constraint: "rowBlock (MC) = \(rowBlock) must be a positive multiple of rowsPerTile (MR) = \(rowsPerTile)")
+        }
+        if panelBlock < 1 { throw .invalidSchedule(constraint: "panelBlock (NC in panels) = \(panelBlock) must be ≥ 1") }
         let pressure = registerPressure(rowSums: rowSums)
         // Allow a little spilling for the portable path (its register count is a guess), none elsewhere.
         let budget = instruction.vectorRegisters + (isa == .portable ? 8 : 0)
