@@ -39,6 +39,29 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
         "\(isa) mr\(rowsPerTile) nv\(vectorsPerRow) ku\(kUnroll) mc\(rowBlock) nc\(panelBlock) \(loopOrder.rawValue)"
     }
 
+    /// Parses the `description` form, e.g. `avx512vnni mr6 nv4 ku4 mc252 nc8 panelsOuter` (the
+    /// blocks and the order may be left out). Throws `invalidSchedule` naming the bad word.
+    public init(parsing text: String) throws(QuantError) {
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+        guard let first = words.first else { throw .invalidSchedule(constraint: "empty schedule") }
+        let isa = try ISA.parse(first)
+        var values: [String: Int] = [:]
+        var order = LoopOrder.panelsOuter
+        for word in words.dropFirst() {
+            if let parsed = LoopOrder(rawValue: word) { order = parsed; continue }
+            guard let key = ["mr", "nv", "ku", "mc", "nc"].first(where: { word.hasPrefix($0) }),
+                  let value = Int(word.dropFirst(2)) else {
+                throw .invalidSchedule(constraint: "cannot read '\(word)' (expected mrN nvN kuN mcN ncN panelsOuter|rowsOuter)")
+            }
+            values[key] = value
+        }
+        guard let mr = values["mr"], let nv = values["nv"] else {
+            throw .invalidSchedule(constraint: "a schedule needs at least mrN and nvN")
+        }
+        self.init(isa: isa, rowsPerTile: mr, vectorsPerRow: nv, kUnroll: values["ku"] ?? 4, rowBlock: values["mc"],
+                  panelBlock: values["nc"] ?? 1 << 20, loopOrder: order)
+    }
+
     /// The instruction this schedule's microkernel is built around.
     public func instruction() throws(QuantError) -> DotInstruction { try InstructionTable.instruction(for: isa) }
 

@@ -17,6 +17,8 @@ struct BenchCommand: ParsableCommand {
     var shapes: String = BenchCommand.peerShapes
     @Option(help: "Instruction set (default: the best this CPU has).")
     var isa: String?
+    @Option(help: "A schedule instead of the default, e.g. 'avx512vnni mr6 nv4 ku4 mc252 nc8 panelsOuter'.")
+    var schedule: String?
     @Option(help: "Threads (only 1 is implemented so far).")
     var threads: Int = 1
     @Option(help: "Minimum measuring time per shape, seconds.")
@@ -45,7 +47,7 @@ struct BenchCommand: ParsableCommand {
         }
         for shape in try parseShapes() {
             let matmul = try op.matMul(m: shape.m, k: shape.k, n: shape.n)
-            let kernel = try engine.compile(matmul)
+            let kernel = try engine.compile(matmul, schedule: schedule.map { try MatMulSchedule(parsing: $0) })
             var generator = SplitMix64(seed: UInt64(shape.m * 31 + shape.k * 7 + shape.n))
             let b = (0..<(shape.k * shape.n)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let a = (0..<(shape.m * shape.k)).map { _ in UInt8.random(in: 0...255, using: &generator) }

@@ -39,51 +39,63 @@ public enum LoopVerifier {
         }
         try checkStructure(program.body, LoopProgram.arguments)
 
-        // Coverage on sample ranges (the fixed M, or a spread of dynamic ones, and sub-ranges as a
-        // thread pool would pass them).
-        let mValues = program.fixedRows.map { [$0] } ?? [1, 2, 3, 5, 7, 8, 13, 17, 31, 64, 97, 150]
-        var ranges: [(rows: Range<Int>, panels: Range<Int>)] = []
-        for m in mValues {
-            ranges.append((0..<m, 0..<program.panels))
-            if m > 2 { ranges.append((1..<(m - 1), (program.panels / 2)..<program.panels)) }
+        // Coverage on sample ranges. The program is symbolic in its row and panel range, so samples
+        // around each loop step (s - 1, s + 1, 2s + 1: below and past every tile and block
+        // boundary), the fixed M, and sub-ranges as a thread pool passes them exercise every path.
+        // Each sample enumerates about 512 (row, panel) cells at most (but always a whole row range).
+        var steps: Set<Int> = []
+        func collectSteps(_ nodes: [LoopNode]) {
+            for case let .loop(loop) in nodes {
+                steps.insert(loop.step)
+                collectSteps(loop.body)
+            }
         }
+        collectSteps(program.body)
+        var rowSamples: Set<Int> = [1, 2, 3]
+        for step in steps where step > 1 { rowSamples.formUnion([step - 1, step + 1, 2 * step + 1]) }
+        if let m = program.fixedRows { rowSamples.insert(m) }
+        var ranges: [(rows: Range<Int>, panels: Range<Int>)] = []
+        for m in rowSamples.sorted() where m >= 1 && m <= 4096 {
+            let panels = min(program.panels, max(1, 512 / m))
+            ranges.append((0..<m, 0..<panels))
+            if m > 2 { ranges.append((1..<(m - 1), (panels / 2)..<panels)) }
+        }
+        // Resolve variables to slots once, so that the sample runs cost nanoseconds per tile.
+        var slots: [String: Int] = [:]
+        for name in LoopProgram.arguments.sorted() { slots[name] = slots.count }
+        func collect(_ nodes: [LoopNode]) {
+            for case let .loop(loop) in nodes {
+                if slots[loop.variable] == nil { slots[loop.variable] = slots.count }
+                collect(loop.body)
+            }
+        }
+        collect(program.body)
+        let compiled = CompiledLoops(program.body, slots: slots)
         for (rows, panels) in ranges {
             var accumulated = [Int](repeating: 0, count: rows.count * panels.count)
             var stored = [Int](repeating: 0, count: rows.count * panels.count)
-            func visit(_ tile: OutputTile, _ environment: [String: Int], accumulate: Bool, store: Bool) throws(QuantError) {
-                let row = tile.row.evaluate(environment), panel = tile.panel.evaluate(environment)
+            var environment = [Int](repeating: 0, count: slots.count)
+            environment[slots["row_begin"]!] = rows.lowerBound
+            environment[slots["row_end"]!] = rows.upperBound
+            environment[slots["panel_begin"]!] = panels.lowerBound
+            environment[slots["panel_end"]!] = panels.upperBound
+            var failure: String? = nil
+            compiled.run(&environment) { tile, row, panel, accumulate, store in
+                guard failure == nil else { return }
                 guard panels.contains(panel), rows.contains(row), rows.contains(row + tile.rows - 1) else {
-                    throw fail("\(tile) touches rows \(row)..<\(row + tile.rows), panel \(panel) outside rows \(rows), panels \(panels)")
+                    failure = "\(tile) touches rows \(row)..<\(row + tile.rows), panel \(panel) outside rows \(rows), panels \(panels)"
+                    return
                 }
                 for r in row..<(row + tile.rows) {
                     let index = (r - rows.lowerBound) * panels.count + (panel - panels.lowerBound)
                     if accumulate { accumulated[index] += 1 }
                     if store {
-                        if accumulated[index] != 1 { throw fail("row \(r), panel \(panel) stored before its accumulation") }
+                        if accumulated[index] != 1 { failure = "row \(r), panel \(panel) stored before its accumulation"; return }
                         stored[index] += 1
                     }
                 }
             }
-            func run(_ nodes: [LoopNode], _ environment: [String: Int]) throws(QuantError) {
-                for node in nodes {
-                    switch node {
-                    case let .loop(loop):
-                        var value = loop.start.evaluate(environment)
-                        let end = loop.end.evaluate(environment)
-                        var environment = environment
-                        while loop.fullStepsOnly ? value + loop.step <= end : value < end {
-                            environment[loop.variable] = value
-                            try run(loop.body, environment)
-                            value += loop.step
-                        }
-                    case let .accumulate(tile): try visit(tile, environment, accumulate: true, store: false)
-                    case let .epilogue(tile): try visit(tile, environment, accumulate: false, store: true)
-                    case let .microkernel(call): try visit(call.tile, environment, accumulate: true, store: call.epilogueFused)
-                    }
-                }
-            }
-            try run(program.body, ["row_begin": rows.lowerBound, "row_end": rows.upperBound,
-                                   "panel_begin": panels.lowerBound, "panel_end": panels.upperBound])
+            if let failure { throw fail(failure) }
             if let bad = accumulated.firstIndex(where: { $0 != 1 }) {
                 throw fail("rows \(rows), panels \(panels): row \(rows.lowerBound + bad / panels.count), panel \(panels.lowerBound + bad % panels.count) accumulated \(accumulated[bad]) times")
             }
@@ -91,5 +103,67 @@ public enum LoopVerifier {
                 throw fail("rows \(rows), panels \(panels): row \(rows.lowerBound + bad / panels.count), panel \(panels.lowerBound + bad % panels.count) stored \(stored[bad]) times")
             }
         }
+    }
+}
+
+/// A loop program prepared for fast abstract runs: expressions compiled to closures over an array
+/// of variable slots.
+private struct CompiledLoops {
+    typealias Expression = ([Int]) -> Int
+    indirect enum Node {
+        case loop(slot: Int, start: Expression, end: Expression, step: Int, wholeSteps: Bool, body: [Node])
+        case tile(OutputTile, row: Expression, panel: Expression, accumulate: Bool, store: Bool)
+    }
+    let nodes: [Node]
+
+    init(_ body: [LoopNode], slots: [String: Int]) {
+        func compile(_ expression: LoopExpr) -> Expression {
+            switch expression {
+            case let .constant(value): return { _ in value }
+            case let .variable(name): let slot = slots[name]!; return { $0[slot] }
+            case let .add(a, b): let (x, y) = (compile(a), compile(b)); return { x($0) + y($0) }
+            case let .sub(a, b): let (x, y) = (compile(a), compile(b)); return { x($0) - y($0) }
+            case let .mul(a, factor): let x = compile(a); return { x($0) * factor }
+            case let .div(a, divisor): let x = compile(a); return { x($0) / divisor }
+            case let .min(a, b): let (x, y) = (compile(a), compile(b)); return { Swift.min(x($0), y($0)) }
+            }
+        }
+        func convert(_ nodes: [LoopNode]) -> [Node] {
+            nodes.map { node in
+                switch node {
+                case let .loop(loop):
+                    return .loop(slot: slots[loop.variable]!, start: compile(loop.start), end: compile(loop.end), step: loop.step,
+                                 wholeSteps: loop.fullStepsOnly, body: convert(loop.body))
+                case let .accumulate(tile):
+                    return .tile(tile, row: compile(tile.row), panel: compile(tile.panel), accumulate: true, store: false)
+                case let .epilogue(tile):
+                    return .tile(tile, row: compile(tile.row), panel: compile(tile.panel), accumulate: false, store: true)
+                case let .microkernel(call):
+                    return .tile(call.tile, row: compile(call.tile.row), panel: compile(call.tile.panel), accumulate: true,
+                                 store: call.epilogueFused)
+                }
+            }
+        }
+        nodes = convert(body)
+    }
+
+    func run(_ environment: inout [Int], _ visit: (OutputTile, Int, Int, Bool, Bool) -> Void) {
+        func run(_ nodes: [Node]) {
+            for node in nodes {
+                switch node {
+                case let .loop(slot, start, end, step, wholeSteps, body):
+                    var value = start(environment)
+                    let limit = end(environment)
+                    while wholeSteps ? value + step <= limit : value < limit {
+                        environment[slot] = value
+                        run(body)
+                        value += step
+                    }
+                case let .tile(tile, row, panel, accumulate, store):
+                    visit(tile, row(environment), panel(environment), accumulate, store)
+                }
+            }
+        }
+        run(nodes)
     }
 }
