@@ -103,9 +103,10 @@ let package = Package(
             dependencies: ["QuantOps", "QuantSchedule", "LLVMKit", "CQuantSupport"],
             swiftSettings: llvmSwiftSettings + optimizedSwiftSettings
         ),
+        .target(name: "QuantRuntime", dependencies: ["QuantCodegen", "CQuantSupport"], swiftSettings: llvmSwiftSettings),
         .target(
             name: "QuantForge",
-            dependencies: ["QuantOps", "QuantSchedule", "QuantCodegen"],
+            dependencies: ["QuantOps", "QuantSchedule", "QuantCodegen", "QuantRuntime"],
             swiftSettings: llvmSwiftSettings
         ),
         .executableTarget(
@@ -116,6 +117,7 @@ let package = Package(
 
         .testTarget(name: "QuantOpsTests", dependencies: ["QuantOps"]),
         .testTarget(name: "LLVMKitTests", dependencies: ["LLVMKit"], swiftSettings: llvmSwiftSettings),
+        .testTarget(name: "QuantRuntimeTests", dependencies: ["QuantRuntime"], swiftSettings: llvmSwiftSettings),
         .testTarget(
             name: "QuantForgeTests",
             dependencies: ["QuantForge"],

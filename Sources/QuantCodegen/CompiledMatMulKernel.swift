@@ -47,10 +47,19 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
                               signature: weightSignature)
     }
 
-    /// Runs C = A·B for `m` rows (the kernel's M when fixed). Buffer sizes, strides and the
-    /// weights' layout are checked before the kernel runs.
-    public func run(a: UnsafeRawBufferPointer, aRowStride: Int? = nil, weights: PackedWeights,
-                    c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil) throws(QuantError) {
+    /// A call whose buffers, strides and weights have been checked.
+    public struct PreparedCall: @unchecked Sendable {
+        public let a: UnsafeRawPointer
+        public let lda: Int
+        public let weights: UnsafeRawPointer
+        public let c: UnsafeMutableRawPointer
+        public let ldc: Int
+        public let m: Int
+    }
+
+    /// Checks M, buffer sizes, strides and the weights' layout; nothing runs.
+    public func prepareCall(a: UnsafeRawBufferPointer, aRowStride: Int? = nil, weights: PackedWeights,
+                            c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil) throws(QuantError) -> PreparedCall {
         let m = try op.resolveM(m)
         let aSpec = try op.aSpec(m: m, lda: aRowStride), cSpec = try op.cSpec(m: m, ldc: cRowStride)
         try aSpec.check(bufferBytes: a.count)
@@ -61,8 +70,21 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
         guard let aBase = a.baseAddress, let cBase = c.baseAddress else {
             throw .bufferTooSmall(field: a.baseAddress == nil ? "A" : "C", requiredBytes: 1, actualBytes: 0)
         }
-        runUnchecked(a: aBase, lda: aSpec.rowStride, weights: weights.bytes, c: cBase, ldc: cSpec.rowStride,
-                     rows: 0..<m, panels: 0..<layout.panels)
+        return PreparedCall(a: aBase, lda: aSpec.rowStride, weights: UnsafeRawPointer(weights.bytes), c: cBase,
+                            ldc: cSpec.rowStride, m: m)
+    }
+
+    /// Runs C = A·B for `m` rows (the kernel's M when fixed) on the calling thread. Buffer sizes,
+    /// strides and the weights' layout are checked before the kernel runs.
+    public func run(a: UnsafeRawBufferPointer, aRowStride: Int? = nil, weights: PackedWeights,
+                    c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil) throws(QuantError) {
+        let call = try prepareCall(a: a, aRowStride: aRowStride, weights: weights, c: c, cRowStride: cRowStride, m: m)
+        runUnchecked(call, rows: 0..<call.m, panels: 0..<layout.panels)
+    }
+
+    /// Runs a prepared call on a sub-range of rows and panels (how a thread pool splits it).
+    public func runUnchecked(_ call: PreparedCall, rows: Range<Int>, panels: Range<Int>) {
+        runUnchecked(a: call.a, lda: call.lda, weights: call.weights, c: call.c, ldc: call.ldc, rows: rows, panels: panels)
     }
 
     /// Calls the kernel on a sub-range of rows and column panels, with no checks (the caller has

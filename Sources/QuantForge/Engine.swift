@@ -18,11 +18,19 @@ public final class Engine: Sendable {
     public let host: HostCPU
     /// The instruction set kernels are generated for.
     public let isa: ISA
+    /// Threads each kernel call may use (1: the calling thread only, no pool).
+    public let threads: Int
+    private let pool: ThreadPool?
 
     /// - Parameter isa: force an instruction set; nil takes `QFORGE_ISA`, else the best one this
     ///   CPU supports that has a microkernel. Throws `unsupportedISA` when the CPU lacks it.
-    public init(isa: ISA? = nil, host: HostCPU = .current) throws(QuantError) {
+    ///   `threads` > 1 starts a pool of that many threads (the caller included) shared by the
+    ///   engine's kernels.
+    public init(isa: ISA? = nil, threads: Int = 1, host: HostCPU = .current) throws(QuantError) {
         self.host = host
+        if threads < 1 { throw .invalidShape(field: "threads", reason: "threads = \(threads) must be ≥ 1") }
+        self.threads = threads
+        pool = threads > 1 ? ThreadPool(threads: threads) : nil
         if let isa {
             self.isa = isa
         } else if let name = ProcessInfo.processInfo.environment["QFORGE_ISA"], !name.isEmpty {
@@ -53,11 +61,11 @@ public final class Engine: Sendable {
     public func compile(_ op: MatMul, schedule: MatMulSchedule? = nil) throws(QuantError) -> MatMulKernel {
         let schedule = if let schedule { schedule } else { try defaultSchedule(for: op) }
         try host.require(schedule.isa)
-        return try KernelCompiler.shared().compileMatMul(op, schedule: schedule)
+        return MatMulKernel(compiled: try KernelCompiler.shared().compileMatMul(op, schedule: schedule), pool: pool)
     }
 }
 
-extension CompiledMatMulKernel {
+extension MatMulKernel {
     /// Packs B given as an array of bytes (u8 values or s8 bit patterns), row-major K×N.
     public func packWeights(_ b: [UInt8], rowStride: Int? = nil) throws(QuantError) -> PackedWeights {
         do {

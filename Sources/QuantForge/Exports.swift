@@ -2,6 +2,4 @@
 @_exported import QuantCodegen
 @_exported import QuantOps
 @_exported import QuantSchedule
-
-/// A JIT-compiled matmul kernel (see `Engine.compile`).
-public typealias MatMulKernel = CompiledMatMulKernel
+@_exported import QuantRuntime

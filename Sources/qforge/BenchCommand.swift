@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
     var isa: String?
     @Option(help: "A schedule instead of the default, e.g. 'avx512vnni mr6 nv4 ku4 mc252 nc8 panelsOuter'.")
     var schedule: String?
-    @Option(help: "Threads (only 1 is implemented so far).")
+    @Option(help: "Threads per call (the caller included).")
     var threads: Int = 1
     @Option(help: "Minimum measuring time per shape, seconds.")
     var minTime: Double = 0.2
@@ -27,7 +27,7 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if threads != 1 { throw ValidationError("--threads \(threads): only single-threaded kernels exist yet") }
+        if threads < 1 { throw ValidationError("--threads \(threads) must be ≥ 1") }
         _ = try parseShapes()
     }
 
@@ -40,10 +40,11 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let engine = try Engine(isa: isa.map { try ISA.parse($0) })
+        let engine = try Engine(isa: isa.map { try ISA.parse($0) }, threads: threads)
         if !json {
             let jitMilliseconds = try KernelCompiler.shared().creationMilliseconds
-            print(String(format: "op %@, isa %@, 1 thread (LLJIT created in %.2f ms)", op.rawValue, engine.isa.rawValue, jitMilliseconds))
+            print(String(format: "op %@, isa %@, %d thread(s) (LLJIT created in %.2f ms)", op.rawValue, engine.isa.rawValue,
+                         threads, jitMilliseconds))
         }
         for shape in try parseShapes() {
             let matmul = try op.matMul(m: shape.m, k: shape.k, n: shape.n)
@@ -55,11 +56,8 @@ struct BenchCommand: ParsableCommand {
             var c = [UInt8](repeating: 0, count: try matmul.cSpec(m: shape.m).requiredBytes)
             let timing = try a.withUnsafeBytes { aBuffer in
                 try c.withUnsafeMutableBytes { cBuffer in
-                    try Timing.measure(minSeconds: minTime) {
-                        kernel.runUnchecked(a: aBuffer.baseAddress!, lda: shape.k, weights: weights.bytes,
-                                            c: cBuffer.baseAddress!, ldc: shape.n, rows: 0..<shape.m,
-                                            panels: 0..<kernel.layout.panels)
-                    }
+                    let call = try kernel.compiled.prepareCall(a: aBuffer, weights: weights, c: cBuffer)
+                    return try Timing.measure(minSeconds: minTime) { kernel.runPrepared(call) }
                 }
             }
             let macs = Double(shape.m * shape.k * shape.n)
@@ -67,7 +65,7 @@ struct BenchCommand: ParsableCommand {
             if json {
                 let fields: [String] = [
                     "\"op\": \"\(op.rawValue)\"", "\"m\": \(shape.m)", "\"k\": \(shape.k)", "\"n\": \(shape.n)",
-                    "\"threads\": 1", "\"us_min\": \(timing.minSeconds * 1e6)", "\"us_median\": \(timing.medianSeconds * 1e6)",
+                    "\"threads\": \(threads)", "\"us_min\": \(timing.minSeconds * 1e6)", "\"us_median\": \(timing.medianSeconds * 1e6)",
                     "\"gmacs\": \(gmacs)", "\"isa\": \"\(kernel.schedule.isa)\"", "\"schedule\": \"\(kernel.schedule)\"",
                     "\"packed_bytes\": \(weights.byteCount)", "\"compile_ms\": \(kernel.compileMilliseconds)",
                 ]

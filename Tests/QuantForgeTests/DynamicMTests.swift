@@ -32,7 +32,7 @@ struct DynamicMTests {
                 c.withUnsafeMutableBytes { cBuffer in
                     for rows in [0..<7, 7..<20] {
                         for panelRange in [0..<(panels / 2), (panels / 2)..<panels] {
-                            kernel.runUnchecked(a: aBuffer.baseAddress!, lda: 50, weights: weights.bytes, c: cBuffer.baseAddress!,
+                            kernel.compiled.runUnchecked(a: aBuffer.baseAddress!, lda: 50, weights: weights.bytes, c: cBuffer.baseAddress!,
                                                 ldc: 100, rows: rows, panels: panelRange)
                         }
                     }

@@ -25,6 +25,15 @@ uint64_t qf_amx_permitted_mask(void);
 uint64_t qf_hwcap(void);
 uint64_t qf_hwcap2(void);
 
+/// A spin-wait hint (`pause` on x86, `yield` on AArch64).
+static inline void qf_cpu_relax(void) {
+#if defined(__x86_64__)
+    __asm__ volatile("pause");
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 /// The one argument of every generated matmul kernel: `void kernel(const qf_matmul_args *)`.
 /// Every field is 8 bytes, so the generated code reads field i at byte offset 8*i.
 /// Rows [row_begin, row_end) of A and C and column panels [panel_begin, panel_end) are computed,

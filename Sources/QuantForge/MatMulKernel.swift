@@ -1,0 +1,49 @@
+import QuantRuntime
+
+/// A compiled matmul ready to run: the JIT-compiled kernel plus the engine's threads.
+/// Thread-safe; `run` may be called from several threads at once (calls that use the pool take
+/// turns on it).
+public final class MatMulKernel: Sendable {
+    /// The JIT artifact: machine code, schedule, packed-weight layout.
+    public let compiled: CompiledMatMulKernel
+    private let pool: ThreadPool?
+
+    init(compiled: CompiledMatMulKernel, pool: ThreadPool?) {
+        self.compiled = compiled
+        self.pool = pool
+    }
+
+    public var op: MatMul { compiled.op }
+    public var schedule: MatMulSchedule { compiled.schedule }
+    public var layout: PackedLayout { compiled.layout }
+    public var compileMilliseconds: Double { compiled.compileMilliseconds }
+    /// Threads a call may use.
+    public var threads: Int { pool?.threadCount ?? 1 }
+
+    /// Packs B (K×N, row stride `rowStride` elements, default N) for this kernel, once.
+    public func packWeights(_ b: UnsafeRawBufferPointer, rowStride: Int? = nil) throws(QuantError) -> PackedWeights {
+        try compiled.packWeights(b, rowStride: rowStride)
+    }
+
+    /// Runs C = A·B for `m` rows on caller-owned buffers; everything is checked before any kernel
+    /// runs. With several threads the output is split into row or panel ranges.
+    public func run(a: UnsafeRawBufferPointer, aRowStride: Int? = nil, weights: PackedWeights,
+                    c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil) throws(QuantError) {
+        let call = try compiled.prepareCall(a: a, aRowStride: aRowStride, weights: weights, c: c, cRowStride: cRowStride, m: m)
+        runPrepared(call)
+    }
+
+    /// Runs a checked call (see `CompiledMatMulKernel.prepareCall`), split across the threads.
+    public func runPrepared(_ call: CompiledMatMulKernel.PreparedCall) {
+        guard let pool else {
+            compiled.runUnchecked(call, rows: 0..<call.m, panels: 0..<layout.panels)
+            return
+        }
+        let partition = WorkPartition.matMul(rows: call.m, panels: layout.panels, k: op.k, panelWidth: layout.panelWidth,
+                                             rowTile: schedule.rowsPerTile, threads: pool.threadCount)
+        pool.run(tasks: partition.taskCount) { [compiled] task in
+            let (rows, panels) = partition.task(task)
+            compiled.runUnchecked(call, rows: rows, panels: panels)
+        }
+    }
+}
