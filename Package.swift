@@ -66,7 +66,7 @@ let llvm = findLLVM()
 
 /// Every Swift target that (transitively) imports the LLVM C module needs its headers.
 let llvmSwiftSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I\(llvm.includeDir)"])]
-/// The scalar reference interpreter and the weight packer are hot in tests: optimize them even in
+/// The scalar reference interpreter is hot in tests: optimize it even in
 /// debug builds so that `swift test` stays fast (DESIGN.md §3).
 let optimizedSwiftSettings: [SwiftSetting] = [.unsafeFlags(["-O"])]
 
@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "QuantCodegen",
             dependencies: ["QuantOps", "QuantSchedule", "LLVMKit", "CQuantSupport"],
-            swiftSettings: llvmSwiftSettings + optimizedSwiftSettings
+            swiftSettings: llvmSwiftSettings
         ),
         .target(name: "QuantRuntime", dependencies: ["QuantCodegen", "CQuantSupport"], swiftSettings: llvmSwiftSettings),
         .target(

@@ -26,6 +26,12 @@ public final class LLJIT: @unchecked Sendable {
         try LLVMError.check(LLVMOrcCreateLLJIT(&jit, builder), "create LLJIT")
         guard let jit else { throw LLVMError("create LLJIT", "no JIT returned") }
         ref = jit
+        // Resolve what generated code may call (memcpy from LLVM's memcpy lowering, libm helpers)
+        // against this process's symbols.
+        var generator: LLVMOrcDefinitionGeneratorRef?
+        try LLVMError.check(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil),
+                            "create the process symbol generator")
+        LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), generator)
     }
 
     deinit {

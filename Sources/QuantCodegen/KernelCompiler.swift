@@ -76,7 +76,7 @@ public final class KernelCompiler: @unchecked Sendable {
             let context = Context(forJIT: ())
             let module = Module(name: name, context: context)
             module.triple = jit.triple
-            _ = try emitter.emit(into: module, name: name)
+            _ = try emitter.emit(into: module, name: name, targetFeatures: jit.features)
             phase("emit")
             IRDump.write("llvm", name, module.irText)
             try module.verify()

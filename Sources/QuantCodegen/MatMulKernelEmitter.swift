@@ -33,10 +33,17 @@ public struct MatMulKernelEmitter {
         try MatMulLowering.lower(op: op, schedule: schedule, instruction: instruction, layout: layout, name: name)
     }
 
-    /// Lowers the op and adds the kernel function `name` to `module`.
-    public func emit(into module: Module, name: String) throws -> LLVMValueRef {
+    /// Lowers the op and adds the kernel function `name` to `module`, whose target machine has the
+    /// feature string `targetFeatures`: the instruction's confining features (e.g. `-avx512f` for
+    /// AVX2) are appended to it on the function, so a forced ISA yields code for that ISA only.
+    public func emit(into module: Module, name: String, targetFeatures: String) throws -> LLVMValueRef {
         let program = try lower(name: name)
         var state = try EmissionState(emitter: self, module: module, name: name)
+        let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
+        if let confining = instruction.confiningFeatures[architecture] {
+            let features = targetFeatures.isEmpty ? confining : targetFeatures + "," + confining
+            LLVMAddTargetDependentFunctionAttr(state.function, "target-features", features)
+        }
         state.emitBody(program)
         return state.function
     }
@@ -293,6 +300,19 @@ private struct EmissionState {
         b.position(at: done)
     }
 
+    /// Rounds half to even. On the portable path (baseline SSE2 has no `roundps`, and a libm call
+    /// would tie kernels to libm) it adds and subtracts 1.5·2^23, which is exact for |x| < 2^22 —
+    /// always true here, since the value was already clamped to the 8-bit range minus the zero point.
+    private func roundHalfToEven(_ value: LLVMValueRef, lanes: Int) -> LLVMValueRef {
+        let floats = context.vector(context.f32, lanes)
+        if e.instruction.isa == .portable {
+            let magic = context.constVector(Array(repeating: context.constFloat(12_582_912), count: lanes))
+            return b.fsub(b.fadd(value, magic), magic)
+        }
+        let roundEven = try! module.intrinsic("llvm.roundeven", overloads: [floats])
+        return b.call(roundEven.function, type: roundEven.type, [value])
+    }
+
     /// int32 accumulators → the output vector (i32, i8 or f32 lanes).
     private func convertOutput(_ acc: LLVMValueRef, column: LLVMValueRef) -> LLVMValueRef {
         let op = e.op, lanes = e.instruction.lanes
@@ -311,8 +331,7 @@ private struct EmissionState {
             let bounds = op.requantizedBounds!, zeroPoint = r.output.zeroPoints[0]
             var value = b.fmul(b.sitofp(acc, to: floats), load(multipliers!, column: column))
             value = clamp(value, Float(bounds.lowerBound - zeroPoint), Float(bounds.upperBound - zeroPoint))
-            let roundEven = try! module.intrinsic("llvm.roundeven", overloads: [floats])
-            value = b.call(roundEven.function, type: roundEven.type, [value])
+            value = roundHalfToEven(value, lanes: lanes)
             let ints = context.vector(context.i32, lanes)
             let quantized = b.add(b.fptosi(value, to: ints),
                                   context.constVector(Array(repeating: context.constInt(context.i32, Int64(zeroPoint)), count: lanes)))

@@ -7,15 +7,18 @@ public enum DefaultSchedule {
     public static func forMatMul(_ op: MatMul, isa: ISA, caches: CacheSizes = HostCPU.current.caches) throws(QuantError) -> MatMulSchedule {
         let instruction = try InstructionTable.instruction(for: isa)
         let rowSums = needsRowSums(op, instruction: instruction)
-        // Prefer 4 vectors per row (a 64-column panel on zmm); fewer when N is small.
+        // The register tile with the most accumulators that fits the register file (one register
+        // spare), at most 4 vectors wide and no wider than N needs; ties go to the wider tile.
         let columnsNeeded = (op.n + instruction.lanes - 1) / instruction.lanes
-        let vectors = max(1, min(4, columnsNeeded))
-        var rows = 1
-        while rows < 8 {
-            let candidate = MatMulSchedule(isa: isa, rowsPerTile: rows + 1, vectorsPerRow: vectors, kUnroll: 4)
-            if candidate.registerPressure(rowSums: rowSums) > instruction.vectorRegisters - 1 { break }
-            rows += 1
+        var best = (rows: 1, vectors: 1)
+        for vectors in 1...max(1, min(4, columnsNeeded)) {
+            var rows = 0
+            while rows < 8, MatMulSchedule(isa: isa, rowsPerTile: rows + 1, vectorsPerRow: vectors, kUnroll: 4)
+                .registerPressure(rowSums: rowSums) <= instruction.vectorRegisters - 1 { rows += 1 }
+            if rows >= 1 && rows * vectors >= best.rows * best.vectors { best = (rows, vectors) }
         }
+        var rows = best.rows
+        let vectors = best.vectors
         if let m = op.m {
             // M is known: pick the tile height with the lowest estimated cost per K group, where
             // a tile of r rows costs r·NV dot instructions plus ~2 slots of loads and loop

@@ -24,6 +24,9 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
         case avx512Vpdpbusd
         /// `vpdpbusd ymm` (AVX-VNNI): 8 lanes × 4 bytes, u8 × s8.
         case avxVnniVpdpbusd
+        /// AVX2 exact: B widened in-kernel (`vpmovsxbw`/`vpmovzxbw`), `vpmaddwd ymm` on pairs of k:
+        /// 8 lanes × 2 bytes, both operands in their own signedness (no saturation, no shift).
+        case avx2Pmaddwd
     }
 
     public let kind: Kind
@@ -42,6 +45,9 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
     public let vectorRegisters: Int
     /// LLVM target features the instruction needs; checked before code is emitted.
     public let requiredLLVMFeatures: [String]
+    /// Function-level target features that confine the whole kernel to this ISA (so that a forced
+    /// AVX2 kernel really is AVX2 code and runs on an AVX2-only CPU), per target architecture.
+    public let confiningFeatures: [String: String]
 
     public var description: String { "\(mnemonic) (\(lanes)×\(kGroup), A \(aDomain.rawValue), B \(bDomain.rawValue))" }
 
@@ -71,19 +77,25 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
 public enum InstructionTable {
     public static let portableWidening = DotInstruction(
         kind: .portableWidening, isa: .portable, mnemonic: "widen + mul + add (LLVM vectors)", intrinsic: nil,
-        lanes: 16, kGroup: 1, aDomain: .native, bDomain: .native, vectorRegisters: 16, requiredLLVMFeatures: [])
+        lanes: 16, kGroup: 1, aDomain: .native, bDomain: .native, vectorRegisters: 16, requiredLLVMFeatures: [],
+        confiningFeatures: ["x86_64": "-sse3"])
 
     public static let avx512Vpdpbusd = DotInstruction(
         kind: .avx512Vpdpbusd, isa: .avx512vnni, mnemonic: "vpdpbusd zmm", intrinsic: "llvm.x86.avx512.vpdpbusd.512",
         lanes: 16, kGroup: 4, aDomain: .unsigned8, bDomain: .signed8, vectorRegisters: 32,
-        requiredLLVMFeatures: ["+avx512f", "+avx512bw", "+avx512vnni"])
+        requiredLLVMFeatures: ["+avx512f", "+avx512bw", "+avx512vnni"], confiningFeatures: [:])
 
     public static let avxVnniVpdpbusd = DotInstruction(
         kind: .avxVnniVpdpbusd, isa: .avxvnni, mnemonic: "vpdpbusd ymm", intrinsic: "llvm.x86.avx512.vpdpbusd.256",
         lanes: 8, kGroup: 4, aDomain: .unsigned8, bDomain: .signed8, vectorRegisters: 16,
-        requiredLLVMFeatures: ["+avxvnni"])
+        requiredLLVMFeatures: ["+avxvnni"], confiningFeatures: ["x86_64": "-avx512f"])
 
-    public static let all: [DotInstruction] = [portableWidening, avx512Vpdpbusd, avxVnniVpdpbusd]
+    public static let avx2Pmaddwd = DotInstruction(
+        kind: .avx2Pmaddwd, isa: .avx2, mnemonic: "vpmovsxbw/vpmovzxbw + vpmaddwd ymm", intrinsic: "llvm.x86.avx2.pmadd.wd",
+        lanes: 8, kGroup: 2, aDomain: .native, bDomain: .native, vectorRegisters: 16,
+        requiredLLVMFeatures: ["+avx2"], confiningFeatures: ["x86_64": "-avx512f,-avxvnni"])
+
+    public static let all: [DotInstruction] = [portableWidening, avx2Pmaddwd, avxVnniVpdpbusd, avx512Vpdpbusd]
 
     /// The instruction a kernel for `isa` is built around.
     public static func instruction(for isa: ISA) throws(QuantError) -> DotInstruction {

@@ -31,6 +31,8 @@ enum DotEmitters {
             return PortableWideningEmitter(instruction: instruction, context: module.context, bSigned: bSigned)
         case .avx512Vpdpbusd, .avxVnniVpdpbusd:
             return try VpdpbusdEmitter(instruction: instruction, module: module)
+        case .avx2Pmaddwd:
+            return try PmaddwdEmitter(instruction: instruction, module: module, bSigned: bSigned)
         }
     }
 }

@@ -1,0 +1,52 @@
+import CLLVM
+import LLVMKit
+import QuantSchedule
+
+/// AVX2 exact: B bytes are widened to i16 in the kernel (`vpmovsxbw`/`vpmovzxbw` from memory, so
+/// packed B stays int8), A's pair of bytes is widened and broadcast, and `vpmaddwd` adds the two
+/// i16×i16 products of each lane into i32. Every product and pair sum fits, so the result is exact
+/// for any u8/s8 mix — `vpmaddubsw`, which saturates (255·127·2 > 32767), is never used.
+struct PmaddwdEmitter: DotEmitter {
+    let instruction: DotInstruction
+    let context: Context
+    let bSigned: Bool
+    let function: LLVMValueRef
+    let functionType: LLVMTypeRef
+
+    init(instruction: DotInstruction, module: Module, bSigned: Bool) throws {
+        self.instruction = instruction
+        context = module.context
+        self.bSigned = bSigned
+        (function, functionType) = try module.intrinsic(instruction.intrinsic!)
+    }
+
+    var accumulatorType: LLVMTypeRef { context.vector(context.i32, instruction.lanes) }
+    private var wideType: LLVMTypeRef { context.vector(context.i16, instruction.lanes * 2) }
+
+    func loadB(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef {
+        let bytes = b.load(context.vector(context.i8, instruction.lanes * 2), from: pointer, align: instruction.lanes * 2)
+        return bSigned ? b.sext(bytes, to: wideType) : b.zext(bytes, to: wideType)
+    }
+
+    func loadA(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef {
+        precondition(!flipSign, "pmaddwd reads A in its own domain")
+        // Two i16 halves of one i32: A[k] in the low half, A[k+1] (or 0 past K) in the high half.
+        var pair = context.constInt(context.i32, 0)
+        for t in 0..<validBytes {
+            let byte = b.load(context.i8, from: b.byteOffset(pointer, context.constInt(context.i64, Int64(t))), align: 1)
+            let half = signed ? b.sext(byte, to: context.i16) : b.zext(byte, to: context.i16)
+            let wide = b.zext(half, to: context.i32)
+            pair = b.or(pair, t == 0 ? wide : b.shl(wide, context.constInt(context.i32, 16)))
+        }
+        return b.bitcast(b.splat(pair, count: instruction.lanes), to: wideType)
+    }
+
+    func dot(_ b: IRBuilder, _ acc: LLVMValueRef, _ a: LLVMValueRef, _ bVector: LLVMValueRef) -> LLVMValueRef {
+        b.add(acc, b.call(function, type: functionType, [a, bVector]))
+    }
+
+    func accumulateRowSum(_ b: IRBuilder, _ rowSum: LLVMValueRef, _ a: LLVMValueRef) -> LLVMValueRef {
+        let ones = b.splat(context.constInt(context.i16, 1), count: instruction.lanes * 2)
+        return dot(b, rowSum, a, ones)
+    }
+}
