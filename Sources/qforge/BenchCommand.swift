@@ -41,10 +41,12 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let engine = try Engine(isa: isa.map { try ISA.parse($0) }, threads: threads)
+        // The unit's peak measured now (all threads), so that "% of peak" is honest on a noisy machine.
+        let peak = try PeakProbe.measure(engine.isa, seconds: 0.2).gmacs * Double(threads)
         if !json {
             let jitMilliseconds = try KernelCompiler.shared().creationMilliseconds
-            print(String(format: "op %@, isa %@, %d thread(s) (LLJIT created in %.2f ms)", op.rawValue, engine.isa.rawValue,
-                         threads, jitMilliseconds))
+            print(String(format: "op %@, isa %@, %d thread(s), peak now %.1f GMAC/s (LLJIT created in %.2f ms)", op.rawValue,
+                         engine.isa.rawValue, threads, peak, jitMilliseconds))
         }
         for shape in try parseShapes() {
             let matmul = try op.matMul(m: shape.m, k: shape.k, n: shape.n)
@@ -68,12 +70,13 @@ struct BenchCommand: ParsableCommand {
                     "\"threads\": \(threads)", "\"us_min\": \(timing.minSeconds * 1e6)", "\"us_median\": \(timing.medianSeconds * 1e6)",
                     "\"gmacs\": \(gmacs)", "\"isa\": \"\(kernel.schedule.isa)\"", "\"schedule\": \"\(kernel.schedule)\"",
                     "\"packed_bytes\": \(weights.byteCount)", "\"compile_ms\": \(kernel.compileMilliseconds)",
+                    "\"peak_gmacs\": \(peak)", "\"pct_peak\": \(100 * gmacs / peak)",
                 ]
                 print("{" + fields.joined(separator: ", ") + "}")
             } else {
-                print(String(format: "%5d x %5d x %5d  %9.1f GMAC/s  %10.2f us  compile %6.2f ms  packed %9d B  %@",
-                             shape.m, shape.k, shape.n, gmacs, timing.minSeconds * 1e6, kernel.compileMilliseconds,
-                             weights.byteCount, kernel.schedule.description))
+                print(String(format: "%5d x %5d x %5d  %9.1f GMAC/s %5.1f%% of peak  %10.2f us  compile %6.2f ms  packed %9d B  %@",
+                             shape.m, shape.k, shape.n, gmacs, 100 * gmacs / peak, timing.minSeconds * 1e6,
+                             kernel.compileMilliseconds, weights.byteCount, kernel.schedule.description))
             }
         }
     }

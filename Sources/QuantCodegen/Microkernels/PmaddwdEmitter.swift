@@ -30,7 +30,14 @@ struct PmaddwdEmitter: DotEmitter {
 
     func loadA(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef {
         precondition(!flipSign, "pmaddwd reads A in its own domain")
-        // Two i16 halves of one i32: A[k] in the low half, A[k+1] (or 0 past K) in the high half.
+        if validBytes == 2 {
+            // Broadcast the byte pair (vpbroadcastw: a0 a1 a0 a1 ...) and widen once
+            // (vpmovsxbw/vpmovzxbw): lanes alternate A[k], A[k+1] as i16.
+            let pair = b.load(context.i16, from: pointer, align: 1)
+            let bytes = b.bitcast(b.splat(pair, count: instruction.lanes), to: context.vector(context.i8, instruction.lanes * 2))
+            return signed ? b.sext(bytes, to: wideType) : b.zext(bytes, to: wideType)
+        }
+        // The K tail: A[k] in the low half of each i32, 0 in the high half.
         var pair = context.constInt(context.i32, 0)
         for t in 0..<validBytes {
             let byte = b.load(context.i8, from: b.byteOffset(pointer, context.constInt(context.i64, Int64(t))), align: 1)

@@ -1,0 +1,89 @@
+import CLLVM
+import Foundation
+import LLVMKit
+import QuantOps
+import QuantSchedule
+
+/// Measures the peak multiply-accumulate rate of one instruction on this core *now*: a JIT-compiled
+/// loop of the instruction on independent register accumulators (no memory traffic, no dependent
+/// chains), built by the same `DotEmitter` the microkernels use. "% of peak" is quoted against
+/// this, since the machine's throughput drifts (DESIGN.md §4).
+public enum PeakProbe {
+    public struct Result: Sendable {
+        public let isa: ISA
+        public let gmacs: Double
+        public let accumulators: Int
+    }
+
+    private typealias ProbeFunction = @convention(c) (Int64, UnsafeMutableRawPointer) -> Void
+
+    /// Runs the probe for `isa` for about `seconds` and returns the best rate seen.
+    public static func measure(_ isa: ISA, seconds: Double = 0.2) throws(QuantError) -> Result {
+        let instruction = try InstructionTable.instruction(for: isa)
+        let compiler = try KernelCompiler.shared()
+        try compiler.checkFeatures(instruction)
+        let accumulators = min(12, instruction.vectorRegisters - 3)
+        let name = "qf_peak_\(isa.rawValue)_\(UInt32.random(in: 0...UInt32.max))"
+        let function: ProbeFunction
+        let tracker: LLJIT.Tracker
+        do {
+            let context = Context(forJIT: ())
+            let module = Module(name: name, context: context)
+            module.triple = compiler.jit.triple
+            try emit(instruction, accumulators: accumulators, module: module, name: name, features: compiler.jit.features)
+            try module.verify()
+            tracker = try compiler.jit.add(module)
+            function = unsafeBitCast(try compiler.jit.lookup(name), to: ProbeFunction.self)
+        } catch let error as LLVMError {
+            throw .compilationFailed(stage: "peak probe: \(error.operation)", message: error.message)
+        } catch {
+            throw .compilationFailed(stage: "peak probe", message: "\(error)")
+        }
+        defer { try? compiler.jit.remove(tracker) }
+        let sink = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+        defer { sink.deallocate() }
+        sink.initializeMemory(as: UInt8.self, repeating: 3, count: 4096)
+        let macsPerIteration = Double(accumulators * instruction.lanes * instruction.kGroup)
+        var iterations: Int64 = 1 << 12
+        var best = 0.0
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        while DispatchTime.now().uptimeNanoseconds < deadline {
+            let start = DispatchTime.now().uptimeNanoseconds
+            function(iterations, sink)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start)
+            best = max(best, macsPerIteration * Double(iterations) / elapsed)
+            if elapsed < 2e6 { iterations *= 2 }
+        }
+        return Result(isa: isa, gmacs: best, accumulators: accumulators)
+    }
+
+    /// `void name(i64 iterations, i8* sink)`: loads A and B operands from `sink`, runs the loop,
+    /// stores the accumulators back (so nothing is optimized away).
+    private static func emit(_ instruction: DotInstruction, accumulators: Int, module: Module, name: String,
+                             features: String) throws {
+        let context = module.context, b = IRBuilder(context)
+        let bytePointer = context.pointer(to: context.i8)
+        let function = module.addFunction(name, type: context.function(context.void, [context.i64, bytePointer]))
+        let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
+        if let confining = instruction.confiningFeatures[architecture] {
+            LLVMAddTargetDependentFunctionAttr(function, "target-features", features + "," + confining)
+        }
+        let dot = try DotEmitters.make(instruction, module: module, bSigned: true)
+        b.position(at: b.appendBlock(function, "entry"))
+        let iterations = LLVMGetParam(function, 0)!, sink = LLVMGetParam(function, 1)!
+        let a = dot.loadA(b, at: sink, validBytes: instruction.kGroup, flipSign: false, signed: true)
+        let bVector = dot.loadB(b, at: b.byteOffset(sink, context.constInt(context.i64, 64)))
+        let initial = (0..<accumulators).map { i in
+            b.load(dot.accumulatorType, from: b.byteOffset(sink, context.constInt(context.i64, Int64(128 + 64 * i))), align: 1)
+        }
+        let loops = LoopBuilder(builder: b, function: function)
+        let result = loops.loop("i", from: context.constInt(context.i64, 0), step: 1, carried: initial,
+                                while: { b.icmp(LLVMIntSLT, $0, iterations) }) { _, values in
+            values.map { dot.dot(b, $0, a, bVector) }
+        }
+        for (i, value) in result.carried.enumerated() {
+            b.store(value, to: b.byteOffset(sink, context.constInt(context.i64, Int64(128 + 64 * i))), align: 1)
+        }
+        b.retVoid()
+    }
+}
