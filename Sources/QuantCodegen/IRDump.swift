@@ -15,3 +15,8 @@ public enum IRDump {
         FileHandle.standardError.write(Data("; ==== QFORGE_DUMP \(stage): \(title)\n\(text())\n".utf8))
     }
 }
+
+/// Reads an environment variable (one place, so tests and tools can see what the compiler reads).
+enum ProcessInfoEnvironment {
+    static func value(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
+}

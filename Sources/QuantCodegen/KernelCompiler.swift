@@ -9,10 +9,8 @@ import QuantSchedule
 /// is serialized by `LLJIT`.
 public final class KernelCompiler: @unchecked Sendable {
     public let jit: LLJIT
-    /// The codegen target's features (`+avx512vnni`, ...), checked before emitting an instruction.
-    public let targetFeatures: Set<String>
-    /// The new-pass-manager pipeline run before codegen (`QFORGE_LLVM_PASSES` overrides it).
-    public let irPipeline: String
+    /// What the JIT generates code for (the host), checked before an instruction is emitted.
+    public let target: CodegenTarget
     /// How long creating the target machine and the LLJIT took (paid once per process).
     public let creationMilliseconds: Double
     private let counter = NSLock()
@@ -39,21 +37,16 @@ public final class KernelCompiler: @unchecked Sendable {
     public init() throws {
         let started = DispatchTime.now().uptimeNanoseconds
         let machine = try TargetMachine.host(optimization: .default)
-        targetFeatures = Set(machine.features.split(separator: ",").map(String.init).filter { $0.hasPrefix("+") })
-        irPipeline = ProcessInfo.processInfo.environment["QFORGE_LLVM_PASSES"] ?? "instcombine,simplifycfg"
+        target = CodegenTarget(triple: machine.triple, cpu: machine.cpu, features: machine.features)
         // The JIT consumes the target machine (passes and dumps create their own).
         jit = try LLJIT(machine: machine)
         creationMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
     }
 
-    /// Throws `unsupportedISA` when the JIT's target lacks a feature `instruction` needs: emitting
-    /// it anyway would abort the process inside LLVM's instruction selection.
+    /// Throws `unsupportedISA` when the JIT's target cannot run `instruction`: emitting it anyway
+    /// would abort the process inside LLVM's instruction selection.
     public func checkFeatures(_ instruction: DotInstruction) throws(QuantError) {
-        let missing = instruction.requiredLLVMFeatures.filter { !targetFeatures.contains($0) }
-        if !missing.isEmpty {
-            throw .unsupportedISA(requested: instruction.isa.rawValue,
-                                  reason: "the JIT target lacks \(missing.joined(separator: ", "))")
-        }
+        try target.require(instruction)
     }
 
     private func uniqueName(_ prefix: String) -> String {
@@ -74,24 +67,8 @@ public final class KernelCompiler: @unchecked Sendable {
         func phase(_ name: String) { phases.append((name, DispatchTime.now().uptimeNanoseconds)) }
         do {
             let context = Context(forJIT: ())
-            let module = Module(name: name, context: context)
-            module.triple = jit.triple
-            _ = try emitter.emit(into: module, name: name, targetFeatures: jit.features)
-            phase("emit")
-            IRDump.write("llvm", name, module.irText)
-            try module.verify()
-            phase("verify")
-            if !irPipeline.isEmpty {
-                let machine = try TargetMachine(triple: jit.triple, cpu: jit.cpu, features: jit.features)
-                module.setDataLayout(of: machine)
-                try PassPipeline.run(irPipeline, on: module, for: machine)
-                phase("passes")
-                IRDump.write("llvm-opt", name, module.irText)
-                if IRDump.enabled("asm") {
-                    let assembly = try machine.emit(module, as: .assembly)
-                    IRDump.write("asm", name, String(decoding: assembly, as: UTF8.self))
-                }
-            }
+            let machine = try TargetMachine(triple: jit.triple, cpu: jit.cpu, features: jit.features)
+            let module = try MatMulModule.build(emitter, name: name, context: context, machine: machine, phase: phase)
             let tracker = try jit.add(module)
             let entry = try jit.lookup(name)
             phase("codegen+link")
@@ -101,6 +78,8 @@ public final class KernelCompiler: @unchecked Sendable {
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
             return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, entry: entry,
                                         tracker: tracker, compiler: self, compileMilliseconds: elapsed)
+        } catch let error as QuantError {
+            throw error
         } catch let error as LLVMError {
             throw .compilationFailed(stage: error.operation, message: error.message)
         } catch {

@@ -8,10 +8,11 @@ import QuantSchedule
 /// The packer folds the column terms (and any int32 bias) into the compensation vector; the kernel
 /// adds `-b_zp'[n]·rowsum(a')` only when some `b_zp'` is non-zero.
 public struct OperandAdjustment: Sendable, Hashable {
-    /// The kernel flips the top bit of every A byte (s8 → u8 by +128).
+    /// The kernel flips the top bit of every A byte: s8 → u8 (+128) for an unsigned-A instruction,
+    /// u8 → s8 (−128) for a signed-A one.
     public let flipsASignBit: Bool
-    /// The packer subtracts 128 from every B byte (u8 → s8).
-    public let shiftsB: Bool
+    /// What the packer adds to every B byte: −128 (u8 → s8), +128 (s8 → u8) or 0.
+    public let bOffset: Int32
     /// a_zp in the instruction's domain.
     public let aZeroPoint: Int32
     /// b_zp per column in the instruction's domain (N entries).
@@ -21,11 +22,20 @@ public struct OperandAdjustment: Sendable, Hashable {
     public let bSigned: Bool
 
     public init(op: MatMul, instruction: DotInstruction) {
-        flipsASignBit = instruction.aDomain == .unsigned8 && op.aType == .s8
-        shiftsB = instruction.bDomain == .signed8 && op.bType == .u8
-        aZeroPoint = op.aQuant.zeroPoints[0] + (flipsASignBit ? 128 : 0)
-        let bShift: Int32 = shiftsB ? 128 : 0
-        bZeroPoints = (0..<op.n).map { op.bQuant.zeroPoint($0) - bShift }
+        let aOffset: Int32 = switch (instruction.aDomain, op.aType) {
+        case (.unsigned8, .s8): 128
+        case (.signed8, .u8): -128
+        default: 0
+        }
+        flipsASignBit = aOffset != 0
+        aZeroPoint = op.aQuant.zeroPoints[0] + aOffset
+        let bOffset: Int32 = switch (instruction.bDomain, op.bType) {
+        case (.signed8, .u8): -128
+        case (.unsigned8, .s8): 128
+        default: 0
+        }
+        self.bOffset = bOffset
+        bZeroPoints = (0..<op.n).map { op.bQuant.zeroPoint($0) + bOffset }
         aSigned = instruction.aDomain == .native ? op.aType == .s8 : instruction.aDomain == .signed8
         bSigned = instruction.bDomain == .native ? op.bType == .s8 : instruction.bDomain == .signed8
     }

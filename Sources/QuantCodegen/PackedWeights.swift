@@ -35,11 +35,10 @@ public enum WeightPacker {
         let packed = PackedWeights(layout: layout, signature: signature)
         let out = packed.bytes.assumingMemoryBound(to: UInt8.self)
         var columnSums = [Int32](repeating: 0, count: op.n)
-        let bShift: Int32 = adjust.shiftsB ? 128 : 0
         for kk in 0..<op.k {
             let row = kk * ldb
             for nn in 0..<op.n {
-                let value = op.bType.loadInt8(b, row + nn) - bShift
+                let value = op.bType.loadInt8(b, row + nn) + adjust.bOffset
                 columnSums[nn] &+= value
                 out[layout.offset(k: kk, n: nn)] = UInt8(truncatingIfNeeded: value)
             }

@@ -40,7 +40,11 @@ public enum DefaultSchedule {
     /// True when, after shifting operands into the instruction's domains, B's zero point is not
     /// zero for some column, so the kernel must also sum each row of A.
     public static func needsRowSums(_ op: MatMul, instruction: DotInstruction) -> Bool {
-        let shift: Int32 = (instruction.bDomain == .signed8 && op.bType == .u8) ? 128 : 0
-        return op.bQuant.zeroPoints.contains { $0 - shift != 0 }
+        let offset: Int32 = switch (instruction.bDomain, op.bType) {
+        case (.signed8, .u8): -128
+        case (.unsigned8, .s8): 128
+        default: 0
+        }
+        return op.bQuant.zeroPoints.contains { $0 + offset != 0 }
     }
 }

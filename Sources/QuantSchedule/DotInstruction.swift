@@ -27,6 +27,8 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
         /// AVX2 exact: B widened in-kernel (`vpmovsxbw`/`vpmovzxbw`), `vpmaddwd ymm` on pairs of k:
         /// 8 lanes × 2 bytes, both operands in their own signedness (no saturation, no shift).
         case avx2Pmaddwd
+        /// NEON `sdot` (Armv8.2 dot product): 4 lanes × 4 bytes, s8 × s8.
+        case neonSdot
     }
 
     public let kind: Kind
@@ -95,7 +97,12 @@ public enum InstructionTable {
         lanes: 8, kGroup: 2, aDomain: .native, bDomain: .native, vectorRegisters: 16,
         requiredLLVMFeatures: ["+avx2"], confiningFeatures: ["x86_64": "-avx512f,-avxvnni"])
 
-    public static let all: [DotInstruction] = [portableWidening, avx2Pmaddwd, avxVnniVpdpbusd, avx512Vpdpbusd]
+    public static let neonSdot = DotInstruction(
+        kind: .neonSdot, isa: .neondot, mnemonic: "sdot v.4s (NEON dot product)", intrinsic: "llvm.aarch64.neon.sdot",
+        lanes: 4, kGroup: 4, aDomain: .signed8, bDomain: .signed8, vectorRegisters: 32,
+        requiredLLVMFeatures: ["+neon", "+dotprod"], confiningFeatures: [:])
+
+    public static let all: [DotInstruction] = [portableWidening, avx2Pmaddwd, avxVnniVpdpbusd, avx512Vpdpbusd, neonSdot]
 
     /// The instruction a kernel for `isa` is built around.
     public static func instruction(for isa: ISA) throws(QuantError) -> DotInstruction {

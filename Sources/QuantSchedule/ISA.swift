@@ -20,6 +20,16 @@ public enum ISA: String, Sendable, Hashable, CaseIterable, Codable, CustomString
 
     public var description: String { rawValue }
 
+    /// The target architecture (the triple's first component) this ISA belongs to; nil for the
+    /// portable path, which runs anywhere.
+    public var architecture: String? {
+        switch self {
+        case .portable: nil
+        case .avx2, .avxvnni, .avx512vnni, .amx: "x86_64"
+        case .neondot, .i8mm: "aarch64"
+        }
+    }
+
     /// Parses a user-facing name (`QFORGE_ISA`, `--isa`), with a clear error for unknown names.
     public static func parse(_ name: String) throws(QuantError) -> ISA {
         guard let isa = ISA(rawValue: name.lowercased()) else {

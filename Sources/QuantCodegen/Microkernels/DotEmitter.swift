@@ -30,7 +30,9 @@ enum DotEmitters {
         case .portableWidening:
             return PortableWideningEmitter(instruction: instruction, context: module.context, bSigned: bSigned)
         case .avx512Vpdpbusd, .avxVnniVpdpbusd:
-            return try VpdpbusdEmitter(instruction: instruction, module: module)
+            return try GroupDotEmitter(instruction: instruction, module: module, overloaded: false)
+        case .neonSdot:
+            return try GroupDotEmitter(instruction: instruction, module: module, overloaded: true)
         case .avx2Pmaddwd:
             return try PmaddwdEmitter(instruction: instruction, module: module, bSigned: bSigned)
         }

@@ -2,10 +2,10 @@ import CLLVM
 import LLVMKit
 import QuantSchedule
 
-/// `vpdpbusd` (AVX-512 VNNI on zmm, AVX-VNNI on ymm): each i32 lane adds the dot product of 4
-/// unsigned A bytes (broadcast) and 4 signed B bytes. Row sums reuse the instruction against a
-/// vector of ones.
-struct VpdpbusdEmitter: DotEmitter {
+/// A 4-byte group dot product: `vpdpbusd` (AVX-512 VNNI on zmm, AVX-VNNI on ymm: u8 A × s8 B) and
+/// NEON `sdot` (s8 × s8). Each i32 lane adds the dot product of the 4 broadcast A bytes and its 4
+/// B bytes. Row sums reuse the instruction against a vector of ones.
+struct GroupDotEmitter: DotEmitter {
     let instruction: DotInstruction
     let context: Context
     let function: LLVMValueRef
@@ -14,10 +14,14 @@ struct VpdpbusdEmitter: DotEmitter {
     /// declaration so that both spellings work.
     let operandTypes: [LLVMTypeRef]
 
-    init(instruction: DotInstruction, module: Module) throws {
+    /// `overloaded`: the intrinsic is declared for the accumulator and byte vector types
+    /// (`llvm.aarch64.neon.sdot.v4i32.v16i8`), not under one fixed signature.
+    init(instruction: DotInstruction, module: Module, overloaded: Bool) throws {
         self.instruction = instruction
         context = module.context
-        (function, functionType) = try module.intrinsic(instruction.intrinsic!)
+        let overloads = overloaded
+            ? [context.vector(context.i32, instruction.lanes), context.vector(context.i8, instruction.lanes * 4)] : []
+        (function, functionType) = try module.intrinsic(instruction.intrinsic!, overloads: overloads)
         var params = [LLVMTypeRef?](repeating: nil, count: Int(LLVMCountParamTypes(functionType)))
         LLVMGetParamTypes(functionType, &params)
         operandTypes = params.map { $0! }

@@ -1,0 +1,79 @@
+import Foundation
+import QuantForge
+import Testing
+
+/// NEON dot-product kernels, cross-compiled for AArch64 and run under qemu-aarch64, bit-exact
+/// against the reference; and a target CPU without dotprod is refused before code is emitted.
+struct AArch64KernelTests {
+    static let dotprod = CodegenTarget(triple: "aarch64-unknown-linux-gnu", cpu: "generic", features: "+neon,+dotprod")
+
+    @Test func neonDotKernelsAreBitExactUnderQemu() throws {
+        let runner = try CrossRunner()
+        defer { runner.cleanUp() }
+        var random = TestRandom(seed: 64)
+        var cases = 0
+        for mode in OutputKind.allCases {
+            for (aType, bType) in [(ElementType.u8, ElementType.s8), (.s8, .s8), (.u8, .u8), (.s8, .u8)] {
+                let (m, k, n) = [(7, 13, 37), (1, 64, 16), (9, 259, 70)][cases % 3]
+                let op = try randomMatMul(&random, m: nil, k: k, n: n, mode: mode, perChannel: cases % 2 == 0,
+                                          aType: aType, bType: bType, zeroBZeroPoint: cases % 3 == 1)
+                let schedule = try DefaultSchedule.forMatMul(op, isa: .neondot)
+                let kernel = try AOTCompiler.compileMatMul(op, schedule: schedule, target: Self.dotprod, symbol: "qf_kernel")
+                let program = try runner.link(kernel, name: "case\(cases)")
+                let a = random.bytes(m * k), b = random.bytes(k * n)
+                let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
+                let output = try runner.execute(program, kernel: kernel, a: a, weights: weights, m: m).get()
+                #expect(output == ReferenceMatMul.run(op, a: a, b: b, m: m), "\(mode) A \(aType) B \(bType) \(m)x\(k)x\(n) \(schedule)")
+                cases += 1
+            }
+        }
+        #expect(cases == 12)
+    }
+
+    @Test func aCPUWithoutDotprodIsRefusedBeforeCodegen() throws {
+        let op = try MatMul(m: 4, k: 32, n: 16)
+        let schedule = try DefaultSchedule.forMatMul(op, isa: .neondot)
+        let cortexA53 = CodegenTarget(triple: "aarch64-unknown-linux-gnu", cpu: "cortex-a53", features: "+neon")
+        #expect(throws: QuantError.unsupportedISA(requested: "neondot", reason: "target \(cortexA53) lacks +dotprod")) {
+            _ = try AOTCompiler.compileMatMul(op, schedule: schedule, target: cortexA53, symbol: "qf_kernel")
+        }
+        // An x86 instruction set is never emitted for AArch64.
+        #expect(throws: QuantError.self) {
+            _ = try AOTCompiler.compileMatMul(op, schedule: try DefaultSchedule.forMatMul(op, isa: .avx2), target: Self.dotprod,
+                                              symbol: "qf_kernel")
+        }
+    }
+
+    /// Why the check matters: the dotprod kernel dies with SIGILL on a CPU without dotprod.
+    @Test func dotprodCodeTrapsOnCortexA53() throws {
+        let runner = try CrossRunner()
+        defer { runner.cleanUp() }
+        let op = try MatMul(m: 4, k: 32, n: 16)
+        let kernel = try AOTCompiler.compileMatMul(op, schedule: try DefaultSchedule.forMatMul(op, isa: .neondot),
+                                                   target: Self.dotprod, symbol: "qf_kernel")
+        let program = try runner.link(kernel, name: "sigill")
+        let weights = try [UInt8](repeating: 1, count: 32 * 16).withUnsafeBytes { try kernel.packWeights($0) }
+        let a = [UInt8](repeating: 1, count: 4 * 32)
+        #expect(try runner.execute(program, kernel: kernel, a: a, weights: weights, m: 4).get()
+            == ReferenceMatMul.run(op, a: a, b: [UInt8](repeating: 1, count: 32 * 16), m: 4))
+        switch try runner.execute(program, kernel: kernel, a: a, weights: weights, m: 4, cpu: "cortex-a53") {
+        case .success: Issue.record("dotprod code ran on cortex-a53")
+        case let .failure(failure): #expect(failure.status == -SIGILL, "expected SIGILL, got status \(failure.status): \(failure.stderr)")
+        }
+    }
+
+    @Test func portableKernelRunsOnAArch64Too() throws {
+        let runner = try CrossRunner()
+        defer { runner.cleanUp() }
+        var random = TestRandom(seed: 5)
+        let op = try randomMatMul(&random, m: nil, k: 45, n: 29, mode: .requantized, perChannel: true, aType: .s8, bType: .u8)
+        let target = CodegenTarget(triple: "aarch64-unknown-linux-gnu", cpu: "generic", features: "+neon")
+        let kernel = try AOTCompiler.compileMatMul(op, schedule: try DefaultSchedule.forMatMul(op, isa: .portable), target: target,
+                                                   symbol: "qf_kernel")
+        let program = try runner.link(kernel, name: "portable")
+        let a = random.bytes(11 * 45), b = random.bytes(45 * 29)
+        let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
+        #expect(try runner.execute(program, kernel: kernel, a: a, weights: weights, m: 11, cpu: "cortex-a53").get()
+            == ReferenceMatMul.run(op, a: a, b: b, m: 11))
+    }
+}

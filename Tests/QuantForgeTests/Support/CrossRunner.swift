@@ -1,0 +1,73 @@
+import Foundation
+import QuantForge
+import Testing
+
+/// Builds AOT kernels into programs for another architecture and runs them under qemu:
+/// `aarch64-linux-gnu-gcc -static` links the object with a C driver, `qemu-aarch64` runs it.
+/// `.ci/run` installs `qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross`.
+struct CrossRunner {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let compiler = "/usr/bin/aarch64-linux-gnu-gcc"
+    static let emulator = "/usr/bin/qemu-aarch64"
+
+    let directory: URL
+
+    init() throws {
+        for tool in [Self.compiler, Self.emulator] {
+            try #require(FileManager.default.isExecutableFile(atPath: tool),
+                         "\(tool) is missing: apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross")
+        }
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-cross-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    /// Runs a program; returns its exit status (negative: killed by that signal) and stderr.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+        return (status, text)
+    }
+
+    /// Links `kernel` with the matmul driver into a static AArch64 program.
+    func link(_ kernel: AOTKernel, name: String) throws -> URL {
+        let object = directory.appendingPathComponent("\(name).o")
+        try Data(kernel.object).write(to: object)
+        let program = directory.appendingPathComponent(name)
+        let driver = Self.packageRoot.appendingPathComponent("Tests/QuantForgeTests/Fixtures/drivers/matmul_driver.c")
+        let include = Self.packageRoot.appendingPathComponent("Sources/CQuantSupport/include")
+        let result = try Self.run(Self.compiler, ["-O2", "-static", "-I", include.path, driver.path, object.path, "-o", program.path])
+        try #require(result.status == 0, "link failed: \(result.stderr)")
+        return program
+    }
+
+    /// Runs `program` under qemu (with `cpu`, or qemu's default CPU) on A and packed B; returns C
+    /// or the failing status.
+    func execute(_ program: URL, kernel: AOTKernel, a: [UInt8], weights: PackedWeights, m: Int,
+                 cpu: String? = nil) throws -> Result<[UInt8], ExitFailure> {
+        let aFile = directory.appendingPathComponent("a.bin"), bFile = directory.appendingPathComponent("b.bin")
+        let outFile = directory.appendingPathComponent("out.bin")
+        try Data(a).write(to: aFile)
+        try Data(weights.contents).write(to: bFile)
+        let outBytes = try kernel.op.cSpec(m: m).requiredBytes
+        let result = try Self.run(Self.emulator, (cpu.map { ["-cpu", $0] } ?? []) + [
+            program.path, "\(m)", "\(kernel.op.k)", "\(kernel.op.n)", "\(kernel.layout.panels)",
+            aFile.path, bFile.path, outFile.path, "\(outBytes)",
+        ])
+        guard result.status == 0 else { return .failure(ExitFailure(status: result.status, stderr: result.stderr)) }
+        return .success(Array(try Data(contentsOf: outFile)))
+    }
+
+    struct ExitFailure: Error { let status: Int32; let stderr: String }
+
+    func cleanUp() { try? FileManager.default.removeItem(at: directory) }
+}
