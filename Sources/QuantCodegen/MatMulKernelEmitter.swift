@@ -177,24 +177,27 @@ private struct EmissionState {
                              isTail: LLVMValueRef?) {
         let instruction = e.instruction, layout = e.layout
         let vectors = e.schedule.vectorsPerRow, kGroup = instruction.kGroup
+        let m0 = instruction.rowsPerInstruction, groups = (rows + m0 - 1) / m0
         let needsRowSums = e.adjustment.needsRowSums
         let aRows = (0..<rows).map { i in b.byteOffset(aBase, b.mul(b.add(row, const(i)), lda), "a.row\(i)") }
         let zero = LLVMConstNull(dot.accumulatorType)!
-        var carried = [LLVMValueRef](repeating: zero, count: rows * vectors + (needsRowSums ? rows : 0))
+        // Accumulators: `vectors` per group of M0 rows, then one row-sum accumulator per group.
+        var carried = [LLVMValueRef](repeating: zero, count: groups * vectors + (needsRowSums ? groups : 0))
 
-        // One K group: B vectors of the group, then each row's A broadcast against them.
+        // One K group: the B vectors of the group, then each row group's A operand against them.
         func step(_ group: LLVMValueRef, _ values: [LLVMValueRef], validBytes: Int) -> [LLVMValueRef] {
             var values = values
             let groupB = b.byteOffset(bPanel, b.mul(group, const(layout.panelWidth * kGroup)))
             let bVectors = (0..<vectors).map { v in
-                dot.loadB(b, at: b.byteOffset(groupB, const(v * instruction.lanes * kGroup)))
+                dot.loadB(b, at: b.byteOffset(groupB, const(v * instruction.columnsPerVector * kGroup)))
             }
             let aOffset = b.mul(group, const(kGroup))
-            for i in 0..<rows {
-                let a = dot.loadA(b, at: b.byteOffset(aRows[i], aOffset), validBytes: validBytes,
-                                  flipSign: e.adjustment.flipsASignBit, signed: e.adjustment.aSigned)
-                for v in 0..<vectors { values[i * vectors + v] = dot.dot(b, values[i * vectors + v], a, bVectors[v]) }
-                if needsRowSums { values[rows * vectors + i] = dot.accumulateRowSum(b, values[rows * vectors + i], a) }
+            for g in 0..<groups {
+                let pointers = (0..<m0).map { r in g * m0 + r < rows ? b.byteOffset(aRows[g * m0 + r], aOffset) : nil }
+                let a = dot.loadAGroup(b, rows: pointers, validBytes: validBytes, flipSign: e.adjustment.flipsASignBit,
+                                       signed: e.adjustment.aSigned)
+                for v in 0..<vectors { values[g * vectors + v] = dot.dot(b, values[g * vectors + v], a, bVectors[v]) }
+                if needsRowSums { values[groups * vectors + g] = dot.accumulateRowSum(b, values[groups * vectors + g], a) }
             }
             return values
         }
@@ -213,7 +216,7 @@ private struct EmissionState {
         for group in mainGroups..<fullGroups { carried = step(const(group), carried, validBytes: kGroup) }
         if tailBytes > 0 { carried = step(const(fullGroups), carried, validBytes: tailBytes) }
 
-        epilogue(rows: rows, row: row, column: column, isTail: isTail, accumulators: carried)
+        epilogue(rows: rows, groups: groups, row: row, column: column, isTail: isTail, accumulators: carried)
     }
 
     // MARK: Epilogue
@@ -225,7 +228,7 @@ private struct EmissionState {
     }
 
     private mutating func makeEpilogueConstants() {
-        let op = e.op, layout = e.layout, lanes = e.instruction.lanes
+        let op = e.op, layout = e.layout, lanes = dot.outputLanes
         func columnConstant(_ name: String, _ values: [LLVMValueRef], _ type: LLVMTypeRef, uniform: Bool) -> ColumnConstant {
             if uniform { return .uniform(context.constVector(Array(repeating: values[0], count: lanes))) }
             let padded = values + Array(repeating: LLVMConstNull(type)!, count: layout.paddedN - values.count)
@@ -256,17 +259,18 @@ private struct EmissionState {
         case let .uniform(vector):
             return vector
         case let .perColumn(global, type):
-            let lanes = e.instruction.lanes
+            let lanes = dot.outputLanes
             return b.load(context.vector(type, lanes), from: b.byteOffset(global, b.mul(column, const(4))), align: 4 * lanes)
         }
     }
 
-    private func epilogue(rows: Int, row: LLVMValueRef, column: LLVMValueRef, isTail: LLVMValueRef?,
+    private func epilogue(rows: Int, groups: Int, row: LLVMValueRef, column: LLVMValueRef, isTail: LLVMValueRef?,
                           accumulators: [LLVMValueRef]) {
-        let op = e.op, lanes = e.instruction.lanes, vectors = e.schedule.vectorsPerRow
+        let op = e.op, lanes = dot.outputLanes, vectors = e.schedule.vectorsPerRow, m0 = e.instruction.rowsPerInstruction
         let outputType = op.output.elementType
         let compensation = b.byteOffset(bBase, const(e.layout.compensationOffset))
         let size = outputType.byteSize, tileRowBytes = e.layout.panelWidth * size
+        let int32s = context.vector(context.i32, lanes)
         var cTiles: [LLVMValueRef] = []
         for i in 0..<rows {
             let cRow = b.byteOffset(cBase, b.mul(b.mul(b.add(row, const(i)), ldc), const(size)))
@@ -274,18 +278,17 @@ private struct EmissionState {
             cTiles.append(cTile)
             // Rows of the last, partial panel go to the scratch tile first.
             let target = isTail.map { b.select($0, b.byteOffset(scratchTile!, const(i * tileRowBytes)), cTile) } ?? cTile
-            // Every lane of a row-sum accumulator holds the same sum of the row's A' bytes.
+            let group = i / m0
             let rowSum = e.adjustment.needsRowSums
-                ? b.splat(b.extractElement(accumulators[rows * vectors + i], 0), count: lanes) : nil
-            for v in 0..<vectors {
-                let vColumn = b.add(column, const(v * lanes))
-                var acc = b.add(accumulators[i * vectors + v],
-                                b.load(dot.accumulatorType, from: b.byteOffset(compensation, b.mul(vColumn, const(4))),
-                                       align: 4 * lanes))
+                ? b.splat(dot.rowSum(b, accumulators[groups * vectors + group], row: i % m0), count: lanes) : nil
+            let outputs = dot.rowOutputs(b, accumulators[(group * vectors)..<(group * vectors + vectors)], row: i % m0)
+            for (u, output) in outputs.enumerated() {
+                let vColumn = b.add(column, const(u * lanes))
+                var acc = b.add(output, b.load(int32s, from: b.byteOffset(compensation, b.mul(vColumn, const(4))), align: 4 * lanes))
                 if let rowSum, let bZeroPoints {
                     acc = b.sub(acc, b.mul(load(bZeroPoints, column: vColumn), rowSum))
                 }
-                b.store(convertOutput(acc, column: vColumn), to: b.byteOffset(target, const(v * lanes * size)), align: 1)
+                b.store(convertOutput(acc, column: vColumn), to: b.byteOffset(target, const(u * lanes * size)), align: 1)
             }
         }
         guard let isTail else { return }
@@ -315,7 +318,7 @@ private struct EmissionState {
 
     /// int32 accumulators → the output vector (i32, i8 or f32 lanes).
     private func convertOutput(_ acc: LLVMValueRef, column: LLVMValueRef) -> LLVMValueRef {
-        let op = e.op, lanes = e.instruction.lanes
+        let op = e.op, lanes = dot.outputLanes
         let floats = context.vector(context.f32, lanes)
         func splat(_ x: Float) -> LLVMValueRef { context.constVector(Array(repeating: context.constFloat(x), count: lanes)) }
         func clamp(_ value: LLVMValueRef, _ lower: Float, _ upper: Float) -> LLVMValueRef {

@@ -7,28 +7,33 @@ public enum DefaultSchedule {
     public static func forMatMul(_ op: MatMul, isa: ISA, caches: CacheSizes = HostCPU.current.caches) throws(QuantError) -> MatMulSchedule {
         let instruction = try InstructionTable.instruction(for: isa)
         let rowSums = needsRowSums(op, instruction: instruction)
-        // The register tile with the most accumulators that fits the register file (one register
-        // spare), at most 4 vectors wide and no wider than N needs; ties go to the wider tile.
-        let columnsNeeded = (op.n + instruction.lanes - 1) / instruction.lanes
-        var best = (rows: 1, vectors: 1)
-        for vectors in 1...max(1, min(4, columnsNeeded)) {
+        // The register tile computing the most of C per K step (MR × NR) that fits the register file
+        // (one register spare), at most 4 output vectors wide and no wider than N needs; ties go to
+        // the wider tile.
+        let step = instruction.vectorsPerOutput
+        let columnsNeeded = (op.n + instruction.columnsPerVector - 1) / instruction.columnsPerVector
+        let widest = max(step, min(4 * step, (columnsNeeded + step - 1) / step * step))
+        var best = (rows: 1, vectors: step)
+        for vectors in stride(from: step, through: widest, by: step) {
             var rows = 0
             while rows < 8, MatMulSchedule(isa: isa, rowsPerTile: rows + 1, vectorsPerRow: vectors, kUnroll: 4)
-                .registerPressure(rowSums: rowSums) <= instruction.vectorRegisters - 1 { rows += 1 }
+                .registerPressure(rowSums: rowSums, rowsPerInstruction: instruction.rowsPerInstruction)
+                <= instruction.vectorRegisters - 1 { rows += 1 }
             if rows >= 1 && rows * vectors >= best.rows * best.vectors { best = (rows, vectors) }
         }
         var rows = best.rows
         let vectors = best.vectors
         if let m = op.m {
             // M is known: pick the tile height with the lowest estimated cost per K group, where
-            // a tile of r rows costs r·NV dot instructions plus ~2 slots of loads and loop
+            // a tile of r rows costs ⌈r/M0⌉·NV dot instructions plus ~2 slots of loads and loop
             // overhead, and each leftover row runs the one-row kernel (NV + 4).
             rows = min(rows, m)
-            func cost(_ r: Int) -> Int { (m / r) * (r * vectors + 2) + (m % r) * (vectors + 4) }
+            let m0 = instruction.rowsPerInstruction
+            func cost(_ r: Int) -> Int { (m / r) * ((r + m0 - 1) / m0 * vectors + 2) + (m % r) * (vectors + 4) }
             rows = (1...rows).reversed().min { cost($0) < cost($1) } ?? rows
         }
         // Cache blocks: a block of B panels fills at most half of L2, a block of A rows a quarter.
-        let layout = PackedLayout(k: op.k, n: op.n, kGroup: instruction.kGroup, panelWidth: instruction.lanes * vectors)
+        let layout = PackedLayout(k: op.k, n: op.n, kGroup: instruction.kGroup, panelWidth: instruction.columnsPerVector * vectors)
         let panelBlock = max(1, caches.l2 / 2 / max(1, layout.panelBytes))
         let rowBlock = max(1, caches.l2 / 4 / max(1, op.k) / rows) * rows
         let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4,

@@ -14,8 +14,10 @@ public enum OperandDomain: String, Sendable, Hashable {
 /// emitted (the LLVM intrinsic), its tile shape and its operand domains. Packing layouts,
 /// microkernels and the scheduler all read this table (DESIGN.md §2, Exo's `@instr`).
 ///
-/// Shape: one instruction updates `lanes` int32 accumulators (N0), each with the dot product of
-/// `kGroup` consecutive k (K0) of one A row (broadcast) and one B column.
+/// Shape: one instruction updates `lanes` int32 accumulators holding an M0 × N0 block of C
+/// (`rowsPerInstruction` × `columnsPerVector`), each the dot product of `kGroup` consecutive k
+/// (K0) of an A row and a B column. Broadcast forms (`vpdpbusd`, `sdot`) have M0 = 1: one A row
+/// broadcast against N0 = lanes columns; matrix forms (`smmla`) have M0 = N0 = 2.
 public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         /// Widen both operands to i32 vectors, multiply, add: LLVM vector types only.
@@ -29,6 +31,8 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
         case avx2Pmaddwd
         /// NEON `sdot` (Armv8.2 dot product): 4 lanes × 4 bytes, s8 × s8.
         case neonSdot
+        /// i8mm `smmla`: a 2×2 block of C from 2 rows × 8 bytes of A and 2 columns × 8 bytes of B.
+        case i8mmSmmla
     }
 
     public let kind: Kind
@@ -41,6 +45,8 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
     public let lanes: Int
     /// Consecutive k values per accumulator per instruction (K0); the packing group of B.
     public let kGroup: Int
+    /// Rows of C per accumulator vector (M0).
+    public let rowsPerInstruction: Int
     public let aDomain: OperandDomain
     public let bDomain: OperandDomain
     /// Vector registers of the target (register-tile budget).
@@ -51,13 +57,40 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
     /// AVX2 kernel really is AVX2 code and runs on an AVX2-only CPU), per target architecture.
     public let confiningFeatures: [String: String]
 
-    public var description: String { "\(mnemonic) (\(lanes)×\(kGroup), A \(aDomain.rawValue), B \(bDomain.rawValue))" }
+    public init(kind: Kind, isa: ISA, mnemonic: String, intrinsic: String?, lanes: Int, kGroup: Int,
+                rowsPerInstruction: Int = 1, aDomain: OperandDomain, bDomain: OperandDomain, vectorRegisters: Int,
+                requiredLLVMFeatures: [String], confiningFeatures: [String: String]) {
+        self.kind = kind
+        self.isa = isa
+        self.mnemonic = mnemonic
+        self.intrinsic = intrinsic
+        self.lanes = lanes
+        self.kGroup = kGroup
+        self.rowsPerInstruction = rowsPerInstruction
+        self.aDomain = aDomain
+        self.bDomain = bDomain
+        self.vectorRegisters = vectorRegisters
+        self.requiredLLVMFeatures = requiredLLVMFeatures
+        self.confiningFeatures = confiningFeatures
+    }
 
-    /// The instruction's semantics on one vector: `acc[l] += Σ_t a[t] · b[l·kGroup + t]`, where
-    /// `a` holds the `kGroup` broadcast bytes of A and `b` the `lanes·kGroup` bytes of B, each read
-    /// in its operand domain (for `.native`, as `aType` / `bType`).
+    /// Columns of C per accumulator vector (N0).
+    public var columnsPerVector: Int { lanes / rowsPerInstruction }
+
+    /// Accumulator vectors that together hold one row's output vector (2 for `smmla`: two 2×2
+    /// blocks give 4 columns of a row). A schedule's vectors per row must be a multiple of it.
+    public var vectorsPerOutput: Int { rowsPerInstruction }
+
+    public var description: String {
+        "\(mnemonic) (\(rowsPerInstruction)×\(columnsPerVector)×\(kGroup), A \(aDomain.rawValue), B \(bDomain.rawValue))"
+    }
+
+    /// The instruction's semantics on one vector: `acc[r·N0 + c] += Σ_t a[r·kGroup + t] · b[c·kGroup + t]`,
+    /// where `a` holds `kGroup` bytes of each of the M0 rows (one broadcast row when M0 = 1) and `b`
+    /// `kGroup` bytes of each of the N0 columns, each read in its operand domain (for `.native`, as
+    /// `aType` / `bType`).
     public func reference(acc: [Int32], a: [UInt8], b: [UInt8], aSigned: Bool, bSigned: Bool) -> [Int32] {
-        precondition(acc.count == lanes && a.count == kGroup && b.count == lanes * kGroup)
+        precondition(acc.count == lanes && a.count == rowsPerInstruction * kGroup && b.count == columnsPerVector * kGroup)
         func value(_ byte: UInt8, _ domain: OperandDomain, _ nativeSigned: Bool) -> Int32 {
             switch domain {
             case .unsigned8: Int32(byte)
@@ -66,9 +99,10 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
             }
         }
         return (0..<lanes).map { lane in
+            let row = lane / columnsPerVector, column = lane % columnsPerVector
             var sum = acc[lane]
             for t in 0..<kGroup {
-                sum = sum &+ value(a[t], aDomain, aSigned) &* value(b[lane * kGroup + t], bDomain, bSigned)
+                sum = sum &+ value(a[row * kGroup + t], aDomain, aSigned) &* value(b[column * kGroup + t], bDomain, bSigned)
             }
             return sum
         }
@@ -102,7 +136,13 @@ public enum InstructionTable {
         lanes: 4, kGroup: 4, aDomain: .signed8, bDomain: .signed8, vectorRegisters: 32,
         requiredLLVMFeatures: ["+neon", "+dotprod"], confiningFeatures: [:])
 
-    public static let all: [DotInstruction] = [portableWidening, avx2Pmaddwd, avxVnniVpdpbusd, avx512Vpdpbusd, neonSdot]
+    public static let i8mmSmmla = DotInstruction(
+        kind: .i8mmSmmla, isa: .i8mm, mnemonic: "smmla v.4s (i8mm)", intrinsic: "llvm.aarch64.neon.smmla",
+        lanes: 4, kGroup: 8, rowsPerInstruction: 2, aDomain: .signed8, bDomain: .signed8, vectorRegisters: 32,
+        requiredLLVMFeatures: ["+neon", "+i8mm"], confiningFeatures: [:])
+
+    public static let all: [DotInstruction] = [portableWidening, avx2Pmaddwd, avxVnniVpdpbusd, avx512Vpdpbusd, neonSdot,
+                                               i8mmSmmla]
 
     /// The instruction a kernel for `isa` is built around.
     public static func instruction(for isa: ISA) throws(QuantError) -> DotInstruction {

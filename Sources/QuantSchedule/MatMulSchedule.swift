@@ -66,18 +66,20 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
     public func instruction() throws(QuantError) -> DotInstruction { try InstructionTable.instruction(for: isa) }
 
     /// Columns per panel (NR).
-    public func panelWidth() throws(QuantError) -> Int { try instruction().lanes * vectorsPerRow }
+    public func panelWidth() throws(QuantError) -> Int { try instruction().columnsPerVector * vectorsPerRow }
 
     /// The packed-weight layout this schedule reads.
     public func layout(k: Int, n: Int) throws(QuantError) -> PackedLayout {
         let instruction = try instruction()
-        return PackedLayout(k: k, n: n, kGroup: instruction.kGroup, panelWidth: instruction.lanes * vectorsPerRow)
+        return PackedLayout(k: k, n: n, kGroup: instruction.kGroup, panelWidth: instruction.columnsPerVector * vectorsPerRow)
     }
 
-    /// Vector registers the microkernel keeps live: accumulators, B vectors, the A broadcast,
-    /// and one row-sum accumulator per row when B has a non-zero (effective) zero point.
-    public func registerPressure(rowSums: Bool) -> Int {
-        rowsPerTile * vectorsPerRow + vectorsPerRow + 1 + (rowSums ? rowsPerTile : 0)
+    /// Vector registers the microkernel keeps live: accumulators (one set per group of M0 rows), B
+    /// vectors, the A operand, and one row-sum accumulator per row group when B has a non-zero
+    /// (effective) zero point.
+    public func registerPressure(rowSums: Bool, rowsPerInstruction: Int = 1) -> Int {
+        let groups = (rowsPerTile + rowsPerInstruction - 1) / rowsPerInstruction
+        return groups * vectorsPerRow + vectorsPerRow + 1 + (rowSums ? groups : 0)
     }
 
     /// Throws `QuantError.invalidSchedule` naming the first violated constraint.
@@ -90,11 +92,14 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
             throw .invalidSchedule(constraint: "rowBlock (MC) = \(rowBlock) must be a positive multiple of rowsPerTile (MR) = \(rowsPerTile)")
         }
         if panelBlock < 1 { throw .invalidSchedule(constraint: "panelBlock (NC in panels) = \(panelBlock) must be ≥ 1") }
-        let pressure = registerPressure(rowSums: rowSums)
+        if vectorsPerRow % instruction.vectorsPerOutput != 0 {
+            throw .invalidSchedule(constraint: "vectorsPerRow = \(vectorsPerRow) must be a multiple of \(instruction.vectorsPerOutput) for \(instruction.mnemonic)")
+        }
+        let pressure = registerPressure(rowSums: rowSums, rowsPerInstruction: instruction.rowsPerInstruction)
         // Allow a little spilling for the portable path (its register count is a guess), none elsewhere.
         let budget = instruction.vectorRegisters + (isa == .portable ? 8 : 0)
         if pressure > budget {
-            throw .invalidSchedule(constraint: "register tile needs \(pressure) vector registers (MR·NV + NV + 1\(rowSums ? " + MR row sums" : "")), \(isa) has \(instruction.vectorRegisters)")
+            throw .invalidSchedule(constraint: "register tile needs \(pressure) vector registers (⌈MR/M0⌉·NV + NV + 1\(rowSums ? " + row sums" : "")), \(isa) has \(instruction.vectorRegisters)")
         }
     }
 }

@@ -24,7 +24,7 @@ public struct ScheduleSpace: Sendable {
     /// The full space for `op` on `isa`.
     public static func full(for op: MatMul, isa: ISA) throws(QuantError) -> ScheduleSpace {
         let instruction = try InstructionTable.instruction(for: isa)
-        let maxVectors = max(1, min(8, (op.n + instruction.lanes - 1) / instruction.lanes))
+        let maxVectors = max(instruction.vectorsPerOutput, min(8, (op.n + instruction.columnsPerVector - 1) / instruction.columnsPerVector))
         return ScheduleSpace(rowsPerTile: Array(1...min(16, op.m ?? 16)), vectorsPerRow: Array(1...maxVectors),
                              kUnrolls: [1, 2, 4, 8], rowBlockTiles: [1, 4, 16, 1 << 16], panelBlocks: [1, 4, 16, 1 << 20])
     }

@@ -6,8 +6,11 @@ import Testing
 /// against the reference; and a target CPU without dotprod is refused before code is emitted.
 struct AArch64KernelTests {
     static let dotprod = CodegenTarget(triple: "aarch64-unknown-linux-gnu", cpu: "generic", features: "+neon,+dotprod")
+    static let i8mm = CodegenTarget(triple: "aarch64-unknown-linux-gnu", cpu: "generic", features: "+neon,+dotprod,+i8mm")
 
-    @Test func neonDotKernelsAreBitExactUnderQemu() throws {
+    @Test(arguments: [ISA.neondot, .i8mm])
+    func kernelsAreBitExactUnderQemu(_ isa: ISA) throws {
+        let target = isa == .i8mm ? Self.i8mm : Self.dotprod
         let runner = try CrossRunner()
         defer { runner.cleanUp() }
         var random = TestRandom(seed: 64)
@@ -17,8 +20,8 @@ struct AArch64KernelTests {
                 let (m, k, n) = [(7, 13, 37), (1, 64, 16), (9, 259, 70)][cases % 3]
                 let op = try randomMatMul(&random, m: nil, k: k, n: n, mode: mode, perChannel: cases % 2 == 0,
                                           aType: aType, bType: bType, zeroBZeroPoint: cases % 3 == 1)
-                let schedule = try DefaultSchedule.forMatMul(op, isa: .neondot)
-                let kernel = try AOTCompiler.compileMatMul(op, schedule: schedule, target: Self.dotprod, symbol: "qf_kernel")
+                let schedule = try DefaultSchedule.forMatMul(op, isa: isa)
+                let kernel = try AOTCompiler.compileMatMul(op, schedule: schedule, target: target, symbol: "qf_kernel")
                 let program = try runner.link(kernel, name: "case\(cases)")
                 let a = random.bytes(m * k), b = random.bytes(k * n)
                 let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
@@ -28,6 +31,48 @@ struct AArch64KernelTests {
             }
         }
         #expect(cases == 12)
+    }
+
+    /// Every schedule of a small space (odd MR included: `smmla` then pads a zero row) under qemu.
+    @Test(arguments: [ISA.neondot, .i8mm])
+    func aSmallScheduleSpaceIsExactUnderQemu(_ isa: ISA) throws {
+        let runner = try CrossRunner()
+        defer { runner.cleanUp() }
+        var random = TestRandom(seed: 77)
+        let (m, k, n) = (7, 21, 19)
+        let op = try randomMatMul(&random, m: nil, k: k, n: n, mode: .requantized, perChannel: true, aType: .u8, bType: .s8)
+        let a = random.bytes(m * k), b = random.bytes(k * n)
+        let expected = ReferenceMatMul.run(op, a: a, b: b, m: m)
+        let space = ScheduleSpace(rowsPerTile: [1, 2, 3], vectorsPerRow: [2, 4], kUnrolls: [1, 2], rowBlockTiles: [1],
+                                  panelBlocks: [1], loopOrders: [.panelsOuter, .rowsOuter])
+        let schedules = try space.schedules(for: op, isa: isa)
+        #expect(schedules.count == 3 * 2 * 2 * 2)
+        for (index, schedule) in schedules.enumerated() {
+            let kernel = try AOTCompiler.compileMatMul(op, schedule: schedule, target: isa == .i8mm ? Self.i8mm : Self.dotprod,
+                                                       symbol: "qf_kernel")
+            let program = try runner.link(kernel, name: "sweep\(index)")
+            let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
+            #expect(try runner.execute(program, kernel: kernel, a: a, weights: weights, m: m).get() == expected, "\(schedule)")
+        }
+    }
+
+    /// i8mm code traps on a CPU that has dotprod but not i8mm (Cortex-A76), and is refused for it.
+    @Test func i8mmCodeTrapsWithoutI8mm() throws {
+        let runner = try CrossRunner()
+        defer { runner.cleanUp() }
+        let op = try MatMul(m: 4, k: 32, n: 16)
+        let schedule = try DefaultSchedule.forMatMul(op, isa: .i8mm)
+        #expect(throws: QuantError.self) {
+            _ = try AOTCompiler.compileMatMul(op, schedule: schedule, target: Self.dotprod, symbol: "qf_kernel")
+        }
+        let kernel = try AOTCompiler.compileMatMul(op, schedule: schedule, target: Self.i8mm, symbol: "qf_kernel")
+        let program = try runner.link(kernel, name: "i8mm")
+        let weights = try [UInt8](repeating: 2, count: 32 * 16).withUnsafeBytes { try kernel.packWeights($0) }
+        let a = [UInt8](repeating: 3, count: 4 * 32)
+        switch try runner.execute(program, kernel: kernel, a: a, weights: weights, m: 4, cpu: "cortex-a76") {
+        case .success: Issue.record("i8mm code ran on cortex-a76")
+        case let .failure(failure): #expect(failure.status == -SIGILL, "expected SIGILL, got \(failure.status)")
+        }
     }
 
     @Test func aCPUWithoutDotprodIsRefusedBeforeCodegen() throws {

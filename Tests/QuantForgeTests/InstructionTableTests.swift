@@ -9,19 +9,22 @@ struct InstructionTableTests {
         let instruction = InstructionTable.all.first { $0.kind == kind }!
         var random = TestRandom(seed: UInt64(kind.rawValue.utf8.count))
         for _ in 0..<200 {
-            let a = random.bytes(instruction.kGroup), b = random.bytes(instruction.lanes * instruction.kGroup)
+            let m0 = instruction.rowsPerInstruction, n0 = instruction.columnsPerVector, kGroup = instruction.kGroup
+            let a = random.bytes(m0 * kGroup), b = random.bytes(n0 * kGroup)
             let acc = (0..<instruction.lanes).map { _ in Int32(random.int(-100_000...100_000)) }
             let aSigned = random.bool(), bSigned = random.bool()
             let result = instruction.reference(acc: acc, a: a, b: b, aSigned: aSigned, bSigned: bSigned)
             for lane in 0..<instruction.lanes {
                 var sum = acc[lane]
-                for t in 0..<instruction.kGroup {
+                let row = lane / n0, column = lane % n0
+                for t in 0..<kGroup {
+                    let aByte = a[row * kGroup + t]
                     let x: Int32 = switch instruction.aDomain {
-                    case .unsigned8: Int32(a[t])
-                    case .signed8: Int32(Int8(bitPattern: a[t]))
-                    case .native: aSigned ? Int32(Int8(bitPattern: a[t])) : Int32(a[t])
+                    case .unsigned8: Int32(aByte)
+                    case .signed8: Int32(Int8(bitPattern: aByte))
+                    case .native: aSigned ? Int32(Int8(bitPattern: aByte)) : Int32(aByte)
                     }
-                    let byte = b[lane * instruction.kGroup + t]
+                    let byte = b[column * kGroup + t]
                     let y: Int32 = switch instruction.bDomain {
                     case .unsigned8: Int32(byte)
                     case .signed8: Int32(Int8(bitPattern: byte))
@@ -38,6 +41,7 @@ struct InstructionTableTests {
         for instruction in InstructionTable.all {
             #expect(try InstructionTable.instruction(for: instruction.isa).kind == instruction.kind)
             #expect(instruction.lanes > 0 && instruction.kGroup > 0)
+            #expect(instruction.rowsPerInstruction * instruction.columnsPerVector == instruction.lanes)
             #expect((instruction.intrinsic == nil) == (instruction.isa == .portable))
         }
         // The packed layout is derived from the table: one panel = lanes·vectors columns.

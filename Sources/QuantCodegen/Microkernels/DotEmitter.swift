@@ -21,6 +21,28 @@ protocol DotEmitter {
     func dot(_ b: IRBuilder, _ acc: LLVMValueRef, _ a: LLVMValueRef, _ bVector: LLVMValueRef) -> LLVMValueRef
     /// `rowSum + Σ(bytes of a)`, accumulated in every lane.
     func accumulateRowSum(_ b: IRBuilder, _ rowSum: LLVMValueRef, _ a: LLVMValueRef) -> LLVMValueRef
+
+    // Row groups (M0 > 1). Broadcast forms (M0 = 1) get these from the extension below.
+
+    /// The A operand of one row group: `rows[r]` points at the K group of row r, nil for a row past
+    /// M (read as zeros).
+    func loadAGroup(_ b: IRBuilder, rows: [LLVMValueRef?], validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef
+    /// i32 lanes per output vector of a row (the epilogue's vector width).
+    var outputLanes: Int { get }
+    /// Row `row` (0..<M0) of a row group's accumulators (`vectorsPerRow` of them) as output vectors
+    /// of `outputLanes` consecutive columns.
+    func rowOutputs(_ b: IRBuilder, _ accumulators: ArraySlice<LLVMValueRef>, row: Int) -> [LLVMValueRef]
+    /// Row `row`'s sum of A' bytes, from its group's row-sum accumulator (an i32).
+    func rowSum(_ b: IRBuilder, _ accumulator: LLVMValueRef, row: Int) -> LLVMValueRef
+}
+
+extension DotEmitter {
+    func loadAGroup(_ b: IRBuilder, rows: [LLVMValueRef?], validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef {
+        loadA(b, at: rows[0]!, validBytes: validBytes, flipSign: flipSign, signed: signed)
+    }
+    var outputLanes: Int { instruction.lanes }
+    func rowOutputs(_ b: IRBuilder, _ accumulators: ArraySlice<LLVMValueRef>, row: Int) -> [LLVMValueRef] { Array(accumulators) }
+    func rowSum(_ b: IRBuilder, _ accumulator: LLVMValueRef, row: Int) -> LLVMValueRef { b.extractElement(accumulator, 0) }
 }
 
 enum DotEmitters {
@@ -33,6 +55,8 @@ enum DotEmitters {
             return try GroupDotEmitter(instruction: instruction, module: module, overloaded: false)
         case .neonSdot:
             return try GroupDotEmitter(instruction: instruction, module: module, overloaded: true)
+        case .i8mmSmmla:
+            return try MatrixMultiplyEmitter(instruction: instruction, module: module)
         case .avx2Pmaddwd:
             return try PmaddwdEmitter(instruction: instruction, module: module, bSigned: bSigned)
         }
