@@ -75,6 +75,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "QuantForge", targets: ["QuantForge"]),
+        // The C API: libquantforge.so + Sources/CQuantForgeAPI/include/quantforge.h.
+        .library(name: "quantforge", type: .dynamic, targets: ["QuantForgeC"]),
         .executable(name: "qforge", targets: ["qforge"]),
     ],
     dependencies: [
@@ -106,7 +108,13 @@ let package = Package(
         .target(name: "QuantRuntime", dependencies: ["QuantCodegen", "CQuantSupport"], swiftSettings: llvmSwiftSettings),
         .target(
             name: "QuantForge",
-            dependencies: ["QuantOps", "QuantSchedule", "QuantCodegen", "QuantRuntime"],
+            dependencies: ["QuantOps", "QuantSchedule", "QuantCodegen", "QuantRuntime", "LLVMKit"],
+            swiftSettings: llvmSwiftSettings
+        ),
+        .target(name: "CQuantForgeAPI"),
+        .target(
+            name: "QuantForgeC",
+            dependencies: ["QuantForge", "CQuantForgeAPI", "CQuantSupport"],
             swiftSettings: llvmSwiftSettings
         ),
         .executableTarget(
@@ -120,7 +128,7 @@ let package = Package(
         .testTarget(name: "QuantRuntimeTests", dependencies: ["QuantRuntime"], swiftSettings: llvmSwiftSettings),
         .testTarget(
             name: "QuantForgeTests",
-            dependencies: ["QuantForge"],
+            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI"],
             resources: [.copy("Fixtures")],
             swiftSettings: llvmSwiftSettings
         ),

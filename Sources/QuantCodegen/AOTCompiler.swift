@@ -3,8 +3,8 @@ import LLVMKit
 import QuantOps
 import QuantSchedule
 
-/// A kernel compiled ahead of time: a relocatable object exporting `void symbol(const
-/// qf_matmul_args *)`, and what a host needs to call it.
+/// One kernel of an AOT library: the op, how it was scheduled, and its exported symbols
+/// `void symbol(const qf_matmul_args *)` and `void packSymbol(const void *b, int64_t ldb, void *packed)`.
 public struct AOTKernel: Sendable {
     public let op: MatMul
     public let schedule: MatMulSchedule
@@ -12,8 +12,7 @@ public struct AOTKernel: Sendable {
     public let symbol: String
     public let layout: PackedLayout
     public let instruction: DotInstruction
-    /// The ELF (or other object format) bytes.
-    public let object: [UInt8]
+    public var packSymbol: String { symbol + "_pack" }
 
     /// Packs B for this kernel on the host (packing is target-independent).
     public func packWeights(_ b: UnsafeRawBufferPointer, rowStride: Int? = nil) throws(QuantError) -> PackedWeights {
@@ -21,26 +20,68 @@ public struct AOTKernel: Sendable {
     }
 }
 
+/// What to compile: a kernel name (its symbol) and the op and schedule.
+public struct AOTRequest: Sendable {
+    public var symbol: String
+    public var op: MatMul
+    public var schedule: MatMulSchedule
+
+    public init(symbol: String, op: MatMul, schedule: MatMulSchedule) {
+        self.symbol = symbol
+        self.op = op
+        self.schedule = schedule
+    }
+}
+
+/// Several kernels compiled into one relocatable object for one target.
+public struct AOTLibrary: Sendable {
+    public let target: CodegenTarget
+    public let kernels: [AOTKernel]
+    /// The object file's bytes (ELF on Linux targets). The same requests give the same bytes.
+    public let object: [UInt8]
+}
+
 /// Compiles kernels into object files for any target LLVM was built with.
 public enum AOTCompiler {
-    public static func compileMatMul(_ op: MatMul, schedule: MatMulSchedule, target: CodegenTarget,
-                                     symbol: String) throws(QuantError) -> AOTKernel {
-        let emitter = try MatMulKernelEmitter(op: op, schedule: schedule)
-        try target.require(emitter.instruction)
+    /// Compiles every request, with its packing routine, into one object. Each instruction is
+    /// checked against the target before any code is emitted.
+    public static func compileLibrary(_ requests: [AOTRequest], target: CodegenTarget,
+                                      moduleName: String = "quantforge_kernels") throws(QuantError) -> AOTLibrary {
+        var emitters: [(AOTRequest, MatMulKernelEmitter)] = []
+        for request in requests {
+            guard request.symbol.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                throw .invalidShape(field: "symbol", reason: "'\(request.symbol)' is not a C identifier")
+            }
+            let emitter = try MatMulKernelEmitter(op: request.op, schedule: request.schedule)
+            try target.require(emitter.instruction)
+            emitters.append((request, emitter))
+        }
+        let symbols = requests.map(\.symbol)
+        if Set(symbols).count != symbols.count { throw .invalidShape(field: "symbol", reason: "kernel names must be unique") }
         do {
             let machine = try TargetMachine(triple: target.triple, cpu: target.cpu, features: target.features)
-            let context = Context()
-            let module = try MatMulModule.build(emitter, name: symbol, context: context, machine: machine)
-            let object = try machine.emit(module, as: .object)
-            return AOTKernel(op: op, schedule: schedule, target: target, symbol: symbol, layout: emitter.layout,
-                             instruction: emitter.instruction, object: object)
-        } catch let error as QuantError {
-            throw error
+            let module = MatMulModule.make(name: moduleName, context: Context(), machine: machine)
+            for (request, emitter) in emitters {
+                _ = try emitter.emit(into: module, name: request.symbol, targetFeatures: machine.features)
+                PackingRoutineEmitter(emitter).emit(into: module, name: request.symbol + "_pack")
+            }
+            try MatMulModule.finish(module, name: moduleName, machine: machine)
+            let kernels = emitters.map { request, emitter in
+                AOTKernel(op: request.op, schedule: request.schedule, target: target, symbol: request.symbol,
+                          layout: emitter.layout, instruction: emitter.instruction)
+            }
+            return AOTLibrary(target: target, kernels: kernels, object: try machine.emit(module, as: .object))
         } catch let error as LLVMError {
             throw .compilationFailed(stage: error.operation, message: error.message)
         } catch {
             throw .compilationFailed(stage: "aot", message: "\(error)")
         }
+    }
+
+    /// One kernel in its own object (a library of one).
+    public static func compileMatMul(_ op: MatMul, schedule: MatMulSchedule, target: CodegenTarget,
+                                     symbol: String) throws(QuantError) -> AOTLibrary {
+        try compileLibrary([AOTRequest(symbol: symbol, op: op, schedule: schedule)], target: target, moduleName: symbol)
     }
 }
 
@@ -49,13 +90,16 @@ public enum AOTCompiler {
 enum MatMulModule {
     static let irPipeline = ProcessInfoEnvironment.value("QFORGE_LLVM_PASSES") ?? "instcombine,simplifycfg"
 
-    static func build(_ emitter: MatMulKernelEmitter, name: String, context: Context, machine: TargetMachine,
-                      phase: (String) -> Void = { _ in }) throws -> Module {
+    /// An empty module for `machine`.
+    static func make(name: String, context: Context, machine: TargetMachine) -> Module {
         let module = Module(name: name, context: context)
         module.triple = machine.triple
         module.setDataLayout(of: machine)
-        _ = try emitter.emit(into: module, name: name, targetFeatures: machine.features)
-        phase("emit")
+        return module
+    }
+
+    /// Verifies the module, runs the IR pipeline, and writes the requested dumps.
+    static func finish(_ module: Module, name: String, machine: TargetMachine, phase: (String) -> Void = { _ in }) throws {
         IRDump.write("llvm", name, module.irText)
         try module.verify()
         phase("verify")
@@ -68,6 +112,15 @@ enum MatMulModule {
             let assembly = try machine.emit(module, as: .assembly)
             IRDump.write("asm", name, String(decoding: assembly, as: UTF8.self))
         }
+    }
+
+    /// A module holding one kernel, ready for the JIT.
+    static func build(_ emitter: MatMulKernelEmitter, name: String, context: Context, machine: TargetMachine,
+                      phase: (String) -> Void = { _ in }) throws -> Module {
+        let module = make(name: name, context: context, machine: machine)
+        _ = try emitter.emit(into: module, name: name, targetFeatures: machine.features)
+        phase("emit")
+        try finish(module, name: name, machine: machine, phase: phase)
         return module
     }
 }

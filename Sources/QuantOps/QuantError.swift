@@ -27,6 +27,8 @@ public enum QuantError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidSchedule(constraint: String)
     /// The code generator or LLVM failed; the message is LLVM's or the verifier's.
     case compilationFailed(stage: String, message: String)
+    /// A description read from outside (a kernel spec file, ...) is malformed at `path`.
+    case invalidSpec(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -56,6 +58,8 @@ public enum QuantError: Error, Sendable, Equatable, CustomStringConvertible {
             "invalid schedule: \(constraint)"
         case let .compilationFailed(stage, message):
             "compilation failed in \(stage): \(message)"
+        case let .invalidSpec(path, reason):
+            "invalid spec at \(path): \(reason)"
         }
     }
 }

@@ -114,12 +114,12 @@ public enum InstructionTable {
     public static let portableWidening = DotInstruction(
         kind: .portableWidening, isa: .portable, mnemonic: "widen + mul + add (LLVM vectors)", intrinsic: nil,
         lanes: 16, kGroup: 1, aDomain: .native, bDomain: .native, vectorRegisters: 16, requiredLLVMFeatures: [],
-        confiningFeatures: ["x86_64": "-sse3"])
+        confiningFeatures: ["x86_64": "-sse3", "aarch64": "-dotprod,-i8mm"])
 
     public static let avx512Vpdpbusd = DotInstruction(
         kind: .avx512Vpdpbusd, isa: .avx512vnni, mnemonic: "vpdpbusd zmm", intrinsic: "llvm.x86.avx512.vpdpbusd.512",
         lanes: 16, kGroup: 4, aDomain: .unsigned8, bDomain: .signed8, vectorRegisters: 32,
-        requiredLLVMFeatures: ["+avx512f", "+avx512bw", "+avx512vnni"], confiningFeatures: [:])
+        requiredLLVMFeatures: ["+avx512f", "+avx512bw", "+avx512vnni"], confiningFeatures: ["x86_64": "-avxvnni"])
 
     public static let avxVnniVpdpbusd = DotInstruction(
         kind: .avxVnniVpdpbusd, isa: .avxvnni, mnemonic: "vpdpbusd ymm", intrinsic: "llvm.x86.avx512.vpdpbusd.256",
@@ -134,7 +134,7 @@ public enum InstructionTable {
     public static let neonSdot = DotInstruction(
         kind: .neonSdot, isa: .neondot, mnemonic: "sdot v.4s (NEON dot product)", intrinsic: "llvm.aarch64.neon.sdot",
         lanes: 4, kGroup: 4, aDomain: .signed8, bDomain: .signed8, vectorRegisters: 32,
-        requiredLLVMFeatures: ["+neon", "+dotprod"], confiningFeatures: [:])
+        requiredLLVMFeatures: ["+neon", "+dotprod"], confiningFeatures: ["aarch64": "-i8mm"])
 
     public static let i8mmSmmla = DotInstruction(
         kind: .i8mmSmmla, isa: .i8mm, mnemonic: "smmla v.4s (i8mm)", intrinsic: "llvm.aarch64.neon.smmla",

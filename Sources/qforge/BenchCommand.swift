@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
         + "1x4096x4096,1x4096x11008,256x256x256,1024x1024x1024,2048x2048x2048"
 
     @Option(help: "u8s8s32 | u8s8u8_requant | s8s8s32 (same meaning as ../shared/peers).")
-    var op: BenchOp = .u8s8s32
+    var op: OperatorPreset = .u8s8s32
     @Option(help: "Comma-separated MxKxN shapes (default: the peers' set).")
     var shapes: String = BenchCommand.peerShapes
     @Option(help: "Instruction set (default: the best this CPU has).")
@@ -49,6 +49,7 @@ struct BenchCommand: ParsableCommand {
                          engine.isa.rawValue, threads, peak, jitMilliseconds))
         }
         for shape in try parseShapes() {
+            // M fixed at compile time, as the peers fix it when they create a primitive or session.
             let matmul = try op.matMul(m: shape.m, k: shape.k, n: shape.n)
             let kernel = try engine.compile(matmul, schedule: schedule.map { try MatMulSchedule(parsing: $0) })
             var generator = SplitMix64(seed: UInt64(shape.m * 31 + shape.k * 7 + shape.n))
@@ -82,26 +83,7 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-enum BenchOp: String, ExpressibleByArgument, CaseIterable {
-    case u8s8s32, u8s8u8_requant, s8s8s32
-
-    /// The peers' definitions (../shared/peers/README.md). M is fixed at compile time, as the
-    /// peers fix it when they create a primitive or session for a shape.
-    func matMul(m: Int, k: Int, n: Int) throws -> MatMul {
-        switch self {
-        case .u8s8s32:
-            return try MatMul(m: m, k: k, n: n, aType: .u8, bType: .s8)
-        case .s8s8s32:
-            return try MatMul(m: m, k: k, n: n, aType: .s8, bType: .s8)
-        case .u8s8u8_requant:
-            let scales = (0..<n).map { 0.001 + Float($0 % 7) * 0.0001 }
-            return try MatMul(m: m, k: k, n: n, aType: .u8, bType: .s8,
-                              aQuant: .perTensor(scale: 0.02, zeroPoint: 128),
-                              bQuant: .perChannel(scales: scales, zeroPoints: [0]),
-                              output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.5, zeroPoint: 128))))
-        }
-    }
-}
+extension OperatorPreset: ExpressibleByArgument {}
 
 /// Deterministic random numbers for benchmark inputs.
 struct SplitMix64: RandomNumberGenerator {

@@ -21,11 +21,11 @@ struct AArch64KernelTests {
                 let op = try randomMatMul(&random, m: nil, k: k, n: n, mode: mode, perChannel: cases % 2 == 0,
                                           aType: aType, bType: bType, zeroBZeroPoint: cases % 3 == 1)
                 let schedule = try DefaultSchedule.forMatMul(op, isa: isa)
-                let kernel = try AOTCompiler.compileMatMul(op, schedule: schedule, target: target, symbol: "qf_kernel")
-                let program = try runner.link(kernel, name: "case\(cases)")
+                let library = try AOTCompiler.compileMatMul(op, schedule: schedule, target: target, symbol: "qf_kernel")
+                let program = try runner.link(library, name: "case\(cases)")
                 let a = random.bytes(m * k), b = random.bytes(k * n)
-                let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
-                let output = try runner.execute(program, kernel: kernel, a: a, weights: weights, m: m).get()
+                let weights = try b.withUnsafeBytes { try library.kernels[0].packWeights($0) }
+                let output = try runner.execute(program, kernel: library.kernels[0], a: a, weights: weights, m: m).get()
                 #expect(output == ReferenceMatMul.run(op, a: a, b: b, m: m), "\(mode) A \(aType) B \(bType) \(m)x\(k)x\(n) \(schedule)")
                 cases += 1
             }
@@ -48,11 +48,11 @@ struct AArch64KernelTests {
         let schedules = try space.schedules(for: op, isa: isa)
         #expect(schedules.count == 3 * 2 * 2 * 2)
         for (index, schedule) in schedules.enumerated() {
-            let kernel = try AOTCompiler.compileMatMul(op, schedule: schedule, target: isa == .i8mm ? Self.i8mm : Self.dotprod,
+            let library = try AOTCompiler.compileMatMul(op, schedule: schedule, target: isa == .i8mm ? Self.i8mm : Self.dotprod,
                                                        symbol: "qf_kernel")
-            let program = try runner.link(kernel, name: "sweep\(index)")
-            let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
-            #expect(try runner.execute(program, kernel: kernel, a: a, weights: weights, m: m).get() == expected, "\(schedule)")
+            let program = try runner.link(library, name: "sweep\(index)")
+            let weights = try b.withUnsafeBytes { try library.kernels[0].packWeights($0) }
+            #expect(try runner.execute(program, kernel: library.kernels[0], a: a, weights: weights, m: m).get() == expected, "\(schedule)")
         }
     }
 
@@ -65,11 +65,11 @@ struct AArch64KernelTests {
         #expect(throws: QuantError.self) {
             _ = try AOTCompiler.compileMatMul(op, schedule: schedule, target: Self.dotprod, symbol: "qf_kernel")
         }
-        let kernel = try AOTCompiler.compileMatMul(op, schedule: schedule, target: Self.i8mm, symbol: "qf_kernel")
-        let program = try runner.link(kernel, name: "i8mm")
-        let weights = try [UInt8](repeating: 2, count: 32 * 16).withUnsafeBytes { try kernel.packWeights($0) }
+        let library = try AOTCompiler.compileMatMul(op, schedule: schedule, target: Self.i8mm, symbol: "qf_kernel")
+        let program = try runner.link(library, name: "i8mm")
+        let weights = try [UInt8](repeating: 2, count: 32 * 16).withUnsafeBytes { try library.kernels[0].packWeights($0) }
         let a = [UInt8](repeating: 3, count: 4 * 32)
-        switch try runner.execute(program, kernel: kernel, a: a, weights: weights, m: 4, cpu: "cortex-a76") {
+        switch try runner.execute(program, kernel: library.kernels[0], a: a, weights: weights, m: 4, cpu: "cortex-a76") {
         case .success: Issue.record("i8mm code ran on cortex-a76")
         case let .failure(failure): #expect(failure.status == -SIGILL, "expected SIGILL, got \(failure.status)")
         }
@@ -94,14 +94,14 @@ struct AArch64KernelTests {
         let runner = try CrossRunner()
         defer { runner.cleanUp() }
         let op = try MatMul(m: 4, k: 32, n: 16)
-        let kernel = try AOTCompiler.compileMatMul(op, schedule: try DefaultSchedule.forMatMul(op, isa: .neondot),
+        let library = try AOTCompiler.compileMatMul(op, schedule: try DefaultSchedule.forMatMul(op, isa: .neondot),
                                                    target: Self.dotprod, symbol: "qf_kernel")
-        let program = try runner.link(kernel, name: "sigill")
-        let weights = try [UInt8](repeating: 1, count: 32 * 16).withUnsafeBytes { try kernel.packWeights($0) }
+        let program = try runner.link(library, name: "sigill")
+        let weights = try [UInt8](repeating: 1, count: 32 * 16).withUnsafeBytes { try library.kernels[0].packWeights($0) }
         let a = [UInt8](repeating: 1, count: 4 * 32)
-        #expect(try runner.execute(program, kernel: kernel, a: a, weights: weights, m: 4).get()
+        #expect(try runner.execute(program, kernel: library.kernels[0], a: a, weights: weights, m: 4).get()
             == ReferenceMatMul.run(op, a: a, b: [UInt8](repeating: 1, count: 32 * 16), m: 4))
-        switch try runner.execute(program, kernel: kernel, a: a, weights: weights, m: 4, cpu: "cortex-a53") {
+        switch try runner.execute(program, kernel: library.kernels[0], a: a, weights: weights, m: 4, cpu: "cortex-a53") {
         case .success: Issue.record("dotprod code ran on cortex-a53")
         case let .failure(failure): #expect(failure.status == -SIGILL, "expected SIGILL, got status \(failure.status): \(failure.stderr)")
         }
@@ -113,12 +113,12 @@ struct AArch64KernelTests {
         var random = TestRandom(seed: 5)
         let op = try randomMatMul(&random, m: nil, k: 45, n: 29, mode: .requantized, perChannel: true, aType: .s8, bType: .u8)
         let target = CodegenTarget(triple: "aarch64-unknown-linux-gnu", cpu: "generic", features: "+neon")
-        let kernel = try AOTCompiler.compileMatMul(op, schedule: try DefaultSchedule.forMatMul(op, isa: .portable), target: target,
+        let library = try AOTCompiler.compileMatMul(op, schedule: try DefaultSchedule.forMatMul(op, isa: .portable), target: target,
                                                    symbol: "qf_kernel")
-        let program = try runner.link(kernel, name: "portable")
+        let program = try runner.link(library, name: "portable")
         let a = random.bytes(11 * 45), b = random.bytes(45 * 29)
-        let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
-        #expect(try runner.execute(program, kernel: kernel, a: a, weights: weights, m: 11, cpu: "cortex-a53").get()
+        let weights = try b.withUnsafeBytes { try library.kernels[0].packWeights($0) }
+        #expect(try runner.execute(program, kernel: library.kernels[0], a: a, weights: weights, m: 11, cpu: "cortex-a53").get()
             == ReferenceMatMul.run(op, a: a, b: b, m: 11))
     }
 }

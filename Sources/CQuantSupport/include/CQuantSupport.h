@@ -25,6 +25,11 @@ uint64_t qf_amx_permitted_mask(void);
 uint64_t qf_hwcap(void);
 uint64_t qf_hwcap2(void);
 
+/// The calling thread's last error message for the C API (thread-local; "" when none).
+const char *qf_last_error(void);
+/// Sets the calling thread's last error message (copied, truncated to 1023 bytes).
+void qf_set_last_error(const char *message);
+
 /// A spin-wait hint (`pause` on x86, `yield` on AArch64).
 static inline void qf_cpu_relax(void) {
 #if defined(__x86_64__)
@@ -38,6 +43,8 @@ static inline void qf_cpu_relax(void) {
 /// Every field is 8 bytes, so the generated code reads field i at byte offset 8*i.
 /// Rows [row_begin, row_end) of A and C and column panels [panel_begin, panel_end) are computed,
 /// which lets a thread pool split the output without another entry point.
+#ifndef QF_MATMUL_ARGS_DEFINED
+#define QF_MATMUL_ARGS_DEFINED
 typedef struct qf_matmul_args {
     const void *a;        /* A: M x K, u8 or s8, row stride lda elements */
     int64_t lda;
@@ -49,6 +56,7 @@ typedef struct qf_matmul_args {
     int64_t panel_begin;
     int64_t panel_end;
 } qf_matmul_args;
+#endif
 
 typedef void (*qf_matmul_kernel)(const qf_matmul_args *);
 

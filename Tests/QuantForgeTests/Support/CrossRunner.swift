@@ -25,23 +25,15 @@ struct CrossRunner {
     /// Runs a program; returns its exit status (negative: killed by that signal) and stderr.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
-        return (status, text)
+        let outcome = try CToolchain.run(executable, arguments)
+        return (outcome.status, outcome.stderr)
     }
 
-    /// Links `kernel` with the matmul driver into a static AArch64 program.
-    func link(_ kernel: AOTKernel, name: String) throws -> URL {
+    /// Links a library holding the kernel `qf_kernel` with the matmul driver into a static AArch64
+    /// program.
+    func link(_ library: AOTLibrary, name: String) throws -> URL {
         let object = directory.appendingPathComponent("\(name).o")
-        try Data(kernel.object).write(to: object)
+        try Data(library.object).write(to: object)
         let program = directory.appendingPathComponent(name)
         let driver = Self.packageRoot.appendingPathComponent("Tests/QuantForgeTests/Fixtures/drivers/matmul_driver.c")
         let include = Self.packageRoot.appendingPathComponent("Sources/CQuantSupport/include")

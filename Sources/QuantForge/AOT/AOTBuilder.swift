@@ -1,0 +1,128 @@
+import Foundation
+import LLVMKit
+
+/// `qforge aot` as a library call: kernel specs and a target in, the files of an AOT library out
+/// (`NAME.o`, `NAME.h`, and for `multiISA` `NAME_dispatch.c`), rendered from `templates/`.
+/// The same inputs give the same bytes.
+public enum AOTBuilder {
+    /// `templates/` of this checkout.
+    public static let defaultTemplates = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("templates")
+
+    /// Schedules of AOT kernels for targets other than this machine use these cache sizes, so that
+    /// the output does not depend on the machine that builds it.
+    public static let referenceCaches = CacheSizes(l1d: 32 << 10, l2: 1 << 20, l3: 8 << 20)
+
+    /// Instruction sets in order of preference.
+    static let preference: [ISA] = [.avx512vnni, .avxvnni, .avx2, .i8mm, .neondot, .portable]
+
+    /// The best instruction set with a microkernel that `target` can run.
+    public static func bestISA(for target: CodegenTarget) -> ISA {
+        preference.first { isa in (try? InstructionTable.instruction(for: isa)).map { (try? target.require($0)) != nil } ?? false } ?? .portable
+    }
+
+    /// The variants of a multi-ISA library for `target`, best first.
+    public static func variants(for target: CodegenTarget) -> [ISA] {
+        preference.filter { isa in (try? InstructionTable.instruction(for: isa)).map { (try? target.require($0)) != nil } ?? false }
+    }
+
+    public static func build(_ specs: [KernelSpec], target: CodegenTarget, library: String, multiISA: Bool = false,
+                             templates: URL = defaultTemplates, caches: CacheSizes? = nil) throws(QuantError) -> [String: [UInt8]] {
+        guard library.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+            throw .invalidSpec(path: "library", reason: "'\(library)' is not a C identifier")
+        }
+        let caches = caches ?? referenceCaches
+        func readTemplate(_ name: String) throws(QuantError) -> String {
+            do { return try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8) } catch {
+                throw .invalidSpec(path: "templates/\(name)", reason: "cannot read: \(error.localizedDescription)")
+            }
+        }
+        var context: [String: TemplateValue] = [
+            "library": .text(library), "upper_library": .text(library.uppercased()), "guard": .text(library.uppercased() + "_H"),
+            "version": .text("\(generatorVersion) (LLVM \(LLVM.majorVersion))"), "triple": .text(target.triple),
+            "cpu": .text(target.cpu), "features": .text(target.features), "kernel_count": .text("\(specs.count)"),
+        ]
+        if !multiISA {
+            var requests: [AOTRequest] = []
+            for spec in specs {
+                let isa = spec.isa ?? bestISA(for: target)
+                let schedule = if let given = spec.schedule { given } else {
+                    try DefaultSchedule.forMatMul(spec.op, isa: isa, caches: caches)
+                }
+                requests.append(AOTRequest(symbol: spec.name, op: spec.op, schedule: schedule))
+            }
+            let compiled = try AOTCompiler.compileLibrary(requests, target: target, moduleName: library)
+            context["kernels"] = .list(compiled.kernels.map(describe))
+            let header = try Template.render(try readTemplate("matmul_library.h.template"), context)
+            return ["\(library).o": compiled.object, "\(library).h": Array(header.utf8)]
+        }
+        let isas = variants(for: target)
+        var requests: [AOTRequest] = []
+        for spec in specs {
+            for isa in isas {
+                let schedule = if let given = spec.schedule, given.isa == isa { given } else {
+                    try DefaultSchedule.forMatMul(spec.op, isa: isa, caches: caches)
+                }
+                requests.append(AOTRequest(symbol: "\(spec.name)__\(isa.rawValue)", op: spec.op, schedule: schedule))
+            }
+        }
+        let compiled = try AOTCompiler.compileLibrary(requests, target: target, moduleName: library)
+        context["variant_list"] = .text(isas.map(\.rawValue).joined(separator: ", "))
+        context["variant_names"] = .text(isas.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+        context["kernels"] = .list(specs.enumerated().map { index, spec in
+            let variants = Array(compiled.kernels[(index * isas.count)..<((index + 1) * isas.count)])
+            var item = describe(variants[0])
+            item["symbol"] = .text(spec.name)
+            item["upper"] = .text(spec.name.uppercased())
+            item["variants"] = .list(isas.map { ["isa": .text($0.rawValue)] })
+            item["packed_sizes"] = .text(variants.map { "\($0.layout.totalBytes)" }.joined(separator: ", "))
+            item["pack_symbols"] = .text(variants.map(\.packSymbol).joined(separator: ", "))
+            item["kernel_symbols"] = .text(variants.map(\.symbol).joined(separator: ", "))
+            item["panel_counts"] = .text(variants.map { "\($0.layout.panels)" }.joined(separator: ", "))
+            return item
+        })
+        let header = try Template.render(try readTemplate("multi_isa_library.h.template"), context)
+        let dispatcher = try Template.render(try readTemplate("multi_isa_dispatch.c.template"), context)
+        return ["\(library).o": compiled.object, "\(library).h": Array(header.utf8), "\(library)_dispatch.c": Array(dispatcher.utf8)]
+    }
+
+    /// What the header says about one kernel.
+    static func describe(_ kernel: AOTKernel) -> [String: TemplateValue] {
+        let op = kernel.op
+        func quant(_ q: QuantParams) -> String {
+            if q.granularity == .perTensor { return "scale \(q.scales[0]), zero point \(q.zeroPoints[0])" }
+            let points = Set(q.zeroPoints)
+            return "per-column scales (\(q.scales.count), \(q.scales.min()!)…\(q.scales.max()!)), zero point"
+                + (points.count == 1 ? " \(q.zeroPoints[0])" : "s \(q.zeroPoints.min()!)…\(q.zeroPoints.max()!)")
+        }
+        func activation(_ a: Activation) -> String {
+            switch a {
+            case .none: "no activation"
+            case .relu: "ReLU"
+            case let .clamp(lo, hi): "clamp to [\(lo), \(hi)]"
+            }
+        }
+        let output: String
+        switch op.output {
+        case .int32:
+            output = "int32 accumulators (ONNX MatMulInteger)"
+        case let .requantized(r):
+            output = "requantized (ONNX QLinearMatMul): \(quant(r.output))\(r.bias == nil ? "" : ", int32 bias"), \(activation(r.activation))"
+        case let .dequantized(d):
+            output = "dequantized: acc · a_scale · b_scale[n]\(d.bias == nil ? "" : " + bias[n]"), \(activation(d.activation))"
+        }
+        return [
+            "symbol": .text(kernel.symbol), "upper": .text(kernel.symbol.uppercased()),
+            "k": .text("\(op.k)"), "n": .text("\(op.n)"), "m": .text("\(op.m ?? 0)"),
+            "m_description": .text(op.m.map { "fixed at \($0) (pass m = \($0))" } ?? "given per call"),
+            "a_type": .text(op.aType.rawValue), "b_type": .text(op.bType.rawValue),
+            "output_type": .text(op.output.elementType.rawValue), "a_quant": .text(quant(op.aQuant)),
+            "b_quant": .text(quant(op.bQuant)), "output_description": .text(output),
+            "isa": .text(kernel.instruction.isa.rawValue), "mnemonic": .text(kernel.instruction.mnemonic),
+            "schedule": .text(kernel.schedule.description), "packed_bytes": .text("\(kernel.layout.totalBytes)"),
+            "layout": .text(kernel.layout.description), "panels": .text("\(kernel.layout.panels)"),
+            "c_element_bytes": .text("\(op.output.elementType.byteSize)"),
+        ]
+    }
+}

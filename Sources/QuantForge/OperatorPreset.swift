@@ -1,0 +1,25 @@
+/// The operators of `../shared/peers` by name, shared by `qforge bench`, `aot` and `autotune`:
+/// `u8s8s32` and `s8s8s32` are MatMulInteger; `u8s8u8_requant` is QLinearMatMul with a_zp = 128,
+/// per-column weight scales, b_zp = 0 and y_zp = 128.
+public enum OperatorPreset: String, Sendable, CaseIterable {
+    case u8s8s32, u8s8u8_requant, s8s8s32
+
+    /// The preset's matmul for `k`×`n` weights; `m` nil makes M dynamic.
+    public func matMul(m: Int?, k: Int, n: Int) throws(QuantError) -> MatMul {
+        switch self {
+        case .u8s8s32:
+            return try MatMul(m: m, k: k, n: n, aType: .u8, bType: .s8)
+        case .s8s8s32:
+            return try MatMul(m: m, k: k, n: n, aType: .s8, bType: .s8)
+        case .u8s8u8_requant:
+            let scales = (0..<n).map { 0.001 + Float($0 % 7) * 0.0001 }
+            return try MatMul(m: m, k: k, n: n, aType: .u8, bType: .s8,
+                              aQuant: .perTensor(scale: 0.02, zeroPoint: 128),
+                              bQuant: .perChannel(scales: scales, zeroPoints: [0]),
+                              output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.5, zeroPoint: 128))))
+        }
+    }
+}
+
+/// QuantForge's generator version: part of every tuning record and AOT header.
+public let generatorVersion = "0.2.0"

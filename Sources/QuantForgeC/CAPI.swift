@@ -1,0 +1,166 @@
+import CQuantForgeAPI
+import CQuantSupport
+import Foundation
+import QuantForge
+
+// The C API (quantforge.h), implemented over the Swift API. Handles are retained Swift objects;
+// every entry point checks its pointers and enums, maps errors to a status code and records the
+// message for the calling thread. Nothing here traps on bad input.
+
+final class ContextHandle {
+    let engine: Engine
+    let isaName: UnsafeMutablePointer<CChar>
+    init(engine: Engine) {
+        self.engine = engine
+        isaName = strdup(engine.isa.rawValue)!
+    }
+    deinit { free(isaName) }
+}
+
+final class KernelHandle {
+    let kernel: MatMulKernel
+    init(kernel: MatMulKernel) { self.kernel = kernel }
+}
+
+final class WeightsHandle {
+    let weights: PackedWeights
+    init(weights: PackedWeights) { self.weights = weights }
+}
+
+func handle<T: AnyObject>(_ object: T) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(object).toOpaque()) }
+func object<T: AnyObject>(_ pointer: OpaquePointer, as type: T.Type) -> T {
+    Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+}
+func release<T: AnyObject>(_ pointer: OpaquePointer?, as type: T.Type) {
+    guard let pointer else { return }
+    Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).release()
+}
+
+/// Records `message` for this thread and returns `status`.
+func failure(_ status: qf_status, _ message: String) -> qf_status {
+    qf_set_last_error(message)
+    return status
+}
+
+func failure(_ error: QuantError) -> qf_status {
+    let status: qf_status = switch error {
+    case .unsupportedISA: QF_STATUS_UNSUPPORTED_ISA
+    case .bufferTooSmall: QF_STATUS_BUFFER_TOO_SMALL
+    case .weightsMismatch: QF_STATUS_WEIGHTS_MISMATCH
+    case .compilationFailed: QF_STATUS_COMPILATION_FAILED
+    default: QF_STATUS_INVALID_ARGUMENT
+    }
+    return failure(status, error.description)
+}
+
+func failure(_ error: any Error) -> qf_status {
+    if let error = error as? QuantError { return failure(error) }
+    return failure(QF_STATUS_INTERNAL_ERROR, "\(error)")
+}
+
+func success() -> qf_status {
+    qf_set_last_error(nil)
+    return QF_STATUS_OK
+}
+
+@_cdecl("qf_matmul_desc_init")
+public func qfMatmulDescInit(_ desc: UnsafeMutablePointer<qf_matmul_desc>?, _ m: Int64, _ k: Int64, _ n: Int64) {
+    guard let desc else { return }
+    desc.pointee = qf_matmul_desc(
+        m: m, k: k, n: n, a_type: QF_TYPE_U8, b_type: QF_TYPE_S8, a_scale: 1, a_zero_point: 0, b_channels: 1,
+        b_scales: nil, b_zero_points: nil, output: QF_OUTPUT_INT32, output_type: QF_TYPE_U8, y_scale: 1, y_zero_point: 0,
+        bias: nil, activation: QF_ACTIVATION_NONE, clamp_min: 0, clamp_max: 0)
+}
+
+@_cdecl("qf_context_create")
+public func qfContextCreate(_ isa: UnsafePointer<CChar>?, _ threads: Int32,
+                            _ context: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
+    guard let context else { return failure(QF_STATUS_INVALID_ARGUMENT, "context: null output pointer") }
+    context.pointee = nil
+    do {
+        let chosen = try isa.map { try ISA.parse(String(cString: $0)) }
+        let engine = try Engine(isa: chosen, threads: Int(threads))
+        context.pointee = handle(ContextHandle(engine: engine))
+        return success()
+    } catch {
+        return failure(error)
+    }
+}
+
+@_cdecl("qf_context_destroy")
+public func qfContextDestroy(_ context: OpaquePointer?) { release(context, as: ContextHandle.self) }
+
+@_cdecl("qf_context_isa")
+public func qfContextISA(_ context: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guard let context else { return nil }
+    return UnsafePointer(object(context, as: ContextHandle.self).isaName)
+}
+
+@_cdecl("qf_kernel_compile")
+public func qfKernelCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_matmul_desc>?,
+                            _ kernel: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
+    guard let kernel else { return failure(QF_STATUS_INVALID_ARGUMENT, "kernel: null output pointer") }
+    kernel.pointee = nil
+    guard let context else { return failure(QF_STATUS_INVALID_ARGUMENT, "context is null") }
+    guard let desc else { return failure(QF_STATUS_INVALID_ARGUMENT, "desc is null") }
+    do {
+        let op = try MatMulDescription.matMul(desc.pointee)
+        kernel.pointee = handle(KernelHandle(kernel: try object(context, as: ContextHandle.self).engine.compile(op)))
+        return success()
+    } catch {
+        return failure(error)
+    }
+}
+
+@_cdecl("qf_kernel_destroy")
+public func qfKernelDestroy(_ kernel: OpaquePointer?) { release(kernel, as: KernelHandle.self) }
+
+@_cdecl("qf_kernel_pack")
+public func qfKernelPack(_ kernel: OpaquePointer?, _ b: UnsafeRawPointer?, _ ldb: Int64,
+                         _ weights: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
+    guard let weights else { return failure(QF_STATUS_INVALID_ARGUMENT, "weights: null output pointer") }
+    weights.pointee = nil
+    guard let kernel else { return failure(QF_STATUS_INVALID_ARGUMENT, "kernel is null") }
+    guard let b else { return failure(QF_STATUS_INVALID_ARGUMENT, "b is null") }
+    let compiled = object(kernel, as: KernelHandle.self).kernel
+    let op = compiled.op
+    guard ldb >= op.n else { return failure(.invalidStride(field: "B", stride: Int(ldb), minimum: op.n)) }
+    do {
+        // The caller vouches for K rows of ldb elements (the C API cannot see the buffer's size).
+        let bytes = (op.k - 1) * Int(ldb) + op.n
+        let packed = try compiled.packWeights(UnsafeRawBufferPointer(start: b, count: bytes), rowStride: Int(ldb))
+        weights.pointee = handle(WeightsHandle(weights: packed))
+        return success()
+    } catch {
+        return failure(error)
+    }
+}
+
+@_cdecl("qf_weights_bytes")
+public func qfWeightsBytes(_ weights: OpaquePointer?) -> Int64 {
+    guard let weights else { return 0 }
+    return Int64(object(weights, as: WeightsHandle.self).weights.byteCount)
+}
+
+@_cdecl("qf_weights_destroy")
+public func qfWeightsDestroy(_ weights: OpaquePointer?) { release(weights, as: WeightsHandle.self) }
+
+@_cdecl("qf_kernel_run")
+public func qfKernelRun(_ kernel: OpaquePointer?, _ a: UnsafeRawPointer?, _ lda: Int64, _ aBytes: Int,
+                        _ weights: OpaquePointer?, _ c: UnsafeMutableRawPointer?, _ ldc: Int64, _ cBytes: Int,
+                        _ m: Int64) -> qf_status {
+    guard let kernel else { return failure(QF_STATUS_INVALID_ARGUMENT, "kernel is null") }
+    guard let weights else { return failure(QF_STATUS_INVALID_ARGUMENT, "weights is null") }
+    guard let a, let c else { return failure(QF_STATUS_INVALID_ARGUMENT, a == nil ? "a is null" : "c is null") }
+    guard aBytes >= 0, cBytes >= 0 else { return failure(QF_STATUS_INVALID_ARGUMENT, "negative buffer size") }
+    let compiled = object(kernel, as: KernelHandle.self).kernel
+    do {
+        try compiled.run(a: UnsafeRawBufferPointer(start: a, count: aBytes), aRowStride: Int(lda),
+                         weights: object(weights, as: WeightsHandle.self).weights,
+                         c: UnsafeMutableRawBufferPointer(start: c, count: cBytes), cRowStride: Int(ldc),
+                         m: m == 0 ? nil : Int(m))
+        return success()
+    } catch {
+        return failure(error)
+    }
+}

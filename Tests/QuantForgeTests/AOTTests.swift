@@ -1,0 +1,232 @@
+import Foundation
+import QuantForge
+import Testing
+
+/// `qforge aot` output: reproducible bytes, kernels that run bit-exact from C on this machine and
+/// under qemu, an x86-64-v3 variant, the multi-ISA dispatcher, and clear errors for bad specs.
+struct AOTTests {
+    static let root = CrossRunner.packageRoot
+    static let drivers = root.appendingPathComponent("Tests/QuantForgeTests/Fixtures/drivers")
+    static let generatedSets: [(preset: TargetPreset, library: String, folder: String)] = [
+        (.x86_64_v4_vnni, "qf_transformer_x86_64_v4", "x86-64-v4-vnni"),
+        (.aarch64_dotprod, "qf_transformer_aarch64", "aarch64-dotprod"),
+    ]
+
+    static func transformerSpecs() throws -> [KernelSpec] {
+        try KernelSpec.parse(Data(contentsOf: root.appendingPathComponent("generated/transformer_spec.json")))
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-aot-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    static func write(_ files: [String: [UInt8]], to directory: URL) throws {
+        for (name, bytes) in files { try Data(bytes).write(to: directory.appendingPathComponent(name)) }
+    }
+
+    /// Builds aot_driver against a library in `directory`.
+    static func buildDriver(_ architecture: CToolchain.Architecture, library: String, directory: URL) throws -> URL {
+        let program = directory.appendingPathComponent("driver_\(library)")
+        try CToolchain.build(architecture, sources: [drivers.appendingPathComponent("aot_driver.c")],
+                             objects: [directory.appendingPathComponent("\(library).o")],
+                             defines: ["QF_HEADER=\"\(library).h\"", "QF_TABLE=\(library)_kernels"],
+                             includes: [directory], output: program)
+        return program
+    }
+
+    /// Runs one kernel of a library through the driver; returns C (or the packed B).
+    static func runKernel(_ program: URL, _ architecture: CToolchain.Architecture, name: String, m: Int, a: [UInt8], b: [UInt8],
+                          directory: URL, mode: String? = nil) throws -> [UInt8] {
+        let aFile = directory.appendingPathComponent("a.bin"), bFile = directory.appendingPathComponent("b.bin")
+        let out = directory.appendingPathComponent("out.bin")
+        try Data(a).write(to: aFile)
+        try Data(b).write(to: bFile)
+        let outcome = try CToolchain.execute(program, architecture, [name, "\(m)", aFile.path, bFile.path, out.path] + (mode.map { [$0] } ?? []))
+        try #require(outcome.status == 0, "\(name) exited \(outcome.status): \(outcome.stderr)")
+        return Array(try Data(contentsOf: out))
+    }
+
+    @Test func generatedIsReproducibleByteForByte() throws {
+        let specs = try Self.transformerSpecs()
+        #expect(specs.count == 18)
+        for set in Self.generatedSets {
+            let files = try AOTBuilder.build(specs, target: set.preset.target, library: set.library)
+            for (name, bytes) in files {
+                let checkedIn = try Data(contentsOf: Self.root.appendingPathComponent("generated/\(set.folder)/\(name)"))
+                #expect(Array(checkedIn) == bytes, "generated/\(set.folder)/\(name) differs from a fresh build: run tools/regenerate_generated.sh")
+            }
+        }
+    }
+
+    @Test func theSameInputsGiveTheSameBytes() throws {
+        let specs = [KernelSpec(name: "qf_a", op: try MatMul(m: nil, k: 33, n: 20, aType: .s8, bType: .s8))]
+        for preset in [TargetPreset.x86_64_multi, .aarch64_multi] {
+            #expect(try AOTBuilder.build(specs, target: preset.target, library: "qf_det", multiISA: true)
+                == AOTBuilder.build(specs, target: preset.target, library: "qf_det", multiISA: true))
+        }
+    }
+
+    @Test func generatedX86KernelsAreBitExactFromC() throws {
+        try #require(HostCPU.current.supports(.avx512vnni), "the x86-64-v4 set needs AVX-512 VNNI")
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let set = Self.generatedSets[0]
+        for file in ["\(set.library).o", "\(set.library).h"] {
+            try FileManager.default.copyItem(at: Self.root.appendingPathComponent("generated/\(set.folder)/\(file)"),
+                                             to: directory.appendingPathComponent(file))
+        }
+        let program = try Self.buildDriver(.host, library: set.library, directory: directory)
+        var random = TestRandom(seed: 2024)
+        for spec in try Self.transformerSpecs() {
+            let m = spec.op.m!, k = spec.op.k, n = spec.op.n
+            let a = random.bytes(m * k), b = random.bytes(k * n)
+            let c = try Self.runKernel(program, .host, name: spec.name, m: m, a: a, b: b, directory: directory)
+            #expect(c == ReferenceMatMul.run(spec.op, a: a, b: b, m: m), "\(spec.name)")
+            if m == 16 {
+                // The packing routine in the object packs exactly as the Swift packer does.
+                let packed = try Self.runKernel(program, .host, name: spec.name, m: m, a: a, b: b, directory: directory, mode: "--pack-only")
+                let schedule = try DefaultSchedule.forMatMul(spec.op, isa: .avx512vnni, caches: AOTBuilder.referenceCaches)
+                let swiftPacked = try b.withUnsafeBytes {
+                    try WeightPacker.pack(spec.op, b: $0, ldb: n, instruction: try schedule.instruction(),
+                                          layout: try schedule.layout(k: k, n: n), signature: "")
+                }
+                #expect(packed == swiftPacked.contents, "\(spec.name) packing")
+            }
+        }
+    }
+
+    @Test func generatedAArch64KernelsAreBitExactUnderQemu() throws {
+        _ = try CrossRunner()
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let set = Self.generatedSets[1]
+        for file in ["\(set.library).o", "\(set.library).h"] {
+            try FileManager.default.copyItem(at: Self.root.appendingPathComponent("generated/\(set.folder)/\(file)"),
+                                             to: directory.appendingPathComponent(file))
+        }
+        let program = try Self.buildDriver(.aarch64, library: set.library, directory: directory)
+        var random = TestRandom(seed: 7)
+        for spec in try Self.transformerSpecs() where spec.op.m! <= 16 {
+            let m = spec.op.m!, a = random.bytes(m * spec.op.k), b = random.bytes(spec.op.k * spec.op.n)
+            let c = try Self.runKernel(program, .aarch64, name: spec.name, m: m, a: a, b: b, directory: directory)
+            #expect(c == ReferenceMatMul.run(spec.op, a: a, b: b, m: m), "\(spec.name)")
+        }
+    }
+
+    @Test func anX86_64_v3LibraryUsesAVX2AndRunsHere() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var random = TestRandom(seed: 3)
+        let ops = [
+            try randomMatMul(&random, m: nil, k: 70, n: 45, mode: .requantized, perChannel: true, aType: .s8, bType: .u8),
+            try randomMatMul(&random, m: nil, k: 33, n: 100, mode: .dequantized, perChannel: false, aType: .u8, bType: .s8),
+        ]
+        let specs = ops.enumerated().map { KernelSpec(name: "qf_v3_\($0.offset)", op: $0.element) }
+        let files = try AOTBuilder.build(specs, target: TargetPreset.x86_64_v3.target, library: "qf_v3")
+        #expect(String(decoding: files["qf_v3.h"]!, as: UTF8.self).contains("ISA: avx2"))
+        try Self.write(files, to: directory)
+        let program = try Self.buildDriver(.host, library: "qf_v3", directory: directory)
+        for (spec, m) in zip(specs, [9, 17]) {
+            let a = random.bytes(m * spec.op.k), b = random.bytes(spec.op.k * spec.op.n)
+            #expect(try Self.runKernel(program, .host, name: spec.name, m: m, a: a, b: b, directory: directory)
+                == ReferenceMatMul.run(spec.op, a: a, b: b, m: m), "\(spec.name)")
+        }
+    }
+
+    /// Builds a one-kernel (`qf_mm`) multi-ISA library and its driver.
+    static func multiISAProgram(_ preset: TargetPreset, _ architecture: CToolchain.Architecture, op: MatMul,
+                                directory: URL) throws -> URL {
+        let files = try AOTBuilder.build([KernelSpec(name: "qf_mm", op: op)], target: preset.target, library: "qf_multi", multiISA: true)
+        try Self.write(files, to: directory)
+        let program = directory.appendingPathComponent("multi")
+        try CToolchain.build(architecture, sources: [Self.drivers.appendingPathComponent("multi_isa_driver.c"),
+                                                    directory.appendingPathComponent("qf_multi_dispatch.c")],
+                             objects: [directory.appendingPathComponent("qf_multi.o")],
+                             defines: ["QF_HEADER=\"qf_multi.h\"", "QF_ISA_FUNCTION=qf_multi_isa",
+                                       "QF_C_BYTES=\(op.output.elementType.byteSize)"],
+                             includes: [directory], output: program)
+        return program
+    }
+
+    static func runMulti(_ program: URL, _ architecture: CToolchain.Architecture, m: Int, a: [UInt8], b: [UInt8], directory: URL,
+                         isa: String?, cpu: String? = nil) throws -> (CToolchain.Outcome, [UInt8]) {
+        let aFile = directory.appendingPathComponent("a.bin"), bFile = directory.appendingPathComponent("b.bin")
+        let out = directory.appendingPathComponent("out.bin")
+        try? FileManager.default.removeItem(at: out)
+        try Data(a).write(to: aFile)
+        try Data(b).write(to: bFile)
+        let outcome = try CToolchain.execute(program, architecture, ["\(m)", aFile.path, bFile.path, out.path], cpu: cpu,
+                                             environment: isa.map { ["QFORGE_ISA": $0] } ?? [:])
+        return (outcome, outcome.status == 0 ? Array(try Data(contentsOf: out)) : [])
+    }
+
+    @Test func multiISADispatcherOnX86() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var random = TestRandom(seed: 11)
+        let op = try randomMatMul(&random, m: nil, k: 45, n: 70, mode: .requantized, perChannel: true, aType: .u8, bType: .s8)
+        let program = try Self.multiISAProgram(.x86_64_multi, .host, op: op, directory: directory)
+        let m = 13, a = random.bytes(m * 45), b = random.bytes(45 * 70)
+        let expected = ReferenceMatMul.run(op, a: a, b: b, m: m)
+        let (automatic, autoOutput) = try Self.runMulti(program, .host, m: m, a: a, b: b, directory: directory, isa: nil)
+        #expect(automatic.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == Engine.bestISA(on: .current).rawValue)
+        #expect(autoOutput == expected)
+        for isa in ["avx512vnni", "avxvnni", "avx2", "portable"] where HostCPU.current.supports(ISA(rawValue: isa)!) {
+            let (outcome, output) = try Self.runMulti(program, .host, m: m, a: a, b: b, directory: directory, isa: isa)
+            #expect(outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == isa, "\(outcome.stderr)")
+            #expect(output == expected, "\(isa)")
+        }
+        for missing in ["amx", "neondot", "nonsense"] {
+            let (outcome, _) = try Self.runMulti(program, .host, m: m, a: a, b: b, directory: directory, isa: missing)
+            #expect(outcome.status == 12, "QFORGE_ISA=\(missing) must give QF_ERROR_UNKNOWN_ISA, got \(outcome.status)")
+        }
+    }
+
+    @Test func multiISADispatcherOnAArch64() throws {
+        _ = try CrossRunner()
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var random = TestRandom(seed: 12)
+        let op = try randomMatMul(&random, m: nil, k: 37, n: 21, mode: .int32, perChannel: false, aType: .s8, bType: .u8)
+        let program = try Self.multiISAProgram(.aarch64_multi, .aarch64, op: op, directory: directory)
+        let m = 5, a = random.bytes(m * 37), b = random.bytes(37 * 21)
+        let expected = ReferenceMatMul.run(op, a: a, b: b, m: m)
+        for (cpu, isa, chosen) in [("max", nil, "i8mm"), ("max", "neondot", "neondot"), ("max", "portable", "portable"),
+                                   ("cortex-a76", nil, "neondot"), ("cortex-a53", nil, "portable")] as [(String, String?, String)] {
+            let (outcome, output) = try Self.runMulti(program, .aarch64, m: m, a: a, b: b, directory: directory, isa: isa, cpu: cpu)
+            #expect(outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == chosen, "\(cpu) \(isa ?? "auto"): \(outcome.stderr)")
+            #expect(output == expected, "\(cpu) \(chosen)")
+        }
+        let (refused, _) = try Self.runMulti(program, .aarch64, m: m, a: a, b: b, directory: directory, isa: "neondot", cpu: "cortex-a53")
+        #expect(refused.status == 12)
+    }
+
+    @Test func badSpecsNameTheirPath() throws {
+        func error(_ json: String) -> String? {
+            do { _ = try KernelSpec.parse(Data(json.utf8)); return nil } catch { return error.description }
+        }
+        #expect(error("{") != nil)
+        #expect(error("[]")?.contains("$") == true)
+        #expect(error(#"{"kernels": []}"#)?.contains("no kernels") == true)
+        #expect(error(#"{"kernels": [{"k": 4, "n": 4}]}"#)?.contains("kernels[0].name") == true)
+        #expect(error(#"{"kernels": [{"name": "x", "k": "4", "n": 4}]}"#)?.contains("kernels[0].k") == true)
+        #expect(error(#"{"kernels": [{"name": "x", "k": true, "n": 4}]}"#)?.contains("kernels[0].k") == true)
+        #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "preset": "fp64"}]}"#)?.contains("preset") == true)
+        #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "b_scales": [1, 2]}]}"#)?.contains("bQuant.scales") == true)
+        #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "a_scale": -1}]}"#)?.contains("aQuant.scales") == true)
+        #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "output": "u8"}]}"#)?.contains("y_scale") == true)
+        #expect(error(#"{"kernels": [{"name": "1x", "k": 4, "n": 4}]}"#)?.contains("C identifier") == true)
+        #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "isa": "sse9"}]}"#)?.contains("kernels[0].isa") == true)
+        #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "activation": {"clamp": [2, 1]}}]}"#) != nil)
+        let ok = try KernelSpec.parse(Data(#"{"kernels": [{"name": "x", "m": null, "k": 4, "n": 2, "a": "s8", "b": "u8", "b_scales": [0.5, 0.25], "b_zero_points": [3, 4], "output": "f32", "bias": [1.5, -2], "activation": "relu"}]}"#.utf8))
+        #expect(ok[0].op.m == nil && ok[0].op.bQuant.granularity == .perChannel)
+    }
+
+    @Test func templatesRefuseUnknownNames() throws {
+        #expect(throws: QuantError.self) { _ = try Template.render("{{missing}}", [:]) }
+        #expect(throws: QuantError.self) { _ = try Template.render("{{#list}}x", ["list": .list([])]) }
+        #expect(try Template.render("a{{#l}}[{{x}}]{{/l}}b", ["l": .list([["x": .text("1")], ["x": .text("2")]])]) == "a[1][2]b")
+    }
+}

@@ -1,0 +1,168 @@
+import CQuantForgeAPI
+import Foundation
+import QuantForge
+import Testing
+@testable import QuantForgeC
+
+/// The C API: called in-process through its C declarations (bad input, threads), and from outside —
+/// the C example built with the system compiler through quantforge.pc, and the Python ctypes
+/// example on NumPy arrays — against libquantforge.so.
+struct CAPITests {
+    /// The build folder holding the test binary (and libquantforge.so, built with it).
+    static let buildDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    static let library = buildDirectory.appendingPathComponent("libquantforge.so")
+    static let swiftRuntime: String = {
+        let swift = URL(fileURLWithPath: "/opt/swift/usr/bin/swift").resolvingSymlinksInPath()
+        return swift.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib/swift/linux").path
+    }()
+
+    func requantizingDesc(k: Int64, n: Int64, scales: UnsafePointer<Float>) -> qf_matmul_desc {
+        var desc = qf_matmul_desc()
+        qf_matmul_desc_init(&desc, 0, k, n)
+        desc.a_scale = 0.02
+        desc.a_zero_point = 128
+        desc.b_channels = n
+        desc.b_scales = scales
+        desc.output = QF_OUTPUT_REQUANTIZED
+        desc.output_type = QF_TYPE_U8
+        desc.y_scale = 0.05
+        desc.y_zero_point = 128
+        return desc
+    }
+
+    @Test func inProcessHappyPathAndErrors() throws {
+        var context: OpaquePointer?
+        #expect(qf_context_create(nil, 1, &context) == QF_STATUS_OK)
+        defer { qf_context_destroy(context) }
+        let isa = String(cString: qf_context_isa(context))
+        #expect(ISA(rawValue: isa) != nil)
+        let (m, k, n) = (9, 50, 33)
+        let scales = (0..<n).map { 0.001 + Float($0 % 5) * 0.0002 }
+        var random = TestRandom(seed: 21)
+        let a = random.bytes(m * k), b = random.bytes(k * n)
+        try scales.withUnsafeBufferPointer { scales in
+            var desc = requantizingDesc(k: Int64(k), n: Int64(n), scales: scales.baseAddress!)
+            var kernel: OpaquePointer?
+            #expect(qf_kernel_compile(context, &desc, &kernel) == QF_STATUS_OK, "\(String(cString: qf_last_error()))")
+            defer { qf_kernel_destroy(kernel) }
+            var weights: OpaquePointer?
+            #expect(qf_kernel_pack(kernel, b, Int64(n), &weights) == QF_STATUS_OK)
+            defer { qf_weights_destroy(weights) }
+            var c = [UInt8](repeating: 0, count: m * n)
+            #expect(qf_kernel_run(kernel, a, Int64(k), a.count, weights, &c, Int64(n), c.count, Int64(m)) == QF_STATUS_OK)
+            let op = try MatMulDescription.matMul(desc)
+            #expect(c == ReferenceMatMul.run(op, a: a, b: b, m: m))
+            // Bad input.
+            #expect(qf_kernel_run(kernel, a, Int64(k), a.count - 1, weights, &c, Int64(n), c.count, Int64(m)) == QF_STATUS_BUFFER_TOO_SMALL)
+            #expect(String(cString: qf_last_error()).contains("A buffer"))
+            #expect(qf_kernel_run(kernel, nil, Int64(k), 0, weights, &c, Int64(n), c.count, Int64(m)) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_kernel_run(nil, a, Int64(k), a.count, weights, &c, Int64(n), c.count, Int64(m)) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_kernel_run(kernel, a, Int64(k), a.count, nil, &c, Int64(n), c.count, Int64(m)) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_kernel_run(kernel, a, Int64(k), -1, weights, &c, Int64(n), c.count, Int64(m)) == QF_STATUS_INVALID_ARGUMENT)
+            var other: OpaquePointer?
+            #expect(qf_kernel_compile(context, nil, &other) == QF_STATUS_INVALID_ARGUMENT && other == nil)
+            #expect(qf_kernel_compile(nil, &desc, &other) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_kernel_compile(context, &desc, nil) == QF_STATUS_INVALID_ARGUMENT)
+            for corrupt in [{ (d: inout qf_matmul_desc) in d.a_type = qf_type(rawValue: 9) },
+                            { (d: inout qf_matmul_desc) in d.output = qf_output_mode(rawValue: 7) },
+                            { (d: inout qf_matmul_desc) in d.activation = qf_activation(rawValue: 5) },
+                            { (d: inout qf_matmul_desc) in d.b_channels = 2 },
+                            { (d: inout qf_matmul_desc) in d.n = -1 },
+                            { (d: inout qf_matmul_desc) in d.k = 0 },
+                            { (d: inout qf_matmul_desc) in d.y_zero_point = 300 },
+                            { (d: inout qf_matmul_desc) in d.a_scale = .nan }] {
+                var bad = desc
+                corrupt(&bad)
+                #expect(qf_kernel_compile(context, &bad, &other) == QF_STATUS_INVALID_ARGUMENT && other == nil)
+                #expect(!String(cString: qf_last_error()).isEmpty)
+            }
+            #expect(qf_kernel_pack(kernel, nil, Int64(n), &other) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_kernel_pack(kernel, b, Int64(n - 1), &other) == QF_STATUS_INVALID_ARGUMENT)
+        }
+        var unsupported: OpaquePointer?
+        for isa in ISA.allCases where !HostCPU.current.supports(isa) {
+            #expect(qf_context_create(isa.rawValue, 1, &unsupported) == QF_STATUS_UNSUPPORTED_ISA && unsupported == nil, "\(isa)")
+        }
+        #expect(qf_context_create("sse9", 1, &unsupported) == QF_STATUS_UNSUPPORTED_ISA)
+        #expect(qf_context_create(nil, -3, &unsupported) == QF_STATUS_INVALID_ARGUMENT)
+        qf_context_destroy(nil)
+        qf_kernel_destroy(nil)
+        qf_weights_destroy(nil)
+        #expect(qf_context_isa(nil) == nil && qf_weights_bytes(nil) == 0)
+    }
+
+    @Test func severalThreadsCompileAndRunAtOnce() async throws {
+        var context: OpaquePointer?
+        #expect(qf_context_create(nil, 1, &context) == QF_STATUS_OK)
+        defer { qf_context_destroy(context) }
+        let shared = UInt(bitPattern: context)
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    let context = OpaquePointer(bitPattern: shared)
+                    var random = TestRandom(seed: UInt64(task))
+                    let (m, k, n) = (3 + task, 20 + task * 7, 16 + task * 5)
+                    var desc = qf_matmul_desc()
+                    qf_matmul_desc_init(&desc, Int64(m), Int64(k), Int64(n))
+                    var kernel: OpaquePointer?, weights: OpaquePointer?
+                    guard qf_kernel_compile(context, &desc, &kernel) == QF_STATUS_OK else { return false }
+                    defer { qf_kernel_destroy(kernel) }
+                    let a = random.bytes(m * k), b = random.bytes(k * n)
+                    guard qf_kernel_pack(kernel, b, Int64(n), &weights) == QF_STATUS_OK else { return false }
+                    defer { qf_weights_destroy(weights) }
+                    var c = [UInt8](repeating: 0, count: m * n * 4)
+                    guard qf_kernel_run(kernel, a, Int64(k), a.count, weights, &c, Int64(n), c.count, 0) == QF_STATUS_OK else { return false }
+                    let op = try! MatMul(m: m, k: k, n: n)
+                    return c == ReferenceMatMul.run(op, a: a, b: b, m: m)
+                }
+            }
+            var all: [Bool] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        #expect(results.count == 8 && results.allSatisfy { $0 })
+    }
+
+    /// A prefix laid out as an installation would be (lib/, include/, lib/pkgconfig/quantforge.pc).
+    static func installation() throws -> URL {
+        try #require(FileManager.default.fileExists(atPath: library.path),
+                     "\(library.path) is missing: it is built with the tests (`swift build --build-tests` builds the quantforge product)")
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-capi-\(UUID().uuidString)")
+        let fm = FileManager.default
+        try fm.createDirectory(at: prefix.appendingPathComponent("lib/pkgconfig"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: prefix.appendingPathComponent("include"), withIntermediateDirectories: true)
+        try fm.createSymbolicLink(at: prefix.appendingPathComponent("lib/libquantforge.so"), withDestinationURL: library)
+        try fm.copyItem(at: CrossRunner.packageRoot.appendingPathComponent("Sources/CQuantForgeAPI/include/quantforge.h"),
+                        to: prefix.appendingPathComponent("include/quantforge.h"))
+        let template = try String(contentsOf: CrossRunner.packageRoot.appendingPathComponent("templates/quantforge.pc.template"), encoding: .utf8)
+        let pc = try Template.render(template, ["prefix": .text(prefix.path), "version": .text(generatorVersion),
+                                                "swift_runtime": .text(swiftRuntime)])
+        try pc.write(to: prefix.appendingPathComponent("lib/pkgconfig/quantforge.pc"), atomically: true, encoding: .utf8)
+        return prefix
+    }
+
+    @Test func theCExampleBuildsThroughPkgConfigAndPasses() throws {
+        let prefix = try Self.installation()
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        let flags = try CToolchain.run("/usr/bin/pkg-config", ["--cflags", "--libs", "quantforge"],
+                                       environment: ["PKG_CONFIG_PATH": prefix.appendingPathComponent("lib/pkgconfig").path])
+        try #require(flags.status == 0, "pkg-config: \(flags.stderr)")
+        let program = prefix.appendingPathComponent("c_api_example")
+        let source = CrossRunner.packageRoot.appendingPathComponent("tools/examples/c_api_example.c")
+        let build = try CToolchain.run("/usr/bin/cc", ["-O2", source.path, "-o", program.path, "-lm"]
+                                        + flags.stdout.split(whereSeparator: \.isWhitespace).map(String.init))
+        try #require(build.status == 0, "cc: \(build.stderr)")
+        let outcome = try CToolchain.run(program.path, [])
+        #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+        #expect(outcome.stdout.contains("all checks passed"))
+    }
+
+    @Test func thePythonExamplePasses() throws {
+        _ = try Self.installation()
+        let script = CrossRunner.packageRoot.appendingPathComponent("tools/examples/quantforge_ctypes.py")
+        let outcome = try CToolchain.run("/usr/bin/env", ["python3", script.path, Self.library.path],
+                                         environment: ["LD_LIBRARY_PATH": Self.swiftRuntime])
+        #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+        #expect(outcome.stdout.contains("all checks passed"))
+    }
+}

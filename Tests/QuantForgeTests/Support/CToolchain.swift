@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// Compiles C test programs for the host (`cc`) or AArch64 (`aarch64-linux-gnu-gcc -static`, run
+/// under `qemu-aarch64`) and runs them.
+enum CToolchain {
+    enum Architecture { case host, aarch64 }
+
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func compiler(_ architecture: Architecture) -> String {
+        architecture == .host ? "/usr/bin/cc" : CrossRunner.compiler
+    }
+
+    /// Builds `program` from C sources and objects; fails the test with the compiler's message.
+    static func build(_ architecture: Architecture, sources: [URL], objects: [URL] = [], defines: [String] = [],
+                      includes: [URL] = [], output: URL) throws {
+        try #require(FileManager.default.isExecutableFile(atPath: compiler(architecture)), "\(compiler(architecture)) is missing")
+        var arguments = ["-O2", "-std=gnu11"] + (architecture == .aarch64 ? ["-static"] : [])
+        arguments += includes.flatMap { ["-I", $0.path] } + defines.map { "-D" + $0 }
+        arguments += sources.map(\.path) + objects.map(\.path) + ["-o", output.path]
+        let result = try run(compiler(architecture), arguments)
+        try #require(result.status == 0, "compile failed: \(result.stderr)")
+    }
+
+    /// Runs a program natively or under qemu (`cpu` selects qemu's CPU model).
+    static func execute(_ program: URL, _ architecture: Architecture, _ arguments: [String], cpu: String? = nil,
+                        environment: [String: String] = [:]) throws -> Outcome {
+        if architecture == .host { return try run(program.path, arguments, environment: environment) }
+        return try run(CrossRunner.emulator, (cpu.map { ["-cpu", $0] } ?? []) + [program.path] + arguments, environment: environment)
+    }
+
+    /// Runs a process; a negative status is the signal that killed it.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment
+        merged.removeValue(forKey: "QFORGE_ISA")
+        for (key, value) in environment { merged[key] = value }
+        process.environment = merged
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+        return Outcome(status: status, stdout: stdout, stderr: stderr)
+    }
+}
