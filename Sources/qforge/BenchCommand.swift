@@ -52,9 +52,8 @@ struct BenchCommand: ParsableCommand {
             // M fixed at compile time, as the peers fix it when they create a primitive or session.
             let matmul = try op.matMul(m: shape.m, k: shape.k, n: shape.n)
             let kernel = try engine.compile(matmul, schedule: schedule.map { try MatMulSchedule(parsing: $0) })
-            var generator = SplitMix64(seed: UInt64(shape.m * 31 + shape.k * 7 + shape.n))
-            let b = (0..<(shape.k * shape.n)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let a = (0..<(shape.m * shape.k)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var generator = SeededGenerator(seed: UInt64(shape.m * 31 + shape.k * 7 + shape.n))
+            let b = generator.bytes(shape.k * shape.n), a = generator.bytes(shape.m * shape.k)
             let weights = try kernel.packWeights(b)
             var c = [UInt8](repeating: 0, count: try matmul.cSpec(m: shape.m).requiredBytes)
             let timing = try a.withUnsafeBytes { aBuffer in
@@ -84,19 +83,6 @@ struct BenchCommand: ParsableCommand {
 }
 
 extension OperatorPreset: ExpressibleByArgument {}
-
-/// Deterministic random numbers for benchmark inputs.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Timing as the peers do it: warm-up, batches of ≥ 1 ms, at least 5 batches and `minSeconds`.
 enum Timing {
