@@ -81,6 +81,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // LLVM's C API, wrapped thinly.
@@ -105,7 +106,11 @@ let package = Package(
             dependencies: ["QuantOps", "QuantSchedule", "LLVMKit", "CQuantSupport"],
             swiftSettings: llvmSwiftSettings
         ),
-        .target(name: "QuantRuntime", dependencies: ["QuantCodegen", "CQuantSupport"], swiftSettings: llvmSwiftSettings),
+        .target(
+            name: "QuantRuntime",
+            dependencies: ["QuantCodegen", "CQuantSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: llvmSwiftSettings
+        ),
         .target(
             name: "QuantForge",
             dependencies: ["QuantOps", "QuantSchedule", "QuantCodegen", "QuantRuntime", "LLVMKit"],

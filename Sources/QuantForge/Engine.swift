@@ -20,23 +20,31 @@ public final class Engine: Sendable {
     public let isa: ISA
     /// Threads each kernel call may use (1: the calling thread only, no pool).
     public let threads: Int
+    /// Where tuned schedules come from; nil uses the default heuristic for everything.
+    public let database: TuningDatabase?
+    private let isaForced: Bool
     private let pool: ThreadPool?
 
     /// - Parameter isa: force an instruction set; nil takes `QFORGE_ISA`, else the best one this
     ///   CPU supports that has a microkernel. Throws `unsupportedISA` when the CPU lacks it.
     ///   `threads` > 1 starts a pool of that many threads (the caller included) shared by the
     ///   engine's kernels.
-    public init(isa: ISA? = nil, threads: Int = 1, host: HostCPU = .current) throws(QuantError) {
+    ///   `database`: compile tuned schedules from it when it has one for the op on this machine.
+    public init(isa: ISA? = nil, threads: Int = 1, host: HostCPU = .current, database: TuningDatabase? = nil) throws(QuantError) {
         self.host = host
+        self.database = database
         if threads < 1 { throw .invalidShape(field: "threads", reason: "threads = \(threads) must be ≥ 1") }
         self.threads = threads
         pool = threads > 1 ? ThreadPool(threads: threads) : nil
         if let isa {
             self.isa = isa
+            isaForced = true
         } else if let name = ProcessInfo.processInfo.environment["QFORGE_ISA"], !name.isEmpty {
             self.isa = try ISA.parse(name)
+            isaForced = true
         } else {
             self.isa = Engine.bestISA(on: host)
+            isaForced = false
         }
         try host.require(self.isa)
         _ = try InstructionTable.instruction(for: self.isa)
@@ -57,11 +65,27 @@ public final class Engine: Sendable {
         try DefaultSchedule.forMatMul(op, isa: isa)
     }
 
-    /// Compiles `op` (with `schedule`, or the default one) into a kernel.
+    /// The schedule the database holds for `op` on this machine and build (M as fixed, or 0 for a
+    /// dynamic M), if it is usable here; nil otherwise.
+    public func tunedSchedule(for op: MatMul) -> MatMulSchedule? {
+        guard let database else { return nil }
+        let key = TuningKey(op: op, m: op.m ?? 0, threads: threads, host: host, generator: generatorVersion)
+        guard let record = try? database.lookup(key), let schedule = try? MatMulSchedule(parsing: record.best),
+              host.supports(schedule.isa), !isaForced || schedule.isa == isa,
+              (try? schedule.validate(rowSums: DefaultSchedule.needsRowSums(op, instruction: try schedule.instruction()))) != nil
+        else { return nil }
+        return schedule
+    }
+
+    /// Compiles `op` into a kernel: with `schedule` if given, else the tuned one from the database,
+    /// else the default heuristic's.
     public func compile(_ op: MatMul, schedule: MatMulSchedule? = nil) throws(QuantError) -> MatMulKernel {
-        let schedule = if let schedule { schedule } else { try defaultSchedule(for: op) }
-        try host.require(schedule.isa)
-        return MatMulKernel(compiled: try KernelCompiler.shared().compileMatMul(op, schedule: schedule), pool: pool)
+        let (chosen, source): (MatMulSchedule, MatMulKernel.ScheduleSource) =
+            if let schedule { (schedule, .given) } else if let tuned = tunedSchedule(for: op) { (tuned, .tuned) } else {
+                (try defaultSchedule(for: op), .defaultHeuristic)
+            }
+        try host.require(chosen.isa)
+        return MatMulKernel(compiled: try KernelCompiler.shared().compileMatMul(op, schedule: chosen), pool: pool, source: source)
     }
 }
 

@@ -8,9 +8,16 @@ public final class MatMulKernel: Sendable {
     public let compiled: CompiledMatMulKernel
     private let pool: ThreadPool?
 
-    init(compiled: CompiledMatMulKernel, pool: ThreadPool?) {
+    /// Where a kernel's schedule came from.
+    public enum ScheduleSource: String, Sendable {
+        case given, tuned, defaultHeuristic
+    }
+    public let scheduleSource: ScheduleSource
+
+    init(compiled: CompiledMatMulKernel, pool: ThreadPool?, source: ScheduleSource) {
         self.compiled = compiled
         self.pool = pool
+        scheduleSource = source
     }
 
     public var op: MatMul { compiled.op }

@@ -22,4 +22,4 @@ public enum OperatorPreset: String, Sendable, CaseIterable {
 }
 
 /// QuantForge's generator version: part of every tuning record and AOT header.
-public let generatorVersion = "0.2.0"
+

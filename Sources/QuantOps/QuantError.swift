@@ -29,6 +29,8 @@ public enum QuantError: Error, Sendable, Equatable, CustomStringConvertible {
     case compilationFailed(stage: String, message: String)
     /// A description read from outside (a kernel spec file, ...) is malformed at `path`.
     case invalidSpec(path: String, reason: String)
+    /// The tuning database could not be opened, read or written.
+    case tuningDatabase(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -60,6 +62,8 @@ public enum QuantError: Error, Sendable, Equatable, CustomStringConvertible {
             "compilation failed in \(stage): \(message)"
         case let .invalidSpec(path, reason):
             "invalid spec at \(path): \(reason)"
+        case let .tuningDatabase(path, reason):
+            "tuning database \(path): \(reason)"
         }
     }
 }

@@ -19,6 +19,8 @@ struct BenchCommand: ParsableCommand {
     var isa: String?
     @Option(help: "A schedule instead of the default, e.g. 'avx512vnni mr6 nv4 ku4 mc252 nc8 panelsOuter'.")
     var schedule: String?
+    @Option(help: "Use the tuned schedules of this tuning database (shapes it lacks use the default).")
+    var db: String?
     @Option(help: "Threads per call (the caller included).")
     var threads: Int = 1
     @Option(help: "Minimum measuring time per shape, seconds.")
@@ -40,7 +42,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let engine = try Engine(isa: isa.map { try ISA.parse($0) }, threads: threads)
+        let database = try db.map { try TuningDatabase(path: $0) }
+        let engine = try Engine(isa: isa.map { try ISA.parse($0) }, threads: threads, database: database)
         // The unit's peak measured now (all threads), so that "% of peak" is honest on a noisy machine.
         let peak = try PeakProbe.measure(engine.isa, seconds: 0.2).gmacs * Double(threads)
         if !json {
@@ -71,6 +74,7 @@ struct BenchCommand: ParsableCommand {
                     "\"gmacs\": \(gmacs)", "\"isa\": \"\(kernel.schedule.isa)\"", "\"schedule\": \"\(kernel.schedule)\"",
                     "\"packed_bytes\": \(weights.byteCount)", "\"compile_ms\": \(kernel.compileMilliseconds)",
                     "\"peak_gmacs\": \(peak)", "\"pct_peak\": \(100 * gmacs / peak)",
+                    "\"schedule_source\": \"\(kernel.scheduleSource.rawValue)\"",
                 ]
                 print("{" + fields.joined(separator: ", ") + "}")
             } else {

@@ -1,0 +1,111 @@
+import Foundation
+import LLVMKit
+import QuantOps
+import QuantSchedule
+
+/// What a tuning result is valid for: everything that changes which schedule is fastest (TVM's
+/// database was not target-aware, apache/tvm#15549). A record is used only on a machine and build
+/// that match it exactly.
+public struct TuningKey: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The operator without its shape: kind, element types, quantization granularity, whether B
+    /// has non-zero zero points (row sums), and the epilogue.
+    public var operation: String
+    /// Rows of A (0 when the record covers every M).
+    public var m: Int
+    public var k: Int
+    public var n: Int
+    /// Vendor, family, model and brand of the CPU.
+    public var cpu: String
+    /// The CPU's feature names (`avx2 avx512-vnni ...`).
+    public var features: String
+    public var llvmMajor: Int
+    /// QuantForge's generator version: code generation changes invalidate measurements.
+    public var generator: String
+    public var threads: Int
+
+    public init(operation: String, m: Int, k: Int, n: Int, cpu: String, features: String, llvmMajor: Int,
+                generator: String, threads: Int) {
+        self.operation = operation
+        self.m = m
+        self.k = k
+        self.n = n
+        self.cpu = cpu
+        self.features = features
+        self.llvmMajor = llvmMajor
+        self.generator = generator
+        self.threads = threads
+    }
+
+    /// The key of `op` (with M = `m`) on `host` with this build.
+    public init(op: MatMul, m: Int, threads: Int, host: HostCPU = .current, generator: String) {
+        self.init(operation: Self.signature(of: op), m: m, k: op.k, n: op.n,
+                  cpu: "\(host.vendor) family \(host.family) model \(host.model) \(host.brand)",
+                  features: host.features.names.joined(separator: " "), llvmMajor: LLVM.majorVersion,
+                  generator: generator, threads: threads)
+    }
+
+    /// The operator's signature: what matters for scheduling, not the values of its scales.
+    public static func signature(of op: MatMul) -> String {
+        let granularity = op.bQuant.granularity == .perTensor ? "per-tensor" : "per-channel"
+        let zeroPoints = op.bQuant.zeroPoints.allSatisfy { $0 == 0 } ? "b_zp=0" : "b_zp≠0"
+        let output: String
+        switch op.output {
+        case .int32:
+            output = "int32"
+        case let .requantized(r):
+            output = "requantized(\(r.type.rawValue)\(r.bias == nil ? "" : ",bias"),\(activationName(r.activation)))"
+        case let .dequantized(d):
+            output = "dequantized(f32\(d.bias == nil ? "" : ",bias"),\(activationName(d.activation)))"
+        }
+        return "matmul a=\(op.aType.rawValue) b=\(op.bType.rawValue) \(granularity) \(zeroPoints) a_zp=\(op.aQuant.zeroPoints[0] == 0 ? "0" : "≠0") out=\(output)"
+    }
+
+    private static func activationName(_ activation: Activation) -> String {
+        switch activation {
+        case .none: "none"
+        case .relu: "relu"
+        case .clamp: "clamp"
+        }
+    }
+
+    public var description: String { "\(operation) \(m)x\(k)x\(n) threads=\(threads)" }
+}
+
+/// The outcome of tuning one key: the best and runner-up schedules with their measured times.
+public struct TuningRecord: Codable, Sendable, Equatable {
+    public var key: TuningKey
+    public var best: String
+    public var bestMicroseconds: Double
+    public var runnerUp: String?
+    public var runnerUpMicroseconds: Double?
+    /// The default heuristic's time on the same inputs, in the same session (for speed-ups).
+    public var defaultMicroseconds: Double?
+    public var trials: Int
+
+    public init(key: TuningKey, best: String, bestMicroseconds: Double, runnerUp: String? = nil,
+                runnerUpMicroseconds: Double? = nil, defaultMicroseconds: Double? = nil, trials: Int) {
+        self.key = key
+        self.best = best
+        self.bestMicroseconds = bestMicroseconds
+        self.runnerUp = runnerUp
+        self.runnerUpMicroseconds = runnerUpMicroseconds
+        self.defaultMicroseconds = defaultMicroseconds
+        self.trials = trials
+    }
+
+    /// Two records of the same key combined without losing anything: the two fastest distinct
+    /// schedules of both, the fastest default time, the trials added up.
+    public func merged(with other: TuningRecord) -> TuningRecord {
+        var candidates = [(best, bestMicroseconds), (other.best, other.bestMicroseconds)]
+        if let runnerUp, let runnerUpMicroseconds { candidates.append((runnerUp, runnerUpMicroseconds)) }
+        if let runnerUp = other.runnerUp, let time = other.runnerUpMicroseconds { candidates.append((runnerUp, time)) }
+        var fastest: [String: Double] = [:]
+        for (schedule, time) in candidates { fastest[schedule] = min(time, fastest[schedule] ?? .infinity) }
+        let ranked = fastest.sorted { $0.value < $1.value || ($0.value == $1.value && $0.key < $1.key) }
+        let defaults = [defaultMicroseconds, other.defaultMicroseconds].compactMap { $0 }
+        return TuningRecord(key: key, best: ranked[0].key, bestMicroseconds: ranked[0].value,
+                            runnerUp: ranked.count > 1 ? ranked[1].key : nil,
+                            runnerUpMicroseconds: ranked.count > 1 ? ranked[1].value : nil,
+                            defaultMicroseconds: defaults.min(), trials: trials + other.trials)
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import QuantForge
+import Testing
+
+/// The autotuner, the tuning database and dispatch of tuned schedules.
+struct TuningTests {
+    static func temporaryDatabasePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("qforge-tuning-\(UUID().uuidString).sqlite").path
+    }
+
+    @Test func aSmallBudgetFindsAValidScheduleAndRecordsIt() throws {
+        let database = try TuningDatabase(path: Self.temporaryDatabasePath())
+        let op = try OperatorPreset.u8s8u8_requant.matMul(m: 24, k: 96, n: 80)
+        let tuner = Autotuner(database: database, isas: isasUnderTest)
+        var reports = 0
+        let result = try tuner.tune(op, budget: .trials(8)) { _ in reports += 1 }
+        #expect(result.trials >= 8 && reports > 0)
+        #expect(result.bestMicroseconds > 0 && result.bestMicroseconds <= result.defaultMicroseconds * 1.5)
+        let record = try #require(try database.lookup(result.key))
+        #expect(record.best == result.best.description)
+        // The winner really computes the operator.
+        var random = TestRandom(seed: 8)
+        let a = random.bytes(24 * 96), b = random.bytes(96 * 80)
+        try checkKernel(op, isa: result.best.isa, a: a, b: b, m: 24, schedule: result.best)
+    }
+
+    @Test func aBrokenCandidateIsNeverChosen() throws {
+        let database = try TuningDatabase(path: Self.temporaryDatabasePath())
+        let op = try OperatorPreset.u8s8s32.matMul(m: 16, k: 64, n: 64)
+        // Every schedule with kUnroll 1 "computes" nothing: the fastest candidate there is, and wrong.
+        let tuner = Autotuner(database: database, isas: [.portable, isasUnderTest.last!]) { op, schedule, b, pool in
+            if schedule.kUnroll == 1 { return Autotuner.Candidate { _, _ in } }
+            return try Autotuner.compileCandidate(op, schedule, b, pool)
+        }
+        let result = try tuner.tune(op, budget: .trials(60))
+        #expect(result.best.kUnroll != 1)
+        #expect(result.runnerUp.map { $0.kUnroll != 1 } ?? true)
+        let invalid = try database.measurements(result.key).filter { $0.value == nil }
+        #expect(!invalid.isEmpty && invalid.keys.allSatisfy { $0.contains("ku1") })
+    }
+
+    @Test func aStoppedRunResumesWithoutMeasuringTwice() throws {
+        let path = Self.temporaryDatabasePath()
+        let op = try OperatorPreset.s8s8s32.matMul(m: 8, k: 40, n: 32)
+        let first = try Autotuner(database: try TuningDatabase(path: path), isas: isasUnderTest).tune(op, budget: .trials(5))
+        let second = try Autotuner(database: try TuningDatabase(path: path), isas: isasUnderTest).tune(op, budget: .trials(10))
+        #expect(second.resumedMeasurements >= first.trials)
+        #expect(try TuningDatabase(path: path).measurements(first.key).count >= first.trials + second.trials)
+    }
+
+    func record(_ m: Int, best: String, _ time: Double, runnerUp: String? = nil, _ runnerUpTime: Double? = nil) -> TuningRecord {
+        let key = TuningKey(operation: "matmul test", m: m, k: 64, n: 64, cpu: "cpu", features: "f", llvmMajor: 14,
+                            generator: generatorVersion, threads: 1)
+        return TuningRecord(key: key, best: best, bestMicroseconds: time, runnerUp: runnerUp, runnerUpMicroseconds: runnerUpTime,
+                            defaultMicroseconds: 10, trials: 3)
+    }
+
+    @Test func recordsMergeWithoutLosingAnything() throws {
+        let database = try TuningDatabase(path: Self.temporaryDatabasePath())
+        try database.save(record(4, best: "avx2 mr2 nv2", 5, runnerUp: "avx2 mr1 nv2", 6))
+        try database.save(record(4, best: "avx512vnni mr4 nv4", 3))
+        let merged = try #require(try database.lookup(record(4, best: "", 0).key))
+        #expect(merged.best == "avx512vnni mr4 nv4" && merged.bestMicroseconds == 3)
+        #expect(merged.runnerUp == "avx2 mr2 nv2" && merged.runnerUpMicroseconds == 5)
+        #expect(merged.trials == 6)
+    }
+
+    @Test func exportImportRoundTrips() throws {
+        let source = try TuningDatabase(path: Self.temporaryDatabasePath())
+        for m in 1...5 { try source.save(record(m, best: "avx2 mr\(m) nv2", Double(m), runnerUp: "portable mr1 nv1", 50)) }
+        try source.saveMeasurement(record(1, best: "", 0).key, schedule: "avx2 mr9 nv1", microseconds: nil, note: "broken")
+        let target = try TuningDatabase(path: Self.temporaryDatabasePath())
+        #expect(try target.importMerging(try source.export()) == 5)
+        #expect(try target.records() == source.records())
+        #expect(try target.measurements(record(1, best: "", 0).key) == source.measurements(record(1, best: "", 0).key))
+        #expect(throws: QuantError.self) { try target.importMerging(Data("not json".utf8)) }
+    }
+
+    @Test func aCorruptOrTruncatedFileIsMovedAsideNotACrash() throws {
+        let path = Self.temporaryDatabasePath()
+        try Data(repeating: 0x5A, count: 5000).write(to: URL(fileURLWithPath: path))
+        let database = try TuningDatabase(path: path)
+        #expect(database.warnings.count == 1 && database.warnings[0].contains("moved it to"))
+        try database.save(record(1, best: "avx2 mr1 nv2", 1))
+        #expect(try database.records().count == 1)
+        // A valid database cut in half, as a crash during a copy would leave it.
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        let truncated = Self.temporaryDatabasePath()
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: truncated))
+        let reopened = try TuningDatabase(path: truncated)
+        try reopened.save(record(2, best: "avx2 mr2 nv2", 2))
+        #expect(try reopened.lookup(record(2, best: "", 0).key) != nil)
+    }
+
+    @Test func anotherSchemaVersionIsSetAsideAndRebuilt() throws {
+        let path = Self.temporaryDatabasePath()
+        _ = try TuningDatabase(path: path)
+        let outcome = try CToolchain.run("/usr/bin/env", ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 99'); c.commit()", path])
+        try #require(outcome.status == 0, "\(outcome.stderr)")
+        let database = try TuningDatabase(path: path)
+        #expect(database.warnings.first?.contains("schema version 99") == true)
+        try database.save(record(1, best: "avx2 mr1 nv2", 1))
+    }
+
+    @Test func concurrentWritersDoNotCorruptIt() async throws {
+        let path = Self.temporaryDatabasePath()
+        _ = try TuningDatabase(path: path)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    let database = try TuningDatabase(path: path)  // its own connections, as another process would have
+                    for m in 0..<25 {
+                        try database.save(self.record(writer * 100 + m, best: "avx2 mr1 nv2", Double(m + 1)))
+                        try database.saveMeasurement(self.record(m, best: "", 0).key, schedule: "w\(writer)", microseconds: Double(writer))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let database = try TuningDatabase(path: path)
+        #expect(database.warnings.isEmpty)
+        #expect(try database.records().count == 100)
+        #expect(try database.measurements(record(3, best: "", 0).key).count == 4)
+    }
+
+    @Test func dispatchUsesTheTunedScheduleWhenThereIsOne() throws {
+        let database = try TuningDatabase(path: Self.temporaryDatabasePath())
+        let isa = isasUnderTest.last!
+        let engine = try Engine(isa: isa, database: database)
+        let op = try OperatorPreset.u8s8s32.matMul(m: 12, k: 48, n: 40)
+        let untuned = try engine.compile(op)
+        #expect(untuned.scheduleSource == .defaultHeuristic)
+        let tuned = MatMulSchedule(isa: isa, rowsPerTile: 3, vectorsPerRow: 1, kUnroll: 2, rowBlock: 6, panelBlock: 2, loopOrder: .rowsOuter)
+        #expect(tuned != untuned.schedule)
+        let key = TuningKey(op: op, m: 12, threads: 1, generator: generatorVersion)
+        try database.save(TuningRecord(key: key, best: tuned.description, bestMicroseconds: 1, trials: 1))
+        let kernel = try engine.compile(op)
+        #expect(kernel.scheduleSource == .tuned && kernel.schedule == tuned)
+        // A record for another shape, thread count or forced ISA is not used.
+        #expect(try engine.compile(try OperatorPreset.u8s8s32.matMul(m: 13, k: 48, n: 40)).scheduleSource == .defaultHeuristic)
+        #expect(try Engine(isa: .portable, database: database).compile(op).scheduleSource == .defaultHeuristic)
+        var random = TestRandom(seed: 4)
+        let a = random.bytes(12 * 48), b = random.bytes(48 * 40)
+        #expect(try kernel.run(a: a, weights: kernel.packWeights(b), m: 12) == ReferenceMatMul.run(op, a: a, b: b, m: 12))
+    }
+}
