@@ -79,7 +79,10 @@ public func qfContextCreate(_ isa: UnsafePointer<CChar>?, _ threads: Int32,
     context.pointee = nil
     do {
         let chosen = try isa.map { try ISA.parse(String(cString: $0)) }
-        let engine = try Engine(isa: chosen, threads: Int(threads))
+        // Compile through the tuning database when one is present (QFORGE_TUNING_DB or the default path).
+        let path = TuningDatabase.defaultPath
+        let database = FileManager.default.fileExists(atPath: path) ? try? TuningDatabase(path: path) : nil
+        let engine = try Engine(isa: chosen, threads: Int(threads), database: database)
         context.pointee = handle(ContextHandle(engine: engine))
         return success()
     } catch {

@@ -75,7 +75,9 @@ const char *qf_last_error(void);
 void qf_matmul_desc_init(qf_matmul_desc *desc, int64_t m, int64_t k, int64_t n);
 
 /* isa: NULL for the best this CPU supports, else "portable", "avx2", "avxvnni", "avx512vnni", ...
- * threads: how many threads each kernel call may use (1: the calling thread only). */
+ * threads: how many threads each kernel call may use (1: the calling thread only).
+ * Kernels use the tuned schedules of the tuning database when one exists ($QFORGE_TUNING_DB, else
+ * ~/.cache/quantforge/tuning.sqlite; see `qforge autotune`), else the default heuristic. */
 qf_status qf_context_create(const char *isa, int32_t threads, qf_context **context);
 void qf_context_destroy(qf_context *context);
 /* The context's instruction set, e.g. "avx512vnni" (owned by the context). */
