@@ -61,6 +61,21 @@ public final class LLJIT: @unchecked Sendable {
         return tracker
     }
 
+    /// Adds a relocatable object (bytes copied) under a new resource tracker: no LLVM codegen, only
+    /// linking.
+    public func add(object: [UInt8], name: String) throws -> Tracker {
+        lock.lock()
+        defer { lock.unlock() }
+        let dylib = LLVMOrcLLJITGetMainJITDylib(ref)
+        let tracker = Tracker(LLVMOrcJITDylibCreateResourceTracker(dylib))
+        let buffer = object.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { LLVMCreateMemoryBufferWithMemoryRangeCopy($0.baseAddress, $0.count, name) }
+        }
+        // Ownership of the buffer passes to the JIT even when adding fails.
+        try LLVMError.check(LLVMOrcLLJITAddObjectFileWithRT(ref, tracker.ref, buffer), "add object \(name) to JIT")
+        return tracker
+    }
+
     /// The address of `symbol` (compiles its module on first lookup).
     public func lookup(_ symbol: String) throws -> UnsafeRawPointer {
         lock.lock()

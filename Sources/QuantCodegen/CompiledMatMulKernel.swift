@@ -12,25 +12,20 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
     public let layout: PackedLayout
     /// Time from the description to a callable function, in milliseconds.
     public let compileMilliseconds: Double
-    let entry: UnsafeRawPointer
-    private let tracker: LLJIT.Tracker
-    private let compiler: KernelCompiler
+    /// The machine code (possibly shared with identical kernels).
+    public let code: JITCode
+    var entry: UnsafeRawPointer { code.entry }
     private let adjustment: OperandAdjustment
 
-    init(op: MatMul, schedule: MatMulSchedule, emitter: MatMulKernelEmitter, entry: UnsafeRawPointer,
-         tracker: LLJIT.Tracker, compiler: KernelCompiler, compileMilliseconds: Double) {
+    init(op: MatMul, schedule: MatMulSchedule, emitter: MatMulKernelEmitter, code: JITCode, compileMilliseconds: Double) {
         self.op = op
         self.schedule = schedule
         instruction = emitter.instruction
         layout = emitter.layout
         adjustment = emitter.adjustment
-        self.entry = entry
-        self.tracker = tracker
-        self.compiler = compiler
+        self.code = code
         self.compileMilliseconds = compileMilliseconds
     }
-
-    deinit { try? compiler.jit.remove(tracker) }
 
     /// What packed weights must have been packed for to run with this kernel.
     public var weightSignature: String {

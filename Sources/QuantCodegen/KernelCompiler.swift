@@ -13,8 +13,6 @@ public final class KernelCompiler: @unchecked Sendable {
     public let target: CodegenTarget
     /// How long creating the target machine and the LLJIT took (paid once per process).
     public let creationMilliseconds: Double
-    private let counter = NSLock()
-    private var nextID = 0
 
     /// The shared compiler for this process, created on first use.
     public static func shared() throws(QuantError) -> KernelCompiler {
@@ -49,35 +47,80 @@ public final class KernelCompiler: @unchecked Sendable {
         try target.require(instruction)
     }
 
-    private func uniqueName(_ prefix: String) -> String {
-        counter.lock()
-        defer { counter.unlock() }
-        nextID += 1
-        return "\(prefix)_\(nextID)"
-    }
+    // MARK: Compilation through objects
 
-    /// Compiles `op` with `schedule` into a callable kernel.
+    /// Compiled kernel objects on disk (nil: none). Set once, before compiling.
+    public var objectCache: KernelObjectCache? {
+        get { lock.lock(); defer { lock.unlock() }; return cache }
+        set { lock.lock(); cache = newValue; lock.unlock() }
+    }
+    private var cache: KernelObjectCache? = KernelObjectCache.fromEnvironment
+    private let lock = NSLock()
+    /// Live machine code by symbol: identical kernels share one copy.
+    private var live: [String: WeakCode] = [:]
+    private struct WeakCode { weak var code: JITCode? }
+
+    /// What the compiler has done so far in this process.
+    public struct Statistics: Sendable, Equatable {
+        /// Kernels that went through LLVM's code generator.
+        public var codegens = 0
+        /// Kernels loaded from the on-disk object cache.
+        public var diskHits = 0
+        /// Kernels that reused machine code already in the JIT.
+        public var shared = 0
+        /// Kernels whose machine code was freed.
+        public var freed = 0
+        /// Bytes of object code currently in the JIT.
+        public var liveBytes = 0
+    }
+    private var stats = Statistics()
+    public var statistics: Statistics { lock.lock(); defer { lock.unlock() }; return stats }
+
+    /// Compiles `op` with `schedule` into a callable kernel: builds and verifies the loop IR and the
+    /// LLVM IR, then takes the machine code from a live identical kernel, the disk cache, or LLVM's
+    /// code generator (in that order), and links the object into the JIT.
     public func compileMatMul(_ op: MatMul, schedule: MatMulSchedule) throws(QuantError) -> CompiledMatMulKernel {
         let started = DispatchTime.now()
         let emitter = try MatMulKernelEmitter(op: op, schedule: schedule)
         try checkFeatures(emitter.instruction)
-        let name = uniqueName("qf_matmul")
-        IRDump.write("schedule", name, "\(schedule)\nlayout: \(emitter.layout)\nop: \(op)")
+        IRDump.write("schedule", "\(schedule)", "layout: \(emitter.layout)\nop: \(op)")
         var phases: [(String, UInt64)] = [("start", DispatchTime.now().uptimeNanoseconds)]
         func phase(_ name: String) { phases.append((name, DispatchTime.now().uptimeNanoseconds)) }
         do {
-            let context = Context(forJIT: ())
             let machine = try TargetMachine(triple: jit.triple, cpu: jit.cpu, features: jit.features)
-            let module = try MatMulModule.build(emitter, name: name, context: context, machine: machine, phase: phase)
-            let tracker = try jit.add(module)
-            let entry = try jit.lookup(name)
-            phase("codegen+link")
-            IRDump.write("timing", name, zip(phases.dropFirst(), phases).map { next, previous in
+            let module = MatMulModule.make(name: "qf_kernel", context: Context(), machine: machine)
+            let function = try emitter.emit(into: module, name: "qf_kernel", targetFeatures: machine.features)
+            phase("emit")
+            // The name comes from the IR (as emitted) and the target, so equal kernels get equal
+            // names in every process and the disk cache can find them.
+            var hash = StableHash()
+            hash.combine(module.irText)
+            hash.combine(machine.triple + " " + machine.cpu + " " + machine.features)
+            hash.combine("LLVM \(LLVM.majorVersion) generator \(generatorVersion)")
+            let symbol = "qf_k_" + hash.hex
+            LLVMSetValueName2(function, symbol, symbol.utf8.count)
+            if let code = sharedCode(symbol) {
+                return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, code: code,
+                                            compileMilliseconds: milliseconds(since: started))
+            }
+            var object = objectCache?.load(hash.hex)
+            if object != nil {
+                count { $0.diskHits += 1 }
+                phase("disk cache")
+            } else {
+                try MatMulModule.finish(module, name: symbol, machine: machine, phase: phase)
+                object = try machine.emit(module, as: .object)
+                phase("codegen")
+                count { $0.codegens += 1 }
+                objectCache?.store(hash.hex, object!)
+            }
+            let code = try link(object!, symbol: symbol)
+            phase("link")
+            IRDump.write("timing", symbol, zip(phases.dropFirst(), phases).map { next, previous in
                 String(format: "%@ %.2f ms", next.0, Double(next.1 - previous.1) / 1e6)
             }.joined(separator: ", "))
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e6
-            return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, entry: entry,
-                                        tracker: tracker, compiler: self, compileMilliseconds: elapsed)
+            return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, code: code,
+                                        compileMilliseconds: milliseconds(since: started))
         } catch let error as QuantError {
             throw error
         } catch let error as LLVMError {
@@ -86,4 +129,69 @@ public final class KernelCompiler: @unchecked Sendable {
             throw .compilationFailed(stage: "codegen", message: "\(error)")
         }
     }
+
+    private func milliseconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+    }
+
+    private func count(_ change: (inout Statistics) -> Void) {
+        lock.lock()
+        change(&stats)
+        lock.unlock()
+    }
+
+    private func sharedCode(_ symbol: String) -> JITCode? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let code = live[symbol]?.code else { return nil }
+        stats.shared += 1
+        return code
+    }
+
+    /// Links `object` unless an identical kernel got there first (checked again under the lock).
+    private func link(_ object: [UInt8], symbol: String) throws -> JITCode {
+        lock.lock()
+        defer { lock.unlock() }
+        if let code = live[symbol]?.code {
+            stats.shared += 1
+            return code
+        }
+        let tracker = try jit.add(object: object, name: symbol)
+        let entry = try jit.lookup(symbol)
+        let code = JITCode(symbol: symbol, entry: entry, tracker: tracker, bytes: object.count, compiler: self)
+        live[symbol] = WeakCode(code: code)
+        stats.liveBytes += object.count
+        return code
+    }
+
+    /// Frees a kernel's machine code (called when the last kernel using it goes).
+    fileprivate func release(_ code: JITCode) {
+        lock.lock()
+        if live[code.symbol]?.code == nil { live[code.symbol] = nil }
+        stats.freed += 1
+        stats.liveBytes -= code.bytes
+        lock.unlock()
+        try? jit.remove(code.tracker)
+    }
+}
+
+/// The machine code of one kernel in the JIT, shared by every kernel compiled from the same IR
+/// for the same target. Freed (ORC resource tracker removed) when the last user goes.
+public final class JITCode: @unchecked Sendable {
+    public let symbol: String
+    public let entry: UnsafeRawPointer
+    /// Size of the object the code was linked from.
+    public let bytes: Int
+    fileprivate let tracker: LLJIT.Tracker
+    private let compiler: KernelCompiler
+
+    fileprivate init(symbol: String, entry: UnsafeRawPointer, tracker: LLJIT.Tracker, bytes: Int, compiler: KernelCompiler) {
+        self.symbol = symbol
+        self.entry = entry
+        self.tracker = tracker
+        self.bytes = bytes
+        self.compiler = compiler
+    }
+
+    deinit { compiler.release(self) }
 }
