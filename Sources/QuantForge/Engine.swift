@@ -24,15 +24,20 @@ public final class Engine: Sendable {
     public let database: TuningDatabase?
     private let isaForced: Bool
     private let pool: ThreadPool?
+    /// Kernels this engine compiled, by (op, schedule), bounded in bytes of machine code.
+    public let kernelCache: KernelCache
 
     /// - Parameter isa: force an instruction set; nil takes `QFORGE_ISA`, else the best one this
     ///   CPU supports that has a microkernel. Throws `unsupportedISA` when the CPU lacks it.
     ///   `threads` > 1 starts a pool of that many threads (the caller included) shared by the
     ///   engine's kernels.
     ///   `database`: compile tuned schedules from it when it has one for the op on this machine.
-    public init(isa: ISA? = nil, threads: Int = 1, host: HostCPU = .current, database: TuningDatabase? = nil) throws(QuantError) {
+    ///   `kernelCacheBytes` bounds the engine's kernel cache (machine code bytes).
+    public init(isa: ISA? = nil, threads: Int = 1, host: HostCPU = .current, database: TuningDatabase? = nil,
+                kernelCacheBytes: Int = 64 << 20) throws(QuantError) {
         self.host = host
         self.database = database
+        kernelCache = KernelCache(capacityBytes: kernelCacheBytes)
         if threads < 1 { throw .invalidShape(field: "threads", reason: "threads = \(threads) must be ≥ 1") }
         self.threads = threads
         pool = threads > 1 ? ThreadPool(threads: threads) : nil
@@ -85,7 +90,10 @@ public final class Engine: Sendable {
                 (try defaultSchedule(for: op), .defaultHeuristic)
             }
         try host.require(chosen.isa)
-        return MatMulKernel(compiled: try KernelCompiler.shared().compileMatMul(op, schedule: chosen), pool: pool, source: source)
+        let compiled = try kernelCache.kernel(op, chosen) { () throws(QuantError) in
+            try KernelCompiler.shared().compileMatMul(op, schedule: chosen)
+        }
+        return MatMulKernel(compiled: compiled, pool: pool, source: source)
     }
 }
 

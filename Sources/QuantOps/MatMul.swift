@@ -118,6 +118,11 @@ public struct MatMul: Sendable, Hashable, Codable {
         }
     }
 
+    /// The same operator with M fixed to `m` (or dynamic, nil).
+    public func with(m: Int?) throws(QuantError) -> MatMul {
+        try MatMul(m: m, k: k, n: n, aType: aType, bType: bType, aQuant: aQuant, bQuant: bQuant, output: output)
+    }
+
     static func checkDimension(_ name: String, _ value: Int) throws(QuantError) {
         if value < 1 || value > maxDimension {
             throw .invalidShape(field: name, reason: "\(name) = \(value) must be in 1...\(maxDimension)")
