@@ -25,10 +25,16 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
         adjustment = emitter.adjustment
         self.code = code
         self.compileMilliseconds = compileMilliseconds
+        weightSignature = Self.weightSignature(op: op, instruction: emitter.instruction, layout: emitter.layout,
+                                               adjustment: emitter.adjustment)
     }
 
-    /// What packed weights must have been packed for to run with this kernel.
-    public var weightSignature: String {
+    /// What packed weights must have been packed for to run with this kernel (computed once: it is
+    /// checked on every call).
+    public let weightSignature: String
+
+    static func weightSignature(op: MatMul, instruction: DotInstruction, layout: PackedLayout,
+                                adjustment: OperandAdjustment) -> String {
         var hash = StableHash()
         hash.combine(adjustment.aZeroPoint)
         for point in adjustment.bZeroPoints { hash.combine(point) }

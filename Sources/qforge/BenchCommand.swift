@@ -25,6 +25,8 @@ struct BenchCommand: ParsableCommand {
     var threads: Int = 1
     @Option(help: "Minimum measuring time per shape, seconds.")
     var minTime: Double = 0.2
+    @Flag(help: "Also time each shape through MatMulDispatcher (M dynamic; bucket lookup and checks per call).")
+    var dispatch = false
     @Flag(help: "One JSON object per line (the peers' field names).")
     var json = false
 
@@ -65,6 +67,15 @@ struct BenchCommand: ParsableCommand {
                     return try Timing.measure(minSeconds: minTime) { kernel.runPrepared(call) }
                 }
             }
+            var dispatched: Timing.Result? = nil
+            if dispatch {
+                let dispatcher = try b.withUnsafeBytes { try MatMulDispatcher(engine: engine, op: matmul, b: $0) }
+                dispatched = try a.withUnsafeBytes { aBuffer in
+                    try c.withUnsafeMutableBytes { cBuffer in
+                        try Timing.measure(minSeconds: minTime) { try! dispatcher.run(a: aBuffer, c: cBuffer, m: shape.m) }
+                    }
+                }
+            }
             let macs = Double(shape.m * shape.k * shape.n)
             let gmacs = macs / timing.minSeconds / 1e9
             if json {
@@ -81,6 +92,10 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "%5d x %5d x %5d  %9.1f GMAC/s %5.1f%% of peak  %10.2f us  compile %6.2f ms  packed %9d B  %@",
                              shape.m, shape.k, shape.n, gmacs, 100 * gmacs / peak, timing.minSeconds * 1e6,
                              kernel.compileMilliseconds, weights.byteCount, kernel.schedule.description))
+                if let dispatched {
+                    print(String(format: "                       through MatMulDispatcher: %.3f us (direct %.3f us, overhead %.3f us)",
+                                 dispatched.minSeconds * 1e6, timing.minSeconds * 1e6, (dispatched.minSeconds - timing.minSeconds) * 1e6))
+                }
             }
         }
     }
