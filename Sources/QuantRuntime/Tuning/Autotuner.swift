@@ -158,6 +158,8 @@ public final class Autotuner {
         }
         var kernels: [MatMulSchedule: Candidate] = [:]
         var trials = 0, invalid = measured.values.filter { $0 == nil }.count
+        let preferred = isas.first { host.supports($0) } ?? .portable
+        let defaultSchedule = try DefaultSchedule.forMatMul(op, isa: preferred, caches: host.caches)
 
         /// Minimum per-call time (µs) of `candidate` over `batches` batches of ≥ 0.2 ms.
         func time(_ candidate: Candidate, batches: Int) -> Double {
@@ -196,6 +198,7 @@ public final class Autotuner {
                 if output == expected {
                     result = time(candidate, batches: 5)
                     kernels[schedule] = candidate
+                    keepOnlyLeaders()
                 } else {
                     note = "wrong result: differs from the reference interpreter"
                 }
@@ -206,6 +209,16 @@ public final class Autotuner {
             measured[schedule] = result
             try database?.saveMeasurement(key, schedule: schedule.description, microseconds: result, note: note)
             return result
+        }
+
+        /// Keeps the compiled kernels (and packed weights) of the four fastest candidates and the
+        /// default only: the others would pile up memory over hundreds of trials, and the final
+        /// re-timing rebuilds any finalist it lacks.
+        func keepOnlyLeaders() {
+            guard kernels.count > 8 else { return }
+            let leaders = Set(measured.compactMap { schedule, time in time.map { (schedule, $0) } }
+                .sorted { $0.1 < $1.1 }.prefix(4).map(\.0) + [defaultSchedule])
+            kernels = kernels.filter { leaders.contains($0.key) }
         }
 
         func bestSoFar() -> (MatMulSchedule, Double)? {
@@ -229,8 +242,6 @@ public final class Autotuner {
 
         // 1. The default heuristic (always measured: the baseline for the speed-up), then the
         //    cost model's ranking; 2. local search around the incumbent with occasional jumps.
-        let isa = isas.first { host.supports($0) } ?? .portable
-        let defaultSchedule = try DefaultSchedule.forMatMul(op, isa: isa, caches: host.caches)
         let ranked = candidates(for: op)
         let space = Set(ranked)
         _ = try evaluate(defaultSchedule)
