@@ -123,6 +123,29 @@ struct TuningTests {
         #expect(try database.measurements(record(3, best: "", 0).key).count == 4)
     }
 
+    /// Two `qforge autotune` processes tuning into the same file at the same time.
+    @Test func concurrentTuningProcessesShareOneDatabase() throws {
+        let qforge = CAPITests.buildDirectory.appendingPathComponent("qforge").path
+        try #require(FileManager.default.isExecutableFile(atPath: qforge), "\(qforge) is built with the tests")
+        let path = Self.temporaryDatabasePath()
+        let processes = [(4, 32, 16), (8, 24, 40)].map { m, k, n -> Process in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: qforge)
+            process.arguments = ["autotune", "--op", "u8s8s32", "--m", "\(m)", "--k", "\(k)", "--n", "\(n)", "--budget", "6",
+                                 "--db", path, "--isa", "portable"]
+            process.standardOutput = FileHandle.nullDevice
+            return process
+        }
+        for process in processes { try process.run() }
+        for process in processes {
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+        let database = try TuningDatabase(path: path)
+        #expect(database.warnings.isEmpty)
+        #expect(Set(try database.records().map { [$0.key.m, $0.key.k, $0.key.n] }) == [[4, 32, 16], [8, 24, 40]])
+    }
+
     @Test func dispatchUsesTheTunedScheduleWhenThereIsOne() throws {
         let database = try TuningDatabase(path: Self.temporaryDatabasePath())
         let isa = isasUnderTest.last!
