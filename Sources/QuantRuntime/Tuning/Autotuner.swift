@@ -193,7 +193,7 @@ public final class Autotuner {
             var result: Double? = nil
             do {
                 let candidate = try build(op, schedule, b, pool)
-                output.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0xA5) }
+                _ = output.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0xA5) }
                 a.withUnsafeBytes { aBytes in output.withUnsafeMutableBytes { candidate.run(aBytes.baseAddress!, $0.baseAddress!) } }
                 if output == expected {
                     result = time(candidate, batches: 5)
