@@ -73,6 +73,8 @@ private struct EmissionState {
     /// MR × NR output tile on the stack: the last, partial panel is stored here and its valid
     /// columns copied to C, so that no store ever passes column N.
     var scratchTile: LLVMValueRef? = nil
+    /// The row block's packed A (pack-A instructions only): `rowBlock` rows of one i32 per K group.
+    var packedA: LLVMValueRef? = nil
 
     // Per-column epilogue constants: a splat when uniform, else a private global array.
     var bZeroPoints: ColumnConstant? = nil
@@ -119,6 +121,12 @@ private struct EmissionState {
             LLVMSetAlignment(tile, 64)
             scratchTile = b.bitcast(tile, to: bytePointer)
         }
+        if e.instruction.packsA(rowBlock: e.schedule.rowBlock, k: e.op.k) {
+            let bytes = e.schedule.rowBlock * e.instruction.packedARowBytes(k: e.op.k)
+            let buffer = LLVMBuildAlloca(b.ref, context.array(context.i8, bytes), "packed.a")!
+            LLVMSetAlignment(buffer, 64)
+            packedA = b.bitcast(buffer, to: bytePointer)
+        }
 
         var environment: [String: LLVMValueRef] = [
             "row_begin": rowBegin, "row_end": rowEnd, "panel_begin": panelBegin, "panel_end": panelEnd,
@@ -164,7 +172,9 @@ private struct EmissionState {
                 let isTail = layout.lastPanelColumns != layout.panelWidth
                     ? b.icmp(LLVMIntEQ, panel, const(layout.panels - 1), "is.tail") : nil
                 microkernel(rows: call.tile.rows, row: value(call.tile.row, environment), bPanel: bPanel, column: column,
-                            isTail: isTail)
+                            isTail: isTail, packedFrom: call.packedAFrom.map { value($0, environment) })
+            case let .packA(rows):
+                packRows(from: value(rows.from, environment), to: value(rows.to, environment))
             case .accumulate, .epilogue:
                 preconditionFailure("the verifier guarantees a lowerable program")
             }
@@ -173,13 +183,42 @@ private struct EmissionState {
 
     // MARK: Microkernel
 
+    /// Widens rows [from, to) of A into the packed-A buffer: one i32 operand per K group.
+    private func packRows(from: LLVMValueRef, to: LLVMValueRef) {
+        let kGroup = e.instruction.kGroup, rowBytes = e.instruction.packedARowBytes(k: e.op.k)
+        let fullGroups = e.op.k / kGroup, tailBytes = e.op.k % kGroup
+        loops.loop("pack.r", from: from, step: 1, while: { b.icmp(LLVMIntSLT, $0, to) }) { r, _ in
+            let source = b.byteOffset(aBase, b.mul(r, lda))
+            let target = b.byteOffset(packedA!, b.mul(b.sub(r, from), const(rowBytes)))
+            loops.loop("pack.g", from: const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, const(fullGroups)) }) { g, _ in
+                let value = dot.packAGroup(b, at: b.byteOffset(source, b.mul(g, const(kGroup))), validBytes: kGroup,
+                                           signed: e.adjustment.aSigned)
+                b.store(value, to: b.byteOffset(target, b.mul(g, const(4))), align: 4)
+                return []
+            }
+            if tailBytes > 0 {
+                let value = dot.packAGroup(b, at: b.byteOffset(source, const(fullGroups * kGroup)), validBytes: tailBytes,
+                                           signed: e.adjustment.aSigned)
+                b.store(value, to: b.byteOffset(target, const(fullGroups * 4)), align: 4)
+            }
+            return []
+        }
+    }
+
     private func microkernel(rows: Int, row: LLVMValueRef, bPanel: LLVMValueRef, column: LLVMValueRef,
-                             isTail: LLVMValueRef?) {
+                             isTail: LLVMValueRef?, packedFrom: LLVMValueRef?) {
         let instruction = e.instruction, layout = e.layout
         let vectors = e.schedule.vectorsPerRow, kGroup = instruction.kGroup
         let m0 = instruction.rowsPerInstruction, groups = (rows + m0 - 1) / m0
         let needsRowSums = e.adjustment.needsRowSums
-        let aRows = (0..<rows).map { i in b.byteOffset(aBase, b.mul(b.add(row, const(i)), lda), "a.row\(i)") }
+        // A rows in memory, or in the packed buffer (one i32 per K group) when the block packed them.
+        let aRows = (0..<rows).map { i in
+            if let packedFrom {
+                return b.byteOffset(packedA!, b.mul(b.sub(b.add(row, const(i)), packedFrom), const(instruction.packedARowBytes(k: e.op.k))),
+                                    "a.packed\(i)")
+            }
+            return b.byteOffset(aBase, b.mul(b.add(row, const(i)), lda), "a.row\(i)")
+        }
         let zero = LLVMConstNull(dot.accumulatorType)!
         // Accumulators: `vectors` per group of M0 rows, then one row-sum accumulator per group.
         var carried = [LLVMValueRef](repeating: zero, count: groups * vectors + (needsRowSums ? groups : 0))
@@ -191,11 +230,12 @@ private struct EmissionState {
             let bVectors = (0..<vectors).map { v in
                 dot.loadB(b, at: b.byteOffset(groupB, const(v * instruction.columnsPerVector * kGroup)))
             }
-            let aOffset = b.mul(group, const(kGroup))
+            let aOffset = b.mul(group, const(packedFrom == nil ? kGroup : 4))
             for g in 0..<groups {
                 let pointers = (0..<m0).map { r in g * m0 + r < rows ? b.byteOffset(aRows[g * m0 + r], aOffset) : nil }
-                let a = dot.loadAGroup(b, rows: pointers, validBytes: validBytes, flipSign: e.adjustment.flipsASignBit,
-                                       signed: e.adjustment.aSigned)
+                let a = packedFrom != nil ? dot.loadPackedA(b, at: pointers[0]!)
+                    : dot.loadAGroup(b, rows: pointers, validBytes: validBytes, flipSign: e.adjustment.flipsASignBit,
+                                     signed: e.adjustment.aSigned)
                 for v in 0..<vectors { values[g * vectors + v] = dot.dot(b, values[g * vectors + v], a, bVectors[v]) }
                 if needsRowSums { values[groups * vectors + g] = dot.accumulateRowSum(b, values[groups * vectors + g], a) }
             }

@@ -77,9 +77,22 @@ public enum PeakProbe {
             b.load(dot.accumulatorType, from: b.byteOffset(sink, context.constInt(context.i64, Int64(128 + 64 * i))), align: 1)
         }
         let loops = LoopBuilder(builder: b, function: function)
+        // Each accumulator is also its own A operand: every multiply depends on the previous
+        // iteration, so LLVM cannot hoist a loop-invariant multiply out of forms whose accumulate is a
+        // separate add (vpmaddwd + vpaddd, mul + add) and the probe times the real instruction mix.
+        // The portable form is the exception: its operands are widened bytes, which LLVM multiplies
+        // in 16 bits, so it keeps a broadcast A and reloads B each iteration (from one of two copies),
+        // as its kernels do per K group.
+        let operandType = LLVMTypeOf(a)!
+        let portable = instruction.kind == .portableWidening
         let result = loops.loop("i", from: context.constInt(context.i64, 0), step: 1, carried: initial,
-                                while: { b.icmp(LLVMIntSLT, $0, iterations) }) { _, values in
-            values.map { dot.dot(b, $0, a, bVector) }
+                                while: { b.icmp(LLVMIntSLT, $0, iterations) }) { i, values in
+            if portable {
+                let copy = b.mul(b.and(i, context.constInt(context.i64, 1)), context.constInt(context.i64, 64))
+                let reloaded = dot.loadB(b, at: b.byteOffset(sink, b.add(copy, context.constInt(context.i64, 64))))
+                return values.map { dot.dot(b, $0, a, reloaded) }
+            }
+            return values.map { dot.dot(b, $0, b.bitcast($0, to: operandType), bVector) }
         }
         for (i, value) in result.carried.enumerated() {
             b.store(value, to: b.byteOffset(sink, context.constInt(context.i64, Int64(128 + 64 * i))), align: 1)

@@ -35,7 +35,12 @@ public enum DefaultSchedule {
         // Cache blocks: a block of B panels fills at most half of L2, a block of A rows a quarter.
         let layout = PackedLayout(k: op.k, n: op.n, kGroup: instruction.kGroup, panelWidth: instruction.columnsPerVector * vectors)
         let panelBlock = max(1, caches.l2 / 2 / max(1, layout.panelBytes))
-        let rowBlock = max(1, caches.l2 / 4 / max(1, op.k) / rows) * rows
+        var rowBlock = max(1, caches.l2 / 4 / max(1, op.k) / rows) * rows
+        if instruction.packsA {
+            // Row blocks small enough for packed A when even one tile of rows fits.
+            let fitting = DotInstruction.packedABytesLimit / instruction.packedARowBytes(k: op.k) / rows * rows
+            if fitting >= rows { rowBlock = min(rowBlock, fitting) }
+        }
         let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4,
                                       rowBlock: rowBlock, panelBlock: panelBlock, loopOrder: .panelsOuter)
         try schedule.validate(rowSums: rowSums)

@@ -47,6 +47,9 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
     public let kGroup: Int
     /// Rows of C per accumulator vector (M0).
     public let rowsPerInstruction: Int
+    /// A is widened into a per-row-block buffer once (pack-A), instead of once per panel: for forms
+    /// whose A operand costs shuffles to build (AVX2's i16 pairs).
+    public let packsA: Bool
     public let aDomain: OperandDomain
     public let bDomain: OperandDomain
     /// Vector registers of the target (register-tile budget).
@@ -58,8 +61,8 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
     public let confiningFeatures: [String: String]
 
     public init(kind: Kind, isa: ISA, mnemonic: String, intrinsic: String?, lanes: Int, kGroup: Int,
-                rowsPerInstruction: Int = 1, aDomain: OperandDomain, bDomain: OperandDomain, vectorRegisters: Int,
-                requiredLLVMFeatures: [String], confiningFeatures: [String: String]) {
+                rowsPerInstruction: Int = 1, packsA: Bool = false, aDomain: OperandDomain, bDomain: OperandDomain,
+                vectorRegisters: Int, requiredLLVMFeatures: [String], confiningFeatures: [String: String]) {
         self.kind = kind
         self.isa = isa
         self.mnemonic = mnemonic
@@ -67,11 +70,23 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
         self.lanes = lanes
         self.kGroup = kGroup
         self.rowsPerInstruction = rowsPerInstruction
+        self.packsA = packsA
         self.aDomain = aDomain
         self.bDomain = bDomain
         self.vectorRegisters = vectorRegisters
         self.requiredLLVMFeatures = requiredLLVMFeatures
         self.confiningFeatures = confiningFeatures
+    }
+
+    /// The largest packed-A buffer (on the kernel's stack) a schedule may ask for.
+    public static let packedABytesLimit = 64 << 10
+
+    /// Bytes one row of A takes once packed: one i32 operand per K group.
+    public func packedARowBytes(k: Int) -> Int { (k + kGroup - 1) / kGroup * 4 }
+
+    /// True when a row block of `rowBlock` rows packs within the limit (otherwise A is read as is).
+    public func packsA(rowBlock: Int, k: Int) -> Bool {
+        packsA && rowBlock * packedARowBytes(k: k) <= Self.packedABytesLimit
     }
 
     /// Columns of C per accumulator vector (N0).
@@ -128,7 +143,7 @@ public enum InstructionTable {
 
     public static let avx2Pmaddwd = DotInstruction(
         kind: .avx2Pmaddwd, isa: .avx2, mnemonic: "vpmovsxbw/vpmovzxbw + vpmaddwd ymm", intrinsic: "llvm.x86.avx2.pmadd.wd",
-        lanes: 8, kGroup: 2, aDomain: .native, bDomain: .native, vectorRegisters: 16,
+        lanes: 8, kGroup: 2, packsA: true, aDomain: .native, bDomain: .native, vectorRegisters: 16,
         requiredLLVMFeatures: ["+avx2"], confiningFeatures: ["x86_64": "-avx512f,-avxvnni"])
 
     public static let neonSdot = DotInstruction(

@@ -47,6 +47,14 @@ public struct MicrokernelCall: Hashable, Sendable {
     public var vectors: Int
     public var kUnroll: Int
     public var epilogueFused: Bool
+    /// The row the packed-A buffer starts at (the enclosing row block), nil when A is read as is.
+    public var packedAFrom: LoopExpr? = nil
+}
+
+/// Widens rows [from, to) of A into the packed-A buffer (one i32 operand per K group).
+public struct PackARows: Hashable, Sendable {
+    public var from: LoopExpr
+    public var to: LoopExpr
 }
 
 /// A node of the loop IR.
@@ -58,6 +66,7 @@ public indirect enum LoopNode: Hashable, Sendable {
     /// The output mode applied to `acc(tile)` and stored to C.
     case epilogue(OutputTile)
     case microkernel(MicrokernelCall)
+    case packA(PackARows)
 }
 
 /// The loop-IR form of one kernel: its body and the facts the passes and the verifier need.
@@ -92,7 +101,9 @@ public struct LoopProgram: Hashable, Sendable, CustomStringConvertible {
                 case let .epilogue(tile):
                     lines.append("\(pad)store \(tile) = epilogue(acc)")
                 case let .microkernel(call):
-                    lines.append("\(pad)microkernel \(call.instruction.rawValue) \(call.tile) ×\(call.vectors) vectors, k unroll \(call.kUnroll)\(call.epilogueFused ? " + fused epilogue" : "")")
+                    lines.append("\(pad)microkernel \(call.instruction.rawValue) \(call.tile) ×\(call.vectors) vectors, k unroll \(call.kUnroll)\(call.epilogueFused ? " + fused epilogue" : "")\(call.packedAFrom.map { ", A packed from row \($0)" } ?? "")")
+                case let .packA(rows):
+                    lines.append("\(pad)pack A rows \(rows.from)..<\(rows.to)")
                 }
             }
         }

@@ -11,7 +11,7 @@ public enum LoopVerifier {
     public static func verify(_ program: LoopProgram, after pass: String, lowerable: Bool = false) throws(QuantError) {
         func fail(_ message: String) -> QuantError { .compilationFailed(stage: "loop IR verifier after \(pass)", message: message) }
 
-        func checkStructure(_ nodes: [LoopNode], _ scope: Set<String>) throws(QuantError) {
+        func checkStructure(_ nodes: [LoopNode], _ scope: Set<String>, packed: Bool = false) throws(QuantError) {
             func need(_ expression: LoopExpr, _ context: String) throws(QuantError) {
                 let unknown = expression.variables.subtracting(scope)
                 if !unknown.isEmpty { throw fail("\(context) reads undefined \(unknown.sorted().joined(separator: ", "))") }
@@ -23,7 +23,8 @@ public enum LoopVerifier {
                     if scope.contains(loop.variable) { throw fail("loop \(loop.variable) shadows an enclosing variable") }
                     try need(loop.start, "start of loop \(loop.variable)")
                     try need(loop.end, "end of loop \(loop.variable)")
-                    try checkStructure(loop.body, scope.union([loop.variable]))
+                    let packs = loop.body.contains { if case .packA = $0 { return true } else { return false } }
+                    try checkStructure(loop.body, scope.union([loop.variable]), packed: packed || packs)
                 case let .accumulate(tile), let .epilogue(tile):
                     if lowerable { throw fail("\(tile) is not tensorized and fused; the LLVM lowering cannot emit it") }
                     if tile.rows < 1 { throw fail("\(tile) has \(tile.rows) rows") }
@@ -34,6 +35,13 @@ public enum LoopVerifier {
                     if call.tile.rows < 1 || call.vectors < 1 || call.kUnroll < 1 { throw fail("degenerate microkernel \(call.tile)") }
                     try need(call.tile.row, "\(call.tile)")
                     try need(call.tile.panel, "\(call.tile)")
+                    if let from = call.packedAFrom {
+                        if !packed { throw fail("microkernel on \(call.tile) reads packed A outside a block that packs it") }
+                        try need(from, "packed-A origin of \(call.tile)")
+                    }
+                case let .packA(rows):
+                    try need(rows.from, "pack A")
+                    try need(rows.to, "pack A")
                 }
             }
         }
@@ -113,6 +121,8 @@ private struct CompiledLoops {
     indirect enum Node {
         case loop(slot: Int, start: Expression, end: Expression, step: Int, wholeSteps: Bool, body: [Node])
         case tile(OutputTile, row: Expression, panel: Expression, accumulate: Bool, store: Bool)
+        /// Packing touches no output: nothing to count.
+        case packing
     }
     let nodes: [Node]
 
@@ -141,6 +151,8 @@ private struct CompiledLoops {
                 case let .microkernel(call):
                     return .tile(call.tile, row: compile(call.tile.row), panel: compile(call.tile.panel), accumulate: true,
                                  store: call.epilogueFused)
+                case .packA:
+                    return .packing
                 }
             }
         }
@@ -161,6 +173,8 @@ private struct CompiledLoops {
                     }
                 case let .tile(tile, row, panel, accumulate, store):
                     visit(tile, row(environment), panel(environment), accumulate, store)
+                case .packing:
+                    break
                 }
             }
         }

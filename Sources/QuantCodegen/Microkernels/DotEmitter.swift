@@ -34,6 +34,13 @@ protocol DotEmitter {
     func rowOutputs(_ b: IRBuilder, _ accumulators: ArraySlice<LLVMValueRef>, row: Int) -> [LLVMValueRef]
     /// Row `row`'s sum of A' bytes, from its group's row-sum accumulator (an i32).
     func rowSum(_ b: IRBuilder, _ accumulator: LLVMValueRef, row: Int) -> LLVMValueRef
+
+    // Pack-A (instructions with `packsA`).
+
+    /// The i32 a K group of one A row packs into (`validBytes` ≤ kGroup; missing bytes are zero).
+    func packAGroup(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, signed: Bool) -> LLVMValueRef
+    /// The A operand from a packed i32 at `pointer`.
+    func loadPackedA(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef
 }
 
 extension DotEmitter {
@@ -43,6 +50,12 @@ extension DotEmitter {
     var outputLanes: Int { instruction.lanes }
     func rowOutputs(_ b: IRBuilder, _ accumulators: ArraySlice<LLVMValueRef>, row: Int) -> [LLVMValueRef] { Array(accumulators) }
     func rowSum(_ b: IRBuilder, _ accumulator: LLVMValueRef, row: Int) -> LLVMValueRef { b.extractElement(accumulator, 0) }
+    func packAGroup(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, signed: Bool) -> LLVMValueRef {
+        preconditionFailure("\(instruction.mnemonic) does not pack A")
+    }
+    func loadPackedA(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef {
+        preconditionFailure("\(instruction.mnemonic) does not pack A")
+    }
 }
 
 enum DotEmitters {

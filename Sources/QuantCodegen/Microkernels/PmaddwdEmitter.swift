@@ -38,6 +38,12 @@ struct PmaddwdEmitter: DotEmitter {
             return signed ? b.sext(bytes, to: wideType) : b.zext(bytes, to: wideType)
         }
         // The K tail: A[k] in the low half of each i32, 0 in the high half.
+        let pair = packAGroup(b, at: pointer, validBytes: validBytes, signed: signed)
+        return b.bitcast(b.splat(pair, count: instruction.lanes), to: wideType)
+    }
+
+    func packAGroup(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, signed: Bool) -> LLVMValueRef {
+        // A[k] widened into the low i16, A[k+1] (or 0 past K) into the high i16.
         var pair = context.constInt(context.i32, 0)
         for t in 0..<validBytes {
             let byte = b.load(context.i8, from: b.byteOffset(pointer, context.constInt(context.i64, Int64(t))), align: 1)
@@ -45,7 +51,11 @@ struct PmaddwdEmitter: DotEmitter {
             let wide = b.zext(half, to: context.i32)
             pair = b.or(pair, t == 0 ? wide : b.shl(wide, context.constInt(context.i32, 16)))
         }
-        return b.bitcast(b.splat(pair, count: instruction.lanes), to: wideType)
+        return pair
+    }
+
+    func loadPackedA(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef {
+        b.bitcast(b.splat(b.load(context.i32, from: pointer, align: 4), count: instruction.lanes), to: wideType)
     }
 
     func dot(_ b: IRBuilder, _ acc: LLVMValueRef, _ a: LLVMValueRef, _ bVector: LLVMValueRef) -> LLVMValueRef {

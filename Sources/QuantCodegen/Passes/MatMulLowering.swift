@@ -19,6 +19,10 @@ public enum MatMulLowering {
         try checkpoint(program, "tensorize", name)
         program = FuseEpilogue.run(program)
         try checkpoint(program, "fuseEpilogue", name, lowerable: true)
+        if instruction.packsA(rowBlock: schedule.rowBlock, k: op.k) {
+            program = try PackA.run(program, rowBlock: schedule.rowBlock)
+            try checkpoint(program, "packA", name, lowerable: true)
+        }
         return program
     }
 
