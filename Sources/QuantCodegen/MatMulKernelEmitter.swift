@@ -121,7 +121,7 @@ private struct EmissionState {
             LLVMSetAlignment(tile, 64)
             scratchTile = b.bitcast(tile, to: bytePointer)
         }
-        if e.instruction.packsA(rowBlock: e.schedule.rowBlock, k: e.op.k) {
+        if program.packsA {
             let bytes = e.schedule.rowBlock * e.instruction.packedARowBytes(k: e.op.k)
             let buffer = LLVMBuildAlloca(b.ref, context.array(context.i8, bytes), "packed.a")!
             LLVMSetAlignment(buffer, 64)

@@ -86,6 +86,20 @@ public struct LoopProgram: Hashable, Sendable, CustomStringConvertible {
         self.fixedRows = fixedRows
     }
 
+    /// True when some row block packs A (the emitter then allocates the packed-A buffer).
+    public var packsA: Bool {
+        func search(_ nodes: [LoopNode]) -> Bool {
+            nodes.contains { node in
+                switch node {
+                case .packA: true
+                case let .loop(loop): search(loop.body)
+                default: false
+                }
+            }
+        }
+        return search(body)
+    }
+
     public var description: String {
         var lines: [String] = []
         func emit(_ nodes: [LoopNode], _ depth: Int) {
