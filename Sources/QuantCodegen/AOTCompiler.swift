@@ -1,3 +1,4 @@
+import Foundation
 import CLLVM
 import LLVMKit
 import QuantOps
@@ -88,7 +89,7 @@ public enum AOTCompiler {
 /// Builds, verifies and optimizes the LLVM module of one matmul kernel for a target machine: the
 /// steps the JIT and AOT share.
 enum MatMulModule {
-    static let irPipeline = ProcessInfoEnvironment.value("QFORGE_LLVM_PASSES") ?? "instcombine,simplifycfg"
+    static let irPipeline = ProcessInfo.processInfo.environment["QFORGE_LLVM_PASSES"] ?? "instcombine,simplifycfg"
 
     /// An empty module for `machine`.
     static func make(name: String, context: Context, machine: TargetMachine) -> Module {
@@ -112,15 +113,5 @@ enum MatMulModule {
             let assembly = try machine.emit(module, as: .assembly)
             IRDump.write("asm", name, String(decoding: assembly, as: UTF8.self))
         }
-    }
-
-    /// A module holding one kernel, ready for the JIT.
-    static func build(_ emitter: MatMulKernelEmitter, name: String, context: Context, machine: TargetMachine,
-                      phase: (String) -> Void = { _ in }) throws -> Module {
-        let module = make(name: name, context: context, machine: machine)
-        _ = try emitter.emit(into: module, name: name, targetFeatures: machine.features)
-        phase("emit")
-        try finish(module, name: name, machine: machine, phase: phase)
-        return module
     }
 }

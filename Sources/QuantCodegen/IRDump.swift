@@ -16,7 +16,3 @@ public enum IRDump {
     }
 }
 
-/// Reads an environment variable (one place, so tests and tools can see what the compiler reads).
-enum ProcessInfoEnvironment {
-    static func value(_ name: String) -> String? { ProcessInfo.processInfo.environment[name] }
-}

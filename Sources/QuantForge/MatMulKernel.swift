@@ -42,15 +42,10 @@ public final class MatMulKernel: Sendable {
 
     /// Runs a checked call (see `CompiledMatMulKernel.prepareCall`), split across the threads.
     public func runPrepared(_ call: CompiledMatMulKernel.PreparedCall) {
-        guard let pool else {
+        guard let pool else {  // the hot single-thread path: straight to the kernel
             compiled.runUnchecked(call, rows: 0..<call.m, panels: 0..<layout.panels)
             return
         }
-        let partition = WorkPartition.matMul(rows: call.m, panels: layout.panels, k: op.k, panelWidth: layout.panelWidth,
-                                             rowTile: schedule.rowsPerTile, threads: pool.threadCount)
-        pool.run(tasks: partition.taskCount) { [compiled] task in
-            let (rows, panels) = partition.task(task)
-            compiled.runUnchecked(call, rows: rows, panels: panels)
-        }
+        ParallelMatMul.run(compiled, a: call.a, lda: call.lda, weights: call.weights, c: call.c, ldc: call.ldc, m: call.m, pool: pool)
     }
 }

@@ -64,15 +64,15 @@ struct BenchCommand: ParsableCommand {
             let timing = try a.withUnsafeBytes { aBuffer in
                 try c.withUnsafeMutableBytes { cBuffer in
                     let call = try kernel.compiled.prepareCall(a: aBuffer, weights: weights, c: cBuffer)
-                    return try Timing.measure(minSeconds: minTime) { kernel.runPrepared(call) }
+                    return KernelTiming.measure(minSeconds: minTime) { kernel.runPrepared(call) }
                 }
             }
-            var dispatched: Timing.Result? = nil
+            var dispatched: KernelTiming.Result? = nil
             if dispatch {
                 let dispatcher = try b.withUnsafeBytes { try MatMulDispatcher(engine: engine, op: matmul, b: $0) }
                 dispatched = try a.withUnsafeBytes { aBuffer in
                     try c.withUnsafeMutableBytes { cBuffer in
-                        try Timing.measure(minSeconds: minTime) { try! dispatcher.run(a: aBuffer, c: cBuffer, m: shape.m) }
+                        KernelTiming.measure(minSeconds: minTime) { try! dispatcher.run(a: aBuffer, c: cBuffer, m: shape.m) }
                     }
                 }
             }
@@ -102,29 +102,3 @@ struct BenchCommand: ParsableCommand {
 }
 
 extension OperatorPreset: ExpressibleByArgument {}
-
-/// Timing as the peers do it: warm-up, batches of ≥ 1 ms, at least 5 batches and `minSeconds`.
-enum Timing {
-    struct Result { var minSeconds: Double; var medianSeconds: Double }
-
-    static func measure(minSeconds: Double, _ body: () -> Void) throws -> Result {
-        func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-        for _ in 0..<3 { body() }
-        var batch = 1
-        while true {
-            let start = now()
-            for _ in 0..<batch { body() }
-            if Double(now() - start) >= 1e6 || batch >= 1 << 20 { break }
-            batch *= 2
-        }
-        var perCall: [Double] = []
-        let started = now()
-        while perCall.count < 5 || Double(now() - started) / 1e9 < minSeconds {
-            let start = now()
-            for _ in 0..<batch { body() }
-            perCall.append(Double(now() - start) / 1e9 / Double(batch))
-        }
-        perCall.sort()
-        return Result(minSeconds: perCall[0], medianSeconds: perCall[perCall.count / 2])
-    }
-}

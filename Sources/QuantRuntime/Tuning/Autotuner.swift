@@ -77,30 +77,9 @@ public final class Autotuner {
     public static func compileCandidate(_ op: MatMul, _ schedule: MatMulSchedule, _ b: [UInt8], _ pool: ThreadPool?) throws -> Candidate {
         let kernel = try KernelCompiler.shared().compileMatMul(op, schedule: schedule)
         let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
-        let m = op.m!, layout = kernel.layout
-        let partition = WorkPartition.matMul(rows: m, panels: layout.panels, k: op.k, panelWidth: layout.panelWidth,
-                                             rowTile: schedule.rowsPerTile, threads: pool?.threadCount ?? 1)
+        let m = op.m!
         return Candidate { a, c in
-            let call = Call(a: a, c: c, kernel: kernel, weights: weights)
-            if let pool, partition.taskCount > 1 {
-                pool.run(tasks: partition.taskCount) { task in
-                    let (rows, panels) = partition.task(task)
-                    call.run(rows: rows, panels: panels, lda: op.k, ldc: op.n)
-                }
-            } else {
-                call.run(rows: 0..<m, panels: 0..<layout.panels, lda: op.k, ldc: op.n)
-            }
-        }
-    }
-
-    /// One candidate call's pointers, shared with the pool's workers for the duration of the call.
-    private struct Call: @unchecked Sendable {
-        let a: UnsafeRawPointer
-        let c: UnsafeMutableRawPointer
-        let kernel: CompiledMatMulKernel
-        let weights: PackedWeights
-        func run(rows: Range<Int>, panels: Range<Int>, lda: Int, ldc: Int) {
-            kernel.runUnchecked(a: a, lda: lda, weights: weights.bytes, c: c, ldc: ldc, rows: rows, panels: panels)
+            ParallelMatMul.run(kernel, a: a, lda: op.k, weights: weights.bytes, c: c, ldc: op.n, m: m, pool: pool)
         }
     }
 
@@ -166,21 +145,7 @@ public final class Autotuner {
             a.withUnsafeBytes { aBytes in
                 output.withUnsafeMutableBytes { cBytes in
                     let aBase = aBytes.baseAddress!, cBase = cBytes.baseAddress!
-                    candidate.run(aBase, cBase)
-                    var batch = 1
-                    while true {
-                        let start = DispatchTime.now().uptimeNanoseconds
-                        for _ in 0..<batch { candidate.run(aBase, cBase) }
-                        if DispatchTime.now().uptimeNanoseconds - start > 200_000 || batch >= 1 << 16 { break }
-                        batch *= 2
-                    }
-                    var best = Double.infinity
-                    for _ in 0..<batches {
-                        let start = DispatchTime.now().uptimeNanoseconds
-                        for _ in 0..<batch { candidate.run(aBase, cBase) }
-                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(batch))
-                    }
-                    return best
+                    return KernelTiming.measure(batches: batches, batchSeconds: 2e-4) { candidate.run(aBase, cBase) }.minSeconds * 1e6
                 }
             }
         }

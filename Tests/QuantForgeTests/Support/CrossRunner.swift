@@ -22,23 +22,15 @@ struct CrossRunner {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    /// Runs a program; returns its exit status (negative: killed by that signal) and stderr.
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let outcome = try CToolchain.run(executable, arguments)
-        return (outcome.status, outcome.stderr)
-    }
-
     /// Links a library holding the kernel `qf_kernel` with the matmul driver into a static AArch64
     /// program.
     func link(_ library: AOTLibrary, name: String) throws -> URL {
         let object = directory.appendingPathComponent("\(name).o")
         try Data(library.object).write(to: object)
         let program = directory.appendingPathComponent(name)
-        let driver = Self.packageRoot.appendingPathComponent("Tests/QuantForgeTests/Fixtures/drivers/matmul_driver.c")
-        let include = Self.packageRoot.appendingPathComponent("Sources/CQuantSupport/include")
-        let result = try Self.run(Self.compiler, ["-O2", "-static", "-I", include.path, driver.path, object.path, "-o", program.path])
-        try #require(result.status == 0, "link failed: \(result.stderr)")
+        try CToolchain.build(.aarch64, sources: [Self.packageRoot.appendingPathComponent("Tests/QuantForgeTests/Fixtures/drivers/matmul_driver.c")],
+                             objects: [object], includes: [Self.packageRoot.appendingPathComponent("Sources/CQuantSupport/include")],
+                             output: program)
         return program
     }
 
@@ -51,10 +43,9 @@ struct CrossRunner {
         try Data(a).write(to: aFile)
         try Data(weights.contents).write(to: bFile)
         let outBytes = try kernel.op.cSpec(m: m).requiredBytes
-        let result = try Self.run(Self.emulator, (cpu.map { ["-cpu", $0] } ?? []) + [
-            program.path, "\(m)", "\(kernel.op.k)", "\(kernel.op.n)", "\(kernel.layout.panels)",
-            aFile.path, bFile.path, outFile.path, "\(outBytes)",
-        ])
+        let result = try CToolchain.execute(program, .aarch64, [
+            "\(m)", "\(kernel.op.k)", "\(kernel.op.n)", "\(kernel.layout.panels)", aFile.path, bFile.path, outFile.path, "\(outBytes)",
+        ], cpu: cpu)
         guard result.status == 0 else { return .failure(ExitFailure(status: result.status, stderr: result.stderr)) }
         return .success(Array(try Data(contentsOf: outFile)))
     }
