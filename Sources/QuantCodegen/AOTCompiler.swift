@@ -59,6 +59,15 @@ public enum AOTCompiler {
         }
         let symbols = requests.map(\.symbol)
         if Set(symbols).count != symbols.count { throw .invalidShape(field: "symbol", reason: "kernel names must be unique") }
+        for request in requests {
+            // The AOT headers' argument struct stops at panel_end: no residual, no run-time A.
+            if request.op.aQuantMode.isRunTime {
+                throw .invalidSpec(path: request.symbol, reason: "ahead-of-time kernels take constant A parameters (run-time A quantization is JIT only)")
+            }
+            if case let .chain(chain) = request.op.output, chain.residual != nil {
+                throw .invalidSpec(path: request.symbol, reason: "ahead-of-time kernels do not take a residual input (JIT only)")
+            }
+        }
         do {
             let machine = try TargetMachine(triple: target.triple, cpu: target.cpu, features: target.features)
             let module = MatMulModule.make(name: moduleName, context: Context(), machine: machine)

@@ -56,6 +56,17 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
         public let c: UnsafeMutableRawPointer
         public let ldc: Int
         public let m: Int
+        public var extras = CallExtras()
+    }
+
+    /// The inputs only some kernels read: the epilogue chain's residual tensor and A's run-time
+    /// quantization parameters. The caller keeps them alive for the call.
+    public struct CallExtras: @unchecked Sendable {
+        public var residual: UnsafeRawPointer? = nil
+        public var ldResidual = 0
+        public var aScales: UnsafePointer<Float>? = nil
+        public var aZeroPoints: UnsafePointer<Int32>? = nil
+        public init() {}
     }
 
     /// Checks M, buffer sizes, strides and the weights' layout; nothing runs.
@@ -78,23 +89,59 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
     /// Runs C = A·B for `m` rows (the kernel's M when fixed) on the calling thread. Buffer sizes,
     /// strides and the weights' layout are checked before the kernel runs.
     public func run(a: UnsafeRawBufferPointer, aRowStride: Int? = nil, weights: PackedWeights,
-                    c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil) throws(QuantError) {
-        let call = try prepareCall(a: a, aRowStride: aRowStride, weights: weights, c: c, cRowStride: cRowStride, m: m)
+                    c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil,
+                    residual: UnsafeRawBufferPointer? = nil, residualRowStride: Int? = nil,
+                    aScales: UnsafeBufferPointer<Float>? = nil, aZeroPoints: UnsafeBufferPointer<Int32>? = nil) throws(QuantError) {
+        var call = try prepareCall(a: a, aRowStride: aRowStride, weights: weights, c: c, cRowStride: cRowStride, m: m)
+        call.extras = try extras(m: call.m, residual: residual, residualRowStride: residualRowStride, aScales: aScales,
+                                 aZeroPoints: aZeroPoints)
         runUnchecked(call, rows: 0..<call.m, panels: 0..<layout.panels)
     }
 
     /// Runs a prepared call on a sub-range of rows and panels (how a thread pool splits it).
     public func runUnchecked(_ call: PreparedCall, rows: Range<Int>, panels: Range<Int>) {
-        runUnchecked(a: call.a, lda: call.lda, weights: call.weights, c: call.c, ldc: call.ldc, rows: rows, panels: panels)
+        runUnchecked(a: call.a, lda: call.lda, weights: call.weights, c: call.c, ldc: call.ldc, rows: rows, panels: panels,
+                     extras: call.extras)
+    }
+
+    /// Checks a residual tensor (M×N of the chain's type, row stride `rowStride`, default N) and
+    /// run-time A parameters against the op, and returns them as call extras.
+    public func extras(m: Int, residual: UnsafeRawBufferPointer?, residualRowStride: Int?,
+                       aScales: UnsafeBufferPointer<Float>?, aZeroPoints: UnsafeBufferPointer<Int32>?) throws(QuantError) -> CallExtras {
+        var extras = CallExtras()
+        if case let .chain(chain) = op.output, let type = chain.residual?.type {
+            guard let residual, let base = residual.baseAddress else {
+                throw .bufferTooSmall(field: "residual", requiredBytes: m * op.n * type.byteSize, actualBytes: 0)
+            }
+            let spec = try TensorSpec("residual", type, rows: m, columns: op.n, rowStride: residualRowStride)
+            try spec.check(bufferBytes: residual.count)
+            extras.residual = base
+            extras.ldResidual = spec.rowStride
+        } else if residual != nil {
+            throw .invalidEpilogue(field: "residual", reason: "this kernel's output has no residual add")
+        }
+        if op.aQuantMode.isRunTime {
+            guard let aScales, let aZeroPoints else {
+                throw .invalidEpilogue(field: "A's run-time quantization", reason: "this kernel needs A's scale and zero point per call")
+            }
+            try RunTimeAQuant(scales: Array(aScales), zeroPoints: Array(aZeroPoints)).validate(mode: op.aQuantMode, m: m)
+            extras.aScales = aScales.baseAddress
+            extras.aZeroPoints = aZeroPoints.baseAddress
+        } else if aScales != nil || aZeroPoints != nil {
+            throw .invalidEpilogue(field: "A's run-time quantization", reason: "this kernel's A parameters are constant")
+        }
+        return extras
     }
 
     /// Calls the kernel on a sub-range of rows and column panels, with no checks (the caller has
     /// validated everything; used by `run` and by thread pools).
     public func runUnchecked(a: UnsafeRawPointer, lda: Int, weights: UnsafeRawPointer, c: UnsafeMutableRawPointer,
-                             ldc: Int, rows: Range<Int>, panels: Range<Int>) {
+                             ldc: Int, rows: Range<Int>, panels: Range<Int>, extras: CallExtras = CallExtras()) {
         var args = qf_matmul_args(a: a, lda: Int64(lda), packed_b: weights, c: c, ldc: Int64(ldc),
                                   row_begin: Int64(rows.lowerBound), row_end: Int64(rows.upperBound),
-                                  panel_begin: Int64(panels.lowerBound), panel_end: Int64(panels.upperBound))
+                                  panel_begin: Int64(panels.lowerBound), panel_end: Int64(panels.upperBound),
+                                  residual: extras.residual, ld_residual: Int64(extras.ldResidual), a_scales: extras.aScales,
+                                  a_zero_points: extras.aZeroPoints)
         qf_call_matmul_kernel(entry, &args)
     }
 }

@@ -84,12 +84,23 @@ public final class KernelCompiler: @unchecked Sendable {
         let emitter = try MatMulKernelEmitter(op: op, schedule: schedule)
         try checkFeatures(emitter.instruction)
         IRDump.write("schedule", "\(schedule)", "layout: \(emitter.layout)\nop: \(op)")
+        let code = try compileFunction { module, machine in
+            try emitter.emit(into: module, name: "qf_kernel", targetFeatures: machine.features)
+        }
+        return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, code: code,
+                                    compileMilliseconds: milliseconds(since: started))
+    }
+
+    /// Compiles the one function `emit` adds to an empty module for the JIT's target: the symbol
+    /// is named from a hash of the IR and the target, and the machine code comes from a live
+    /// identical kernel, the disk cache, or LLVM's code generator (in that order).
+    public func compileFunction(_ emit: (Module, TargetMachine) throws -> LLVMValueRef) throws(QuantError) -> JITCode {
         var phases: [(String, UInt64)] = [("start", DispatchTime.now().uptimeNanoseconds)]
         func phase(_ name: String) { phases.append((name, DispatchTime.now().uptimeNanoseconds)) }
         do {
             let machine = try TargetMachine(triple: jit.triple, cpu: jit.cpu, features: jit.features)
             let module = MatMulModule.make(name: "qf_kernel", context: Context(), machine: machine)
-            let function = try emitter.emit(into: module, name: "qf_kernel", targetFeatures: machine.features)
+            let function = try emit(module, machine)
             phase("emit")
             // The name comes from the IR (as emitted) and the target, so equal kernels get equal
             // names in every process and the disk cache can find them.
@@ -99,10 +110,7 @@ public final class KernelCompiler: @unchecked Sendable {
             hash.combine("LLVM \(LLVM.majorVersion) generator \(generatorVersion)")
             let symbol = "qf_k_" + hash.hex
             LLVMSetValueName2(function, symbol, symbol.utf8.count)
-            if let code = sharedCode(symbol) {
-                return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, code: code,
-                                            compileMilliseconds: milliseconds(since: started))
-            }
+            if let code = sharedCode(symbol) { return code }
             var object = objectCache?.load(hash.hex)
             if object != nil {
                 count { $0.diskHits += 1 }
@@ -119,8 +127,7 @@ public final class KernelCompiler: @unchecked Sendable {
             IRDump.write("timing", symbol, zip(phases.dropFirst(), phases).map { next, previous in
                 String(format: "%@ %.2f ms", next.0, Double(next.1 - previous.1) / 1e6)
             }.joined(separator: ", "))
-            return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, code: code,
-                                        compileMilliseconds: milliseconds(since: started))
+            return code
         } catch let error as QuantError {
             throw error
         } catch let error as LLVMError {

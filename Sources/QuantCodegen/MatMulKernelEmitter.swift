@@ -23,7 +23,8 @@ public struct MatMulKernelEmitter {
         self.op = op
         self.schedule = schedule
         instruction = try schedule.instruction()
-        layout = try schedule.layout(k: op.k, n: op.n)
+        let layout = try schedule.layout(k: op.k, n: op.n)
+        self.layout = op.aQuantMode.isRunTime ? layout.withColumnSums() : layout
         adjustment = OperandAdjustment(op: op, instruction: instruction)
         try schedule.validate(rowSums: adjustment.needsRowSums)
     }
@@ -80,6 +81,17 @@ private struct EmissionState {
     var bZeroPoints: ColumnConstant? = nil
     var multipliers: ColumnConstant? = nil
     var dequantBias: ColumnConstant? = nil
+    /// The chain's per-column constants, one entry per step (nil for steps without one).
+    var chainConstants: [ColumnConstant?] = []
+    // Run-time inputs read only by the kernels that need them (qf_matmul_args fields 9-12).
+    var residualBase: LLVMValueRef? = nil
+    var ldResidual: LLVMValueRef? = nil
+    var aScales: LLVMValueRef? = nil
+    var aZeroPoints: LLVMValueRef? = nil
+    /// MR × NR residual bytes on the stack: the last, partial panel's valid residual columns are
+    /// copied here first, so that no load passes column N.
+    var residualScratch: LLVMValueRef? = nil
+    var math: VectorMath { VectorMath(module: module, b: b, lanes: dot.outputLanes) }
 
     init(emitter: MatMulKernelEmitter, module: Module, name: String) throws {
         e = emitter
@@ -114,6 +126,19 @@ private struct EmissionState {
         rowEnd = field(6)
         panelBegin = field(7)
         panelEnd = field(8)
+        if case let .chain(chain) = e.op.output, chain.residual != nil {
+            residualBase = b.intToPtr(field(9), to: bytePointer)
+            ldResidual = field(10)
+            if e.layout.lastPanelColumns != e.layout.panelWidth {
+                let buffer = LLVMBuildAlloca(b.ref, context.array(context.i8, e.schedule.rowsPerTile * e.layout.panelWidth), "residual.tile")!
+                LLVMSetAlignment(buffer, 64)
+                residualScratch = b.bitcast(buffer, to: bytePointer)
+            }
+        }
+        if e.op.aQuantMode.isRunTime {
+            aScales = b.intToPtr(field(11), to: bytePointer)
+            aZeroPoints = b.intToPtr(field(12), to: bytePointer)
+        }
         makeEpilogueConstants()
         if e.layout.lastPanelColumns != e.layout.panelWidth {
             let bytes = e.schedule.rowsPerTile * e.layout.panelWidth * e.op.output.elementType.byteSize
@@ -281,7 +306,7 @@ private struct EmissionState {
         switch op.output {
         case .int32:
             break
-        case .requantized, .dequantized:
+        case .requantized, .dequantized, .chain:
             let values = (0..<op.n).map { op.outputMultiplier(column: $0) }
             multipliers = columnConstant("multipliers", values.map(context.constFloat), context.f32,
                                          uniform: Set(values.map(\.bitPattern)).count == 1)
@@ -289,6 +314,16 @@ private struct EmissionState {
         if case let .dequantized(d) = op.output {
             if let bias = d.bias {
                 dequantBias = columnConstant("bias", bias.map(context.constFloat), context.f32, uniform: false)
+            }
+        }
+        if case let .chain(chain) = op.output {
+            chainConstants = chain.steps.enumerated().map { index, step in
+                switch step {
+                case let .bias(values), let .scale(values):
+                    return columnConstant("chain.\(index)", values.map(context.constFloat), context.f32, uniform: values.count == 1)
+                case .activation, .residualAdd:
+                    return nil
+                }
             }
         }
     }
@@ -311,6 +346,28 @@ private struct EmissionState {
         let compensation = b.byteOffset(bBase, const(e.layout.compensationOffset))
         let size = outputType.byteSize, tileRowBytes = e.layout.panelWidth * size
         let int32s = context.vector(context.i32, lanes)
+        let columnSums = e.layout.hasColumnSums ? b.byteOffset(bBase, const(e.layout.columnSumsOffset)) : nil
+        // The residual rows of this tile (the last, partial panel's valid columns copied to the stack).
+        var residualRows: [LLVMValueRef] = []
+        if let residualBase, let ldResidual {
+            residualRows = (0..<rows).map { i in
+                b.byteOffset(residualBase, b.add(b.mul(b.add(row, const(i)), ldResidual), column), "residual.row\(i)")
+            }
+            if let isTail, let residualScratch {
+                let copy = b.appendBlock(function, "residual.copy"), done = b.appendBlock(function, "residual.done")
+                b.condBr(isTail, copy, done)
+                b.position(at: copy)
+                for (i, source) in residualRows.enumerated() {
+                    LLVMBuildMemCpy(b.ref, b.byteOffset(residualScratch, const(i * e.layout.panelWidth)), 1, source, 1,
+                                    const(e.layout.lastPanelColumns))
+                }
+                b.br(done)
+                b.position(at: done)
+                residualRows = residualRows.enumerated().map { i, source in
+                    b.select(isTail, b.byteOffset(residualScratch, const(i * e.layout.panelWidth)), source)
+                }
+            }
+        }
         var cTiles: [LLVMValueRef] = []
         for i in 0..<rows {
             let cRow = b.byteOffset(cBase, b.mul(b.mul(b.add(row, const(i)), ldc), const(size)))
@@ -322,13 +379,27 @@ private struct EmissionState {
             let rowSum = e.adjustment.needsRowSums
                 ? b.splat(dot.rowSum(b, accumulators[groups * vectors + group], row: i % m0), count: lanes) : nil
             let outputs = dot.rowOutputs(b, accumulators[(group * vectors)..<(group * vectors + vectors)], row: i % m0)
+            // A's run-time scale and zero point for this row (one per call, or one per row).
+            var runTimeA: (scale: LLVMValueRef, zeroPoint: LLVMValueRef)? = nil
+            if let aScales, let aZeroPoints {
+                let index = e.op.aQuantMode == .perRowAtRunTime ? b.add(row, const(i)) : const(0)
+                let scale = b.load(context.f32, from: b.byteOffset(aScales, b.mul(index, const(4))), align: 4)
+                let zeroPoint = b.load(context.i32, from: b.byteOffset(aZeroPoints, b.mul(index, const(4))), align: 4)
+                runTimeA = (b.splat(scale, count: lanes), b.splat(zeroPoint, count: lanes))
+            }
             for (u, output) in outputs.enumerated() {
                 let vColumn = b.add(column, const(u * lanes))
                 var acc = b.add(output, b.load(int32s, from: b.byteOffset(compensation, b.mul(vColumn, const(4))), align: 4 * lanes))
                 if let rowSum, let bZeroPoints {
                     acc = b.sub(acc, b.mul(load(bZeroPoints, column: vColumn), rowSum))
                 }
-                b.store(convertOutput(acc, column: vColumn), to: b.byteOffset(target, const(u * lanes * size)), align: 1)
+                if let runTimeA, let columnSums {
+                    let sums = b.load(int32s, from: b.byteOffset(columnSums, b.mul(vColumn, const(4))), align: 4 * lanes)
+                    acc = b.sub(acc, b.mul(runTimeA.zeroPoint, sums))
+                }
+                let residual = residualRows.isEmpty ? nil : b.byteOffset(residualRows[i], const(u * lanes))
+                b.store(convertOutput(acc, column: vColumn, aScale: runTimeA?.scale, residual: residual),
+                        to: b.byteOffset(target, const(u * lanes * size)), align: 1)
             }
         }
         guard let isTail else { return }
@@ -343,47 +414,54 @@ private struct EmissionState {
         b.position(at: done)
     }
 
-    /// Rounds half to even. On the portable path (baseline SSE2 has no `roundps`, and a libm call
-    /// would tie kernels to libm) it adds and subtracts 1.5·2^23, which is exact for |x| < 2^22 —
-    /// always true here, since the value was already clamped to the 8-bit range minus the zero point.
-    private func roundHalfToEven(_ value: LLVMValueRef, lanes: Int) -> LLVMValueRef {
-        let floats = context.vector(context.f32, lanes)
-        if e.instruction.isa == .portable {
-            let magic = context.constVector(Array(repeating: context.constFloat(12_582_912), count: lanes))
-            return b.fsub(b.fadd(value, magic), magic)
-        }
-        let roundEven = try! module.intrinsic("llvm.roundeven", overloads: [floats])
-        return b.call(roundEven.function, type: roundEven.type, [value])
-    }
-
-    /// int32 accumulators → the output vector (i32, i8 or f32 lanes).
-    private func convertOutput(_ acc: LLVMValueRef, column: LLVMValueRef) -> LLVMValueRef {
-        let op = e.op, lanes = dot.outputLanes
-        let floats = context.vector(context.f32, lanes)
-        func splat(_ x: Float) -> LLVMValueRef { context.constVector(Array(repeating: context.constFloat(x), count: lanes)) }
-        func clamp(_ value: LLVMValueRef, _ lower: Float, _ upper: Float) -> LLVMValueRef {
-            var value = value
-            if lower > -.infinity { value = b.select(b.fcmp(LLVMRealOLT, value, splat(lower)), splat(lower), value) }
-            if upper < .infinity { value = b.select(b.fcmp(LLVMRealOGT, value, splat(upper)), splat(upper), value) }
-            return value
+    /// int32 accumulators → the output vector (i32, i8 or f32 lanes). `aScale` is A's run-time
+    /// scale (splat) when the op has one; `residual` points at this vector's residual bytes.
+    private func convertOutput(_ acc: LLVMValueRef, column: LLVMValueRef, aScale: LLVMValueRef?,
+                               residual: LLVMValueRef?) -> LLVMValueRef {
+        let op = e.op, lanes = dot.outputLanes, math = self.math
+        let floats = context.vector(context.f32, lanes), ints = context.vector(context.i32, lanes)
+        let portable = e.instruction.isa == .portable
+        func splat(_ x: Int32) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(context.i32, Int64(x)), count: lanes)) }
+        /// `a_scale * b_scale[n]` (`/ y_scale` folded in for .requantized), as the reference computes it.
+        func multiplier() -> LLVMValueRef {
+            let constant = load(multipliers!, column: column)
+            return aScale.map { b.fmul($0, constant) } ?? constant
         }
         switch op.output {
         case .int32:
             return acc
         case let .requantized(r):
             let bounds = op.requantizedBounds!, zeroPoint = r.output.zeroPoints[0]
-            var value = b.fmul(b.sitofp(acc, to: floats), load(multipliers!, column: column))
-            value = clamp(value, Float(bounds.lowerBound - zeroPoint), Float(bounds.upperBound - zeroPoint))
-            value = roundHalfToEven(value, lanes: lanes)
-            let ints = context.vector(context.i32, lanes)
-            let quantized = b.add(b.fptosi(value, to: ints),
-                                  context.constVector(Array(repeating: context.constInt(context.i32, Int64(zeroPoint)), count: lanes)))
+            let value = math.clamp(b.fmul(b.sitofp(acc, to: floats), multiplier()),
+                                   Float(bounds.lowerBound - zeroPoint), Float(bounds.upperBound - zeroPoint))
+            let quantized = b.add(b.fptosi(math.roundHalfToEven(value, portable: portable), to: ints), splat(zeroPoint))
             return b.trunc(quantized, to: context.vector(context.i8, lanes))
         case let .dequantized(d):
-            var value = b.fmul(b.sitofp(acc, to: floats), load(multipliers!, column: column))
-            value = b.fadd(value, dequantBias.map { load($0, column: column) } ?? splat(0))
+            var value = b.fmul(b.sitofp(acc, to: floats), multiplier())
+            value = b.fadd(value, dequantBias.map { load($0, column: column) } ?? math.splat(0))
             let (lower, upper) = d.activation.realBounds
-            return clamp(value, lower, upper)
+            return math.clamp(value, lower, upper)
+        case let .chain(chain):
+            var value = b.fmul(b.sitofp(acc, to: floats), multiplier())
+            for (index, step) in chain.steps.enumerated() {
+                switch step {
+                case .bias: value = b.fadd(value, load(chainConstants[index]!, column: column))
+                case .scale: value = b.fmul(value, load(chainConstants[index]!, column: column))
+                case let .activation(activation): value = math.apply(activation, value)
+                case let .residualAdd(type, quant):
+                    let bytes = b.load(context.vector(context.i8, lanes), from: residual!, align: 1)
+                    let wide = type == .s8 ? b.sext(bytes, to: ints) : b.zext(bytes, to: ints)
+                    let real = b.fmul(math.splat(quant.scales[0]), b.sitofp(b.sub(wide, splat(quant.zeroPoints[0])), to: floats))
+                    value = b.fadd(value, real)
+                }
+            }
+            guard case let .requantize(type, quant) = chain.output else { return value }
+            let range = type.integerRange!, zeroPoint = quant.zeroPoints[0]
+            let scaled = LLVMBuildFDiv(b.ref, value, math.splat(quant.scales[0]), "")!
+            let quantized = math.saturatingRound(scaled, zeroPoint: splat(zeroPoint),
+                                                 lowerMinusZero: math.splat(Float(range.lowerBound - zeroPoint)),
+                                                 upperMinusZero: math.splat(Float(range.upperBound - zeroPoint)), portable: portable)
+            return b.trunc(quantized, to: context.vector(context.i8, lanes))
         }
     }
 }

@@ -53,6 +53,11 @@ public enum WeightPacker {
             term = term &+ k &* adjust.aZeroPoint &* bZero
             compensation[nn] = term &+ (bias?[nn] ?? 0)
         }
+        if layout.hasColumnSums {
+            // Σ_k (b' - b_zp') = Σ_k (b - b_zp): what a run-time a_zp multiplies.
+            let sums = (packed.bytes + layout.columnSumsOffset).assumingMemoryBound(to: Int32.self)
+            for nn in 0..<op.n { sums[nn] = columnSums[nn] &- k &* adjust.bZeroPoints[nn] }
+        }
         return packed
     }
 }

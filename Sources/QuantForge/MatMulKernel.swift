@@ -34,9 +34,17 @@ public final class MatMulKernel: Sendable {
 
     /// Runs C = A·B for `m` rows on caller-owned buffers; everything is checked before any kernel
     /// runs. With several threads the output is split into row or panel ranges.
+    ///
+    /// `residual` (M×N, row stride `residualRowStride`) feeds an epilogue chain's residual add;
+    /// `aScales` / `aZeroPoints` are A's parameters when the op takes them at run time (one, or one
+    /// per row).
     public func run(a: UnsafeRawBufferPointer, aRowStride: Int? = nil, weights: PackedWeights,
-                    c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil) throws(QuantError) {
-        let call = try compiled.prepareCall(a: a, aRowStride: aRowStride, weights: weights, c: c, cRowStride: cRowStride, m: m)
+                    c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil, m: Int? = nil,
+                    residual: UnsafeRawBufferPointer? = nil, residualRowStride: Int? = nil,
+                    aScales: UnsafeBufferPointer<Float>? = nil, aZeroPoints: UnsafeBufferPointer<Int32>? = nil) throws(QuantError) {
+        var call = try compiled.prepareCall(a: a, aRowStride: aRowStride, weights: weights, c: c, cRowStride: cRowStride, m: m)
+        call.extras = try compiled.extras(m: call.m, residual: residual, residualRowStride: residualRowStride,
+                                          aScales: aScales, aZeroPoints: aZeroPoints)
         runPrepared(call)
     }
 
@@ -46,6 +54,7 @@ public final class MatMulKernel: Sendable {
             compiled.runUnchecked(call, rows: 0..<call.m, panels: 0..<layout.panels)
             return
         }
-        ParallelMatMul.run(compiled, a: call.a, lda: call.lda, weights: call.weights, c: call.c, ldc: call.ldc, m: call.m, pool: pool)
+        ParallelMatMul.run(compiled, a: call.a, lda: call.lda, weights: call.weights, c: call.c, ldc: call.ldc, m: call.m, pool: pool,
+                            extras: call.extras)
     }
 }

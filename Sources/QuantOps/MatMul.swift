@@ -7,6 +7,10 @@ public enum MatMulOutput: Sendable, Hashable, Codable {
     case requantized(Requantization)
     /// Dequantized to f32: `acc * (a_scale * b_scale[n]) + bias[n]`, then the activation.
     case dequantized(Dequantization)
+    /// A chain of real-domain steps fused into the store: `acc * (a_scale * b_scale[n])`, then
+    /// each step in order (bias, per-channel scale, activation, residual add), then requantize or
+    /// dequantize.
+    case chain(EpilogueChain)
 
     /// The element type of the output tensor.
     public var elementType: ElementType {
@@ -14,8 +18,21 @@ public enum MatMulOutput: Sendable, Hashable, Codable {
         case .int32: .s32
         case let .requantized(r): r.type
         case .dequantized: .f32
+        case let .chain(chain): chain.output.elementType
         }
     }
+}
+
+/// Where A's quantization parameters come from.
+public enum AQuantMode: String, Sendable, Hashable, Codable {
+    /// Fixed when the kernel is built (`MatMul.aQuant`).
+    case constant
+    /// One scale and zero point per call (dynamic quantization), passed to the kernel at run time.
+    case perTensorAtRunTime
+    /// One scale and zero point per row of A (per-token dynamic quantization), at run time.
+    case perRowAtRunTime
+
+    public var isRunTime: Bool { self != .constant }
 }
 
 /// Parameters of the requantizing epilogue.
@@ -66,6 +83,8 @@ public struct MatMul: Sendable, Hashable, Codable {
     /// B's quantization: per-tensor or per output column (N entries).
     public let bQuant: QuantParams
     public let output: MatMulOutput
+    /// Where A's scale and zero point come from (constant, or per call / per row at run time).
+    public let aQuantMode: AQuantMode
 
     /// The largest dimension accepted (keeps every byte offset well inside Int64 and int32 sums
     /// meaningful).
@@ -73,7 +92,7 @@ public struct MatMul: Sendable, Hashable, Codable {
 
     public init(m: Int?, k: Int, n: Int, aType: ElementType = .u8, bType: ElementType = .s8,
                 aQuant: QuantParams = .perTensor(scale: 1), bQuant: QuantParams = .perTensor(scale: 1),
-                output: MatMulOutput = .int32) throws(QuantError) {
+                output: MatMulOutput = .int32, aQuantMode: AQuantMode = .constant) throws(QuantError) {
         self.m = m
         self.k = k
         self.n = n
@@ -82,6 +101,7 @@ public struct MatMul: Sendable, Hashable, Codable {
         self.aQuant = aQuant
         self.bQuant = bQuant
         self.output = output
+        self.aQuantMode = aQuantMode
         try validate()
     }
 
@@ -106,7 +126,7 @@ public struct MatMul: Sendable, Hashable, Codable {
             if let bias = r.bias, bias.count != n {
                 throw .channelCountMismatch(field: "output.bias", expected: n, actual: bias.count)
             }
-            try r.activation.validate(field: "output.activation")
+            try r.activation.validatePiecewiseLinear(field: "output.activation")
         case let .dequantized(d):
             if let bias = d.bias {
                 if bias.count != n { throw .channelCountMismatch(field: "output.bias", expected: n, actual: bias.count) }
@@ -114,13 +134,27 @@ public struct MatMul: Sendable, Hashable, Codable {
                     throw .invalidEpilogue(field: "output.bias[\(bad)]", reason: "bias must be finite, got \(bias[bad])")
                 }
             }
-            try d.activation.validate(field: "output.activation")
+            try d.activation.validatePiecewiseLinear(field: "output.activation")
+        case let .chain(chain):
+            try chain.validate(channels: n)
+        }
+        if aQuantMode.isRunTime {
+            if aType != .u8 {
+                throw .unsupportedElementType(field: "A (quantized at run time)", type: aType, allowed: [.u8])
+            }
+            if aQuant != .perTensor(scale: 1, zeroPoint: 0) {
+                throw .invalidEpilogue(field: "aQuant", reason: "must be .perTensor(scale: 1) when A's parameters are given at run time")
+            }
+            if case .requantized = output {
+                throw .invalidEpilogue(field: "output", reason: "requantized output needs a constant a_scale; use .chain with .requantize for run-time A parameters")
+            }
         }
     }
 
     /// The same operator with M fixed to `m` (or dynamic, nil).
     public func with(m: Int?) throws(QuantError) -> MatMul {
-        try MatMul(m: m, k: k, n: n, aType: aType, bType: bType, aQuant: aQuant, bQuant: bQuant, output: output)
+        try MatMul(m: m, k: k, n: n, aType: aType, bType: bType, aQuant: aQuant, bQuant: bQuant, output: output,
+                   aQuantMode: aQuantMode)
     }
 
     static func checkDimension(_ name: String, _ value: Int) throws(QuantError) {

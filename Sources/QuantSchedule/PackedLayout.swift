@@ -4,18 +4,27 @@
 /// B (K×N) is cut into panels of `panelWidth` columns; inside a panel, k is grouped by `kGroup`:
 /// byte (k, n) is at `panel·panelBytes + ((k / kGroup)·panelWidth + n % panelWidth)·kGroup + k % kGroup`.
 /// Padding (k ≥ K, n ≥ N) is zero. After the weights, 64-byte aligned, come `paddedN` int32
-/// compensation terms (zero points and bias folded in at packing time).
+/// compensation terms (zero points and bias folded in at packing time), and, for kernels whose A
+/// zero point arrives at run time, `paddedN` int32 column sums `Σ_k (B[k][n] - b_zp[n])`.
 public struct PackedLayout: Sendable, Hashable, CustomStringConvertible {
     public let k: Int
     public let n: Int
     public let kGroup: Int
     public let panelWidth: Int
+    /// The buffer ends with the column sums a run-time A zero point needs.
+    public let hasColumnSums: Bool
 
-    public init(k: Int, n: Int, kGroup: Int, panelWidth: Int) {
+    public init(k: Int, n: Int, kGroup: Int, panelWidth: Int, hasColumnSums: Bool = false) {
         self.k = k
         self.n = n
         self.kGroup = kGroup
         self.panelWidth = panelWidth
+        self.hasColumnSums = hasColumnSums
+    }
+
+    /// The same layout with the column sums for a run-time A zero point.
+    public func withColumnSums() -> PackedLayout {
+        PackedLayout(k: k, n: n, kGroup: kGroup, panelWidth: panelWidth, hasColumnSums: true)
     }
 
     public var kGroups: Int { (k + kGroup - 1) / kGroup }
@@ -26,7 +35,8 @@ public struct PackedLayout: Sendable, Hashable, CustomStringConvertible {
     public var panelBytes: Int { kGroups * kGroup * panelWidth }
     public var weightBytes: Int { panels * panelBytes }
     public var compensationOffset: Int { (weightBytes + 63) / 64 * 64 }
-    public var totalBytes: Int { compensationOffset + paddedN * 4 }
+    public var columnSumsOffset: Int { compensationOffset + paddedN * 4 }
+    public var totalBytes: Int { columnSumsOffset + (hasColumnSums ? paddedN * 4 : 0) }
 
     /// Byte offset of B[k][n] in the packed buffer.
     @inline(__always)

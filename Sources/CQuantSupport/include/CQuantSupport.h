@@ -55,10 +55,31 @@ typedef struct qf_matmul_args {
     int64_t row_end;
     int64_t panel_begin;
     int64_t panel_end;
+    const void *residual;           /* epilogue chains with a residual add: M x N u8/s8, row stride ld_residual */
+    int64_t ld_residual;
+    const float *a_scales;          /* A quantized at run time: its scale (one, or one per row) */
+    const int32_t *a_zero_points;   /* ... and its zero point (one, or one per row) */
 } qf_matmul_args;
 #endif
 
 typedef void (*qf_matmul_kernel)(const qf_matmul_args *);
+
+/// The one argument of the elementwise kernels (quantize, dequantize, dynamic quantization,
+/// binary and lookup ops, depthwise convolution): every field is 8 bytes.
+typedef struct qf_elementwise_args {
+    const void *x;      /* first input */
+    const void *x2;     /* second input (binary ops) */
+    void *y;            /* output */
+    void *extra;        /* op-specific output (DynamicQuantizeLinear: scales, then zero points) */
+    int64_t begin;      /* first row handled (ops that split rows) */
+    int64_t end;        /* one past the last row handled */
+} qf_elementwise_args;
+
+typedef void (*qf_elementwise_kernel)(const qf_elementwise_args *);
+
+static inline void qf_call_elementwise_kernel(const void *kernel, const qf_elementwise_args *args) {
+    ((qf_elementwise_kernel)kernel)(args);
+}
 
 /// Calls a generated kernel (Swift cannot call a raw address with a C signature directly).
 static inline void qf_call_matmul_kernel(const void *kernel, const qf_matmul_args *args) {

@@ -101,6 +101,9 @@ public enum AOTBuilder {
             case .none: "no activation"
             case .relu: "ReLU"
             case let .clamp(lo, hi): "clamp to [\(lo), \(hi)]"
+            case .gelu: "GELU"
+            case .sigmoid: "sigmoid"
+            case .tanh: "tanh"
             }
         }
         let output: String
@@ -111,6 +114,20 @@ public enum AOTBuilder {
             output = "requantized (ONNX QLinearMatMul): \(quant(r.output))\(r.bias == nil ? "" : ", int32 bias"), \(activation(r.activation))"
         case let .dequantized(d):
             output = "dequantized: acc · a_scale · b_scale[n]\(d.bias == nil ? "" : " + bias[n]"), \(activation(d.activation))"
+        case let .chain(chain):
+            let steps = chain.steps.map { step -> String in
+                switch step {
+                case .bias: "+ bias[n]"
+                case .scale: "· scale[n]"
+                case let .activation(a): activation(a)
+                case .residualAdd: "+ residual"
+                }
+            }
+            let end: String = switch chain.output {
+            case let .requantize(type, params): "requantize to \(type.rawValue) (\(quant(params)))"
+            case .dequantize: "f32"
+            }
+            output = "epilogue chain: acc · a_scale · b_scale[n], \((steps + [end]).joined(separator: ", "))"
         }
         return [
             "symbol": .text(kernel.symbol), "upper": .text(kernel.symbol.uppercased()),

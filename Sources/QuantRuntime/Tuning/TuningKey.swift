@@ -56,8 +56,20 @@ public struct TuningKey: Hashable, Codable, Sendable, CustomStringConvertible {
             output = "requantized(\(r.type.rawValue)\(r.bias == nil ? "" : ",bias"),\(activationName(r.activation)))"
         case let .dequantized(d):
             output = "dequantized(f32\(d.bias == nil ? "" : ",bias"),\(activationName(d.activation)))"
+        case let .chain(chain):
+            output = "chain(\(chain.output.elementType.rawValue);\(chain.steps.map(stepName).joined(separator: ",")))"
         }
-        return "matmul a=\(op.aType.rawValue) b=\(op.bType.rawValue) \(granularity) \(zeroPoints) a_zp=\(op.aQuant.zeroPoints[0] == 0 ? "0" : "≠0") out=\(output)"
+        let aMode = op.aQuantMode == .constant ? "" : " a=\(op.aQuantMode.rawValue)"
+        return "matmul a=\(op.aType.rawValue) b=\(op.bType.rawValue) \(granularity) \(zeroPoints) a_zp=\(op.aQuant.zeroPoints[0] == 0 ? "0" : "≠0") out=\(output)\(aMode)"
+    }
+
+    private static func stepName(_ step: EpilogueChain.Step) -> String {
+        switch step {
+        case .bias: "bias"
+        case .scale: "scale"
+        case let .activation(activation): activationName(activation)
+        case .residualAdd: "residual"
+        }
     }
 
     private static func activationName(_ activation: Activation) -> String {
@@ -65,6 +77,9 @@ public struct TuningKey: Hashable, Codable, Sendable, CustomStringConvertible {
         case .none: "none"
         case .relu: "relu"
         case .clamp: "clamp"
+        case .gelu: "gelu"
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
         }
     }
 

@@ -1,0 +1,35 @@
+import Foundation
+import QuantOps
+import Testing
+
+/// QuantForge's rational erf/tanh (and the GELU/sigmoid built on them) stay within a few float
+/// ulps of libm over the whole line, so that quantized tables and epilogues are accurate.
+struct RealFunctionsTests {
+    @Test func closeToLibm() {
+        var worst: (erf: Double, tanh: Double, gelu: Double, sigmoid: Double) = (0, 0, 0, 0)
+        for i in -20_000...20_000 {
+            let x = Float(i) / 1000
+            let d = Double(x)
+            worst.erf = max(worst.erf, abs(Double(RealFunctions.erf(x)) - Foundation.erf(d)))
+            worst.tanh = max(worst.tanh, abs(Double(RealFunctions.tanh(x)) - Foundation.tanh(d)))
+            let gelu = 0.5 * d * (1 + Foundation.erf(d / 2.0.squareRoot()))
+            worst.gelu = max(worst.gelu, abs(Double(RealFunctions.gelu(x)) - gelu) / max(1, abs(gelu)))
+            worst.sigmoid = max(worst.sigmoid, abs(Double(RealFunctions.sigmoid(x)) - 1 / (1 + Foundation.exp(-d))))
+        }
+        #expect(worst.erf < 2e-6, "erf error \(worst.erf)")
+        #expect(worst.tanh < 2e-6, "tanh error \(worst.tanh)")
+        #expect(worst.gelu < 4e-6, "gelu error \(worst.gelu)")
+        #expect(worst.sigmoid < 2e-6, "sigmoid error \(worst.sigmoid)")
+        #expect(abs(RealFunctions.erf(100) - 1) <= Float.ulpOfOne && abs(RealFunctions.tanh(-100) + 1) <= Float.ulpOfOne)
+    }
+
+    @Test func dynamicQuantizationParameters() {
+        // ONNX's example: x in [-3, 2] → scale 5/255, zero point round(3 / scale) = 153.
+        let (scale, zeroPoint) = DynamicQuantizeLinear.parameters(minimum: -3, maximum: 2)
+        #expect(scale == Float(5) / 255 && zeroPoint == 153)
+        // All zeros: scale 1 (ONNX Runtime), zero point 0; positive data: zero point 0.
+        #expect(DynamicQuantizeLinear.parameters(minimum: 0, maximum: 0) == (1, 0))
+        #expect(DynamicQuantizeLinear.parameters(minimum: 1, maximum: 5).1 == 0)
+        #expect(DynamicQuantizeLinear.parameters(minimum: -4, maximum: -1).1 == 255)
+    }
+}
