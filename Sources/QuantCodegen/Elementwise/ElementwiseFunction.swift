@@ -1,0 +1,144 @@
+import CLLVM
+import LLVMKit
+import QuantOps
+import QuantSchedule
+
+/// One elementwise kernel `void name(const qf_elementwise_args *)` being emitted for an
+/// instruction set: its arguments, its vector width (the ISA's int32 lanes: 16 for AVX-512, 8 for
+/// AVX2, 16 split by LLVM into SSE2 registers for the portable path), and helpers to load, convert
+/// and store tensors of every element type. Loops over elements run whole vectors, then a scalar
+/// remainder (the same body with one lane), so no access passes the end of a tensor.
+struct ElementwiseFunction {
+    let module: Module
+    let context: Context
+    let b: IRBuilder
+    let function: LLVMValueRef
+    let loops: LoopBuilder
+    let lanes: Int
+    let portable: Bool
+    let i64: LLVMTypeRef
+    // qf_elementwise_args
+    let x: LLVMValueRef
+    let x2: LLVMValueRef
+    let y: LLVMValueRef
+    let extra: LLVMValueRef
+    let begin: LLVMValueRef
+    let end: LLVMValueRef
+
+    /// Adds the function to `module` and positions the builder in its entry block. The
+    /// instruction's confining features are set on it, as for matmul kernels.
+    init(module: Module, name: String, instruction: DotInstruction, targetFeatures: String) {
+        self.module = module
+        context = module.context
+        b = IRBuilder(context)
+        i64 = context.i64
+        let bytePointer = context.pointer(to: context.i8)
+        function = module.addFunction(name, type: context.function(context.void, [bytePointer]))
+        for attribute in ["nounwind", "nofree"] {
+            let kind = LLVMGetEnumAttributeKindForName(attribute, attribute.utf8.count)
+            LLVMAddAttributeAtIndex(function, UInt32(bitPattern: -1), LLVMCreateEnumAttribute(context.ref, kind, 0))
+        }
+        let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
+        if let confining = instruction.confiningFeatures[architecture] {
+            let features = targetFeatures.isEmpty ? confining : targetFeatures + "," + confining
+            LLVMAddTargetDependentFunctionAttr(function, "target-features", features)
+        }
+        loops = LoopBuilder(builder: b, function: function)
+        lanes = instruction.lanes
+        portable = instruction.isa == .portable
+        let builder = b, context = context
+        builder.position(at: builder.appendBlock(function, "entry"))
+        let args = LLVMGetParam(function, 0)!
+        let fields = (0..<6).map { index in
+            builder.load(context.i64, from: builder.byteOffset(args, context.constInt(context.i64, Int64(8 * index))), align: 8)
+        }
+        x = builder.intToPtr(fields[0], to: bytePointer)
+        x2 = builder.intToPtr(fields[1], to: bytePointer)
+        y = builder.intToPtr(fields[2], to: bytePointer)
+        extra = builder.intToPtr(fields[3], to: bytePointer)
+        begin = fields[4]
+        end = fields[5]
+    }
+
+    func const(_ value: Int) -> LLVMValueRef { context.constInt(i64, Int64(value)) }
+    func math(_ lanes: Int) -> VectorMath { VectorMath(module: module, b: b, lanes: lanes) }
+
+    func finish() { b.retVoid() }
+
+    /// `for i in from..<to` in vectors of `lanes`, then one element at a time:
+    /// `body(i, width)` emits `width` elements starting at i.
+    func vectorLoop(_ name: String, from: LLVMValueRef, to: LLVMValueRef, lanes: Int? = nil,
+                    _ body: (LLVMValueRef, Int) -> Void) {
+        let width = lanes ?? self.lanes
+        let exit = loops.loop("\(name).v", from: from, step: Int64(width), while: { b.icmp(LLVMIntSLE, b.add($0, const(width)), to) }) { i, _ in
+            body(i, width)
+            return []
+        }
+        loops.loop("\(name).s", from: exit.iv, step: 1, while: { b.icmp(LLVMIntSLT, $0, to) }) { i, _ in
+            body(i, 1)
+            return []
+        }
+    }
+
+    /// The IR type of one element.
+    func irType(_ type: ElementType) -> LLVMTypeRef {
+        switch type {
+        case .u8, .s8: context.i8
+        case .u16, .s16: context.i16
+        case .s32: context.i32
+        case .f32: context.f32
+        }
+    }
+
+    /// `width` elements of an integer type at `base + index·size`, widened to i32 lanes.
+    func loadInts(_ type: ElementType, _ base: LLVMValueRef, _ index: LLVMValueRef, width: Int) -> LLVMValueRef {
+        let pointer = b.byteOffset(base, b.mul(index, const(type.byteSize)))
+        let raw = b.load(context.vector(irType(type), width), from: pointer, align: 1)
+        let ints = context.vector(context.i32, width)
+        if type == .s32 { return raw }
+        return type == .s8 || type == .s16 ? b.sext(raw, to: ints) : b.zext(raw, to: ints)
+    }
+
+    /// Stores i32 lanes (already in range) as `type` at `base + index·size`.
+    func storeInts(_ value: LLVMValueRef, _ type: ElementType, _ base: LLVMValueRef, _ index: LLVMValueRef, width: Int) {
+        let pointer = b.byteOffset(base, b.mul(index, const(type.byteSize)))
+        let narrow = type == .s32 ? value : b.trunc(value, to: context.vector(irType(type), width))
+        b.store(narrow, to: pointer, align: 1)
+    }
+
+    func loadFloats(_ base: LLVMValueRef, _ index: LLVMValueRef, width: Int) -> LLVMValueRef {
+        b.load(context.vector(context.f32, width), from: b.byteOffset(base, b.mul(index, const(4))), align: 4)
+    }
+
+    func storeFloats(_ value: LLVMValueRef, _ base: LLVMValueRef, _ index: LLVMValueRef) {
+        b.store(value, to: b.byteOffset(base, b.mul(index, const(4))), align: 4)
+    }
+
+    func splat(_ value: LLVMValueRef, _ width: Int) -> LLVMValueRef { b.splat(value, count: width) }
+    func splatInt(_ value: Int32, _ width: Int) -> LLVMValueRef {
+        context.constVector(Array(repeating: context.constInt(context.i32, Int64(value)), count: width))
+    }
+
+    /// A private constant array (f32 or i32) in the module.
+    func constantArray(_ name: String, floats: [Float]) -> LLVMValueRef {
+        module.addConstant(name, context.constArray(context.f32, floats.map(context.constFloat)), alignment: 64)
+    }
+    func constantArray(_ name: String, ints: [Int32]) -> LLVMValueRef {
+        module.addConstant(name, context.constArray(context.i32, ints.map { context.constInt(context.i32, Int64($0)) }), alignment: 64)
+    }
+
+    /// `width` f32 or i32 lanes of a constant array from element `index` (width 1: a scalar
+    /// splat-free vector of one).
+    func loadArray(_ array: LLVMValueRef, _ element: LLVMTypeRef, _ index: LLVMValueRef, width: Int) -> LLVMValueRef {
+        b.load(context.vector(element, width), from: b.byteOffset(array, b.mul(index, const(4))), align: 4)
+    }
+
+    /// `sat(RNE(x / scale) + zp)` on f32 lanes, as i32 lanes (QuantizeLinear).
+    func quantize(_ x: LLVMValueRef, scale: LLVMValueRef, zeroPoint: LLVMValueRef, range: ClosedRange<Int32>, width: Int) -> LLVMValueRef {
+        let floats = context.vector(context.f32, width)
+        let scaled = LLVMBuildFDiv(b.ref, x, scale, "")!
+        let lower = b.sitofp(b.sub(splatInt(range.lowerBound, width), zeroPoint), to: floats)
+        let upper = b.sitofp(b.sub(splatInt(range.upperBound, width), zeroPoint), to: floats)
+        return math(width).saturatingRound(scaled, zeroPoint: zeroPoint, lowerMinusZero: lower, upperMinusZero: upper, portable: portable)
+    }
+}

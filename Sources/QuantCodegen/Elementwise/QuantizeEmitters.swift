@@ -1,0 +1,125 @@
+import CLLVM
+import LLVMKit
+import QuantOps
+import QuantSchedule
+
+/// QuantizeLinear and DequantizeLinear kernels: the tensor as [outer, channels, inner] around the
+/// axis; for each (outer, channel) the parameter row starts at
+/// `o·outerStride + (c / blockSize)·channelStride`, and the inner loop runs in vectors, with the
+/// parameters splat (inner stride 0) or loaded as vectors (inner stride 1). Per-axis
+/// quantization of the last axis is turned around (one row per outer index, parameters along it)
+/// so that it vectorizes too. x = input, y = output; the whole tensor per call.
+struct QuantizeLinearEmitter {
+    enum Direction { case quantize, dequantize }
+
+    let quantization: AxisQuantization
+    let direction: Direction
+
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> LLVMValueRef {
+        let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        let q = quantization, b = f.b, context = f.context
+        var (outer, channels, inner) = q.outerChannelsInner
+        var strides = q.parameterStrides
+        var blockSize = max(q.blockSize, 1)
+        if q.axis != nil && q.blockSize == 0 && inner == 1 {
+            // Per-axis on the last axis: rows of `channels` elements with parameters along the row.
+            (outer, channels, inner) = (outer, 1, channels)
+            strides = (0, 0, 1)
+            blockSize = 1
+        }
+        let scales = f.constantArray("scales", floats: q.scales)
+        let zeroPoints = f.constantArray("zero.points", ints: q.zeroPoints)
+        let range = q.type.integerRange!
+        f.loops.loop("o", from: f.const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, f.const(outer)) }) { o, _ in
+            f.loops.loop("c", from: f.const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, f.const(channels)) }) { c, _ in
+                let parameterRow = b.add(b.mul(o, f.const(strides.outer)),
+                                         b.mul(LLVMBuildSDiv(b.ref, c, f.const(blockSize), "")!, f.const(strides.channel)))
+                let rowStart = b.mul(b.add(b.mul(o, f.const(channels)), c), f.const(inner))
+                f.vectorLoop("i", from: f.const(0), to: f.const(inner)) { i, width in
+                    let scale: LLVMValueRef, zeroPoint: LLVMValueRef
+                    if strides.inner == 0 {
+                        scale = f.splat(b.load(context.f32, from: b.byteOffset(scales, b.mul(parameterRow, f.const(4))), align: 4), width)
+                        zeroPoint = f.splat(b.load(context.i32, from: b.byteOffset(zeroPoints, b.mul(parameterRow, f.const(4))), align: 4), width)
+                    } else {
+                        scale = f.loadArray(scales, context.f32, b.add(parameterRow, i), width: width)
+                        zeroPoint = f.loadArray(zeroPoints, context.i32, b.add(parameterRow, i), width: width)
+                    }
+                    let index = b.add(rowStart, i)
+                    switch direction {
+                    case .quantize:
+                        let values = f.loadFloats(f.x, index, width: width)
+                        f.storeInts(f.quantize(values, scale: scale, zeroPoint: zeroPoint, range: range, width: width), q.type, f.y, index, width: width)
+                    case .dequantize:
+                        let values = b.sub(f.loadInts(q.type, f.x, index, width: width), zeroPoint)
+                        f.storeFloats(b.fmul(b.sitofp(values, to: context.vector(context.f32, width)), scale), f.y, index)
+                    }
+                }
+                return []
+            }
+            return []
+        }
+        f.finish()
+        return f.function
+    }
+}
+
+/// DynamicQuantizeLinear: for each row in [begin, end) (the whole tensor as one row unless per
+/// row): a vector min/max pass, ONNX's parameters in scalar float32 (the reference's operations),
+/// stored to `extra` (scales at [0, rows), zero points as int32 after them), then the quantizing pass.
+struct DynamicQuantizeEmitter {
+    let op: DynamicQuantizeLinear
+
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> LLVMValueRef {
+        let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        let b = f.b, context = f.context, f32 = context.f32
+        let length = op.perRow ? op.columns : op.rows * op.columns
+        let rows = op.perRow ? op.rows : 1
+        func float(_ x: Float) -> LLVMValueRef { context.constFloat(x) }
+        f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(LLVMIntSLT, $0, f.end) }) { r, _ in
+            let rowStart = b.mul(r, f.const(length))
+            // min / max: vector accumulators, then reduced (min and max are exact in any order).
+            let lanes = f.lanes
+            let floats = context.vector(f32, lanes)
+            let infinity = context.constVector(Array(repeating: float(.infinity), count: lanes))
+            let negativeInfinity = context.constVector(Array(repeating: float(-.infinity), count: lanes))
+            let main = f.loops.loop("mm.v", from: f.const(0), step: Int64(lanes), carried: [infinity, negativeInfinity],
+                                    while: { b.icmp(LLVMIntSLE, b.add($0, f.const(lanes)), f.const(length)) }) { i, acc in
+                let v = f.loadFloats(f.x, b.add(rowStart, i), width: lanes)
+                return [b.select(b.fcmp(LLVMRealOLT, v, acc[0]), v, acc[0]), b.select(b.fcmp(LLVMRealOGT, v, acc[1]), v, acc[1])]
+            }
+            _ = floats
+            var low = float(.infinity), high = float(-.infinity)
+            for lane in 0..<lanes {
+                let l = b.extractElement(main.carried[0], lane), h = b.extractElement(main.carried[1], lane)
+                low = b.select(b.fcmp(LLVMRealOLT, l, low), l, low)
+                high = b.select(b.fcmp(LLVMRealOGT, h, high), h, high)
+            }
+            let tail = f.loops.loop("mm.s", from: main.iv, step: 1, carried: [low, high],
+                                    while: { b.icmp(LLVMIntSLT, $0, f.const(length)) }) { i, acc in
+                let v = b.load(f32, from: b.byteOffset(f.x, b.mul(b.add(rowStart, i), f.const(4))), align: 4)
+                return [b.select(b.fcmp(LLVMRealOLT, v, acc[0]), v, acc[0]), b.select(b.fcmp(LLVMRealOGT, v, acc[1]), v, acc[1])]
+            }
+            // DynamicQuantizeLinear.parameters, operation for operation.
+            low = b.select(b.fcmp(LLVMRealOLT, tail.carried[0], float(0)), tail.carried[0], float(0))
+            high = b.select(b.fcmp(LLVMRealOGT, tail.carried[1], float(0)), tail.carried[1], float(0))
+            let range = LLVMBuildFDiv(b.ref, b.fsub(high, low), float(255), "")!
+            let scale = b.select(b.fcmp(LLVMRealOEQ, high, low), float(1), range)
+            let initial = b.fsub(float(0), LLVMBuildFDiv(b.ref, low, scale, "")!)
+            var clamped = b.select(b.fcmp(LLVMRealOGT, initial, float(255)), float(255), initial)
+            clamped = b.select(b.fcmp(LLVMRealOLT, initial, float(0)), float(0), clamped)
+            let rounded = b.extractElement(f.math(1).roundHalfToEven(b.splat(clamped, count: 1), portable: f.portable), 0)
+            let zeroPoint = b.fptosi(rounded, to: context.i32)
+            b.store(scale, to: b.byteOffset(f.extra, b.mul(r, f.const(4))), align: 4)
+            b.store(zeroPoint, to: b.byteOffset(f.extra, b.mul(b.add(r, f.const(rows)), f.const(4))), align: 4)
+            f.vectorLoop("q", from: f.const(0), to: f.const(length)) { i, width in
+                let index = b.add(rowStart, i)
+                let values = f.loadFloats(f.x, index, width: width)
+                let q = f.quantize(values, scale: f.splat(scale, width), zeroPoint: f.splat(zeroPoint, width), range: 0...255, width: width)
+                f.storeInts(q, .u8, f.y, index, width: width)
+            }
+            return []
+        }
+        f.finish()
+        return f.function
+    }
+}

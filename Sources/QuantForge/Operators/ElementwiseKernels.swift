@@ -1,0 +1,180 @@
+import QuantCodegen
+
+/// Checks that a caller's buffer holds `count` elements of `type`.
+func checkBuffer(_ field: String, bytes: Int, count: Int, type: ElementType) throws(QuantError) {
+    let required = count * type.byteSize
+    if bytes < required { throw .bufferTooSmall(field: field, requiredBytes: required, actualBytes: bytes) }
+}
+
+/// A compiled QuantizeLinear: f32 in, the quantized type out, the whole tensor per call.
+public final class QuantizeKernel: Sendable {
+    public let op: QuantizeLinear
+    public let compiled: CompiledElementwiseKernel
+
+    init(op: QuantizeLinear, compiled: CompiledElementwiseKernel) {
+        self.op = op
+        self.compiled = compiled
+    }
+
+    /// Quantizes `x` (the op's element count of f32) into `y` (as many elements of the op's type).
+    public func run(x: UnsafeBufferPointer<Float>, y: UnsafeMutableRawBufferPointer) throws(QuantError) {
+        let count = op.quantization.count
+        try checkBuffer("x", bytes: x.count * 4, count: count, type: .f32)
+        try checkBuffer("y", bytes: y.count, count: count, type: op.quantization.type)
+        compiled.callUnchecked(x: UnsafeRawPointer(x.baseAddress), y: y.baseAddress)
+    }
+
+    public func run(_ x: [Float]) throws(QuantError) -> [UInt8] {
+        try checkBuffer("x", bytes: x.count * 4, count: op.quantization.count, type: .f32)
+        var y = [UInt8](repeating: 0, count: op.quantization.count * op.quantization.type.byteSize)
+        x.withUnsafeBytes { x in y.withUnsafeMutableBytes { compiled.callUnchecked(x: x.baseAddress, y: $0.baseAddress) } }
+        return y
+    }
+}
+
+/// A compiled DequantizeLinear: the quantized type in, f32 out.
+public final class DequantizeKernel: Sendable {
+    public let op: DequantizeLinear
+    public let compiled: CompiledElementwiseKernel
+
+    init(op: DequantizeLinear, compiled: CompiledElementwiseKernel) {
+        self.op = op
+        self.compiled = compiled
+    }
+
+    public func run(x: UnsafeRawBufferPointer, y: UnsafeMutableBufferPointer<Float>) throws(QuantError) {
+        let count = op.quantization.count
+        try checkBuffer("x", bytes: x.count, count: count, type: op.quantization.type)
+        try checkBuffer("y", bytes: y.count * 4, count: count, type: .f32)
+        compiled.callUnchecked(x: x.baseAddress, y: UnsafeMutableRawPointer(y.baseAddress))
+    }
+
+    public func run(_ x: [UInt8]) throws(QuantError) -> [Float] {
+        try checkBuffer("x", bytes: x.count, count: op.quantization.count, type: op.quantization.type)
+        var y = [Float](repeating: 0, count: op.quantization.count)
+        x.withUnsafeBytes { x in y.withUnsafeMutableBytes { compiled.callUnchecked(x: x.baseAddress, y: $0.baseAddress) } }
+        return y
+    }
+}
+
+/// A compiled DynamicQuantizeLinear (per tensor or per row): f32 in; u8 out with the scales and
+/// zero points it chose.
+public final class DynamicQuantizeKernel: Sendable {
+    public let op: DynamicQuantizeLinear
+    public let compiled: CompiledElementwiseKernel
+
+    init(op: DynamicQuantizeLinear, compiled: CompiledElementwiseKernel) {
+        self.op = op
+        self.compiled = compiled
+    }
+
+    /// Parameter pairs the kernel produces: one, or one per row.
+    public var parameterCount: Int { op.perRow ? op.rows : 1 }
+
+    /// Quantizes `x`; `parameters` receives the scales (as float bit patterns) followed by the
+    /// zero points, `2 · parameterCount` 32-bit words.
+    public func run(x: UnsafeBufferPointer<Float>, y: UnsafeMutableRawBufferPointer,
+                    parameters: UnsafeMutableBufferPointer<UInt32>) throws(QuantError) {
+        let count = op.rows * op.columns
+        try checkBuffer("x", bytes: x.count * 4, count: count, type: .f32)
+        try checkBuffer("y", bytes: y.count, count: count, type: .u8)
+        try checkBuffer("parameters", bytes: parameters.count * 4, count: 2 * parameterCount, type: .s32)
+        runUnchecked(x: x.baseAddress!, y: y.baseAddress!, parameters: parameters.baseAddress!, rows: 0..<parameterCount)
+    }
+
+    /// No checks; `rows` is the range of parameter rows (the whole tensor is row 0 when per tensor).
+    public func runUnchecked(x: UnsafePointer<Float>, y: UnsafeMutableRawPointer, parameters: UnsafeMutablePointer<UInt32>,
+                             rows: Range<Int>) {
+        compiled.callUnchecked(x: UnsafeRawPointer(x), y: y, extra: UnsafeMutableRawPointer(parameters),
+                               begin: rows.lowerBound, end: rows.upperBound)
+    }
+
+    public func run(_ x: [Float]) throws(QuantError) -> (y: [UInt8], scales: [Float], zeroPoints: [Int32]) {
+        try checkBuffer("x", bytes: x.count * 4, count: op.rows * op.columns, type: .f32)
+        var y = [UInt8](repeating: 0, count: op.rows * op.columns)
+        var parameters = [UInt32](repeating: 0, count: 2 * parameterCount)
+        x.withUnsafeBufferPointer { x in
+            y.withUnsafeMutableBytes { y in
+                parameters.withUnsafeMutableBufferPointer {
+                    runUnchecked(x: x.baseAddress!, y: y.baseAddress!, parameters: $0.baseAddress!, rows: 0..<parameterCount)
+                }
+            }
+        }
+        return (y, parameters[..<parameterCount].map { Float(bitPattern: $0) },
+                parameters[parameterCount...].map { Int32(bitPattern: $0) })
+    }
+}
+
+/// A compiled QLinearAdd / QLinearMul with broadcasting.
+public final class BinaryKernel: Sendable {
+    public let op: QLinearBinary
+    public let compiled: CompiledElementwiseKernel
+
+    init(op: QLinearBinary, compiled: CompiledElementwiseKernel) {
+        self.op = op
+        self.compiled = compiled
+    }
+
+    public func run(a: UnsafeRawBufferPointer, b: UnsafeRawBufferPointer, y: UnsafeMutableRawBufferPointer) throws(QuantError) {
+        try checkBuffer("A", bytes: a.count, count: op.aShape.reduce(1, *), type: op.type)
+        try checkBuffer("B", bytes: b.count, count: op.bShape.reduce(1, *), type: op.type)
+        try checkBuffer("Y", bytes: y.count, count: op.count, type: op.type)
+        compiled.callUnchecked(x: a.baseAddress, x2: b.baseAddress, y: y.baseAddress)
+    }
+
+    public func run(a: [UInt8], b: [UInt8]) throws(QuantError) -> [UInt8] {
+        try checkBuffer("A", bytes: a.count, count: op.aShape.reduce(1, *), type: op.type)
+        try checkBuffer("B", bytes: b.count, count: op.bShape.reduce(1, *), type: op.type)
+        var y = [UInt8](repeating: 0, count: op.count)
+        a.withUnsafeBytes { a in
+            b.withUnsafeBytes { b in y.withUnsafeMutableBytes { compiled.callUnchecked(x: a.baseAddress, x2: b.baseAddress, y: $0.baseAddress) } }
+        }
+        return y
+    }
+}
+
+/// A compiled 256-entry lookup activation on a quantized tensor.
+public final class LookupKernel: Sendable {
+    public let op: QuantizedLookup
+    public let compiled: CompiledElementwiseKernel
+
+    init(op: QuantizedLookup, compiled: CompiledElementwiseKernel) {
+        self.op = op
+        self.compiled = compiled
+    }
+
+    public func run(x: UnsafeRawBufferPointer, y: UnsafeMutableRawBufferPointer) throws(QuantError) {
+        try checkBuffer("X", bytes: x.count, count: op.count, type: op.inputType)
+        try checkBuffer("Y", bytes: y.count, count: op.count, type: op.outputType)
+        compiled.callUnchecked(x: x.baseAddress, y: y.baseAddress, begin: 0, end: op.count)
+    }
+
+    public func run(_ x: [UInt8]) throws(QuantError) -> [UInt8] {
+        try checkBuffer("X", bytes: x.count, count: op.count, type: op.inputType)
+        var y = [UInt8](repeating: 0, count: op.count)
+        x.withUnsafeBytes { x in y.withUnsafeMutableBytes { compiled.callUnchecked(x: x.baseAddress, y: $0.baseAddress, begin: 0, end: op.count) } }
+        return y
+    }
+}
+
+extension Engine {
+    public func compile(_ op: QuantizeLinear) throws(QuantError) -> QuantizeKernel {
+        QuantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+    }
+
+    public func compile(_ op: DequantizeLinear) throws(QuantError) -> DequantizeKernel {
+        DequantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+    }
+
+    public func compile(_ op: DynamicQuantizeLinear) throws(QuantError) -> DynamicQuantizeKernel {
+        DynamicQuantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+    }
+
+    public func compile(_ op: QLinearBinary) throws(QuantError) -> BinaryKernel {
+        BinaryKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+    }
+
+    public func compile(_ op: QuantizedLookup) throws(QuantError) -> LookupKernel {
+        LookupKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+    }
+}
