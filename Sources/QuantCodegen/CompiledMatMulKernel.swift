@@ -16,6 +16,8 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
     public let code: JITCode
     var entry: UnsafeRawPointer { code.entry }
     private let adjustment: OperandAdjustment
+    /// Set when the kernel is the GEMM of an implicit-GEMM convolution (A = the NHWC input).
+    public let convolution: ConvolutionGeometry?
 
     init(op: MatMul, schedule: MatMulSchedule, emitter: MatMulKernelEmitter, code: JITCode, compileMilliseconds: Double) {
         self.op = op
@@ -23,6 +25,7 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
         instruction = emitter.instruction
         layout = emitter.layout
         adjustment = emitter.adjustment
+        convolution = emitter.convolution
         self.code = code
         self.compileMilliseconds = compileMilliseconds
         weightSignature = Self.weightSignature(op: op, instruction: emitter.instruction, layout: emitter.layout,

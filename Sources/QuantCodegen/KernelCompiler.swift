@@ -79,11 +79,13 @@ public final class KernelCompiler: @unchecked Sendable {
     /// Compiles `op` with `schedule` into a callable kernel: builds and verifies the loop IR and the
     /// LLVM IR, then takes the machine code from a live identical kernel, the disk cache, or LLVM's
     /// code generator (in that order), and links the object into the JIT.
-    public func compileMatMul(_ op: MatMul, schedule: MatMulSchedule) throws(QuantError) -> CompiledMatMulKernel {
+    /// With `convolution`, the kernel is the GEMM of an implicit-GEMM convolution group.
+    public func compileMatMul(_ op: MatMul, schedule: MatMulSchedule,
+                              convolution: ConvolutionGeometry? = nil) throws(QuantError) -> CompiledMatMulKernel {
         let started = DispatchTime.now()
-        let emitter = try MatMulKernelEmitter(op: op, schedule: schedule)
+        let emitter = try MatMulKernelEmitter(op: op, schedule: schedule, convolution: convolution)
         try checkFeatures(emitter.instruction)
-        IRDump.write("schedule", "\(schedule)", "layout: \(emitter.layout)\nop: \(op)")
+        IRDump.write("schedule", "\(schedule)", "layout: \(emitter.layout)\nop: \(op)\(convolution.map { "\n\($0)" } ?? "")")
         let code = try compileFunction { module, machine in
             try emitter.emit(into: module, name: "qf_kernel", targetFeatures: machine.features)
         }

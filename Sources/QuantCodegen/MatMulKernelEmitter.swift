@@ -18,20 +18,41 @@ public struct MatMulKernelEmitter {
     public let instruction: DotInstruction
     public let layout: PackedLayout
     public let adjustment: OperandAdjustment
+    /// Set for an implicit-GEMM convolution: A's rows are gathered from the input per row block.
+    public let convolution: ConvolutionGeometry?
+    /// True when the row blocks widen A into the instruction's packed form.
+    public var widensA: Bool { instruction.packsA(rowBlock: schedule.rowBlock, k: op.k) }
 
-    public init(op: MatMul, schedule: MatMulSchedule) throws(QuantError) {
+    public init(op: MatMul, schedule: MatMulSchedule, convolution: ConvolutionGeometry? = nil) throws(QuantError) {
         self.op = op
         self.schedule = schedule
+        self.convolution = convolution
         instruction = try schedule.instruction()
         let layout = try schedule.layout(k: op.k, n: op.n)
         self.layout = op.aQuantMode.isRunTime ? layout.withColumnSums() : layout
         adjustment = OperandAdjustment(op: op, instruction: instruction)
         try schedule.validate(rowSums: adjustment.needsRowSums)
+        if let convolution {
+            if convolution.rowBytes != op.k { throw .invalidShape(field: "K", reason: "K = \(op.k) is not the window of \(convolution)") }
+            if schedule.rowBlock * op.k > Self.gatherBytesLimit {
+                throw .invalidSchedule(constraint: "a row block of \(schedule.rowBlock) gathered rows of \(op.k) bytes exceeds \(Self.gatherBytesLimit) bytes")
+            }
+        }
+    }
+
+    /// The largest gathered-A buffer (on the kernel's stack) a convolution's row block may use.
+    public static let gatherBytesLimit = 128 << 10
+
+    /// The largest row block (a multiple of `rowsPerTile`, at least one tile) whose gathered rows
+    /// of K bytes fit the limit.
+    public static func gatherRowBlock(_ rowBlock: Int, k: Int, rowsPerTile: Int) -> Int {
+        max(rowsPerTile, min(rowBlock, gatherBytesLimit / max(k, 1) / rowsPerTile * rowsPerTile))
     }
 
     /// The kernel's verified loop program (each pass dumped under `QFORGE_DUMP=loops`).
     public func lower(name: String = "kernel") throws(QuantError) -> LoopProgram {
-        try MatMulLowering.lower(op: op, schedule: schedule, instruction: instruction, layout: layout, name: name)
+        try MatMulLowering.lower(op: op, schedule: schedule, instruction: instruction, layout: layout, name: name,
+                                 gathersA: convolution != nil)
     }
 
     /// Lowers the op and adds the kernel function `name` to `module`, whose target machine has the
@@ -76,6 +97,8 @@ private struct EmissionState {
     var scratchTile: LLVMValueRef? = nil
     /// The row block's packed A (pack-A instructions only): `rowBlock` rows of one i32 per K group.
     var packedA: LLVMValueRef? = nil
+    /// The row block's gathered convolution windows (convolutions only): `rowBlock` rows of K bytes.
+    var gatheredA: LLVMValueRef? = nil
 
     // Per-column epilogue constants: a splat when uniform, else a private global array.
     var bZeroPoints: ColumnConstant? = nil
@@ -146,7 +169,12 @@ private struct EmissionState {
             LLVMSetAlignment(tile, 64)
             scratchTile = b.bitcast(tile, to: bytePointer)
         }
-        if program.packsA {
+        if e.convolution != nil {
+            let buffer = LLVMBuildAlloca(b.ref, context.array(context.i8, e.schedule.rowBlock * e.op.k), "gathered.a")!
+            LLVMSetAlignment(buffer, 64)
+            gatheredA = b.bitcast(buffer, to: bytePointer)
+        }
+        if program.packsA && e.widensA {
             let bytes = e.schedule.rowBlock * e.instruction.packedARowBytes(k: e.op.k)
             let buffer = LLVMBuildAlloca(b.ref, context.array(context.i8, bytes), "packed.a")!
             LLVMSetAlignment(buffer, 64)
@@ -199,7 +227,9 @@ private struct EmissionState {
                 microkernel(rows: call.tile.rows, row: value(call.tile.row, environment), bPanel: bPanel, column: column,
                             isTail: isTail, packedFrom: call.packedAFrom.map { value($0, environment) })
             case let .packA(rows):
-                packRows(from: value(rows.from, environment), to: value(rows.to, environment))
+                let from = value(rows.from, environment), to = value(rows.to, environment)
+                if rows.gather { gatherRows(from: from, to: to) }
+                if rows.widen { packRows(from: from, to: to) }
             case .accumulate, .epilogue:
                 preconditionFailure("the verifier guarantees a lowerable program")
             }
@@ -213,7 +243,7 @@ private struct EmissionState {
         let kGroup = e.instruction.kGroup, rowBytes = e.instruction.packedARowBytes(k: e.op.k)
         let fullGroups = e.op.k / kGroup, tailBytes = e.op.k % kGroup
         loops.loop("pack.r", from: from, step: 1, while: { b.icmp(LLVMIntSLT, $0, to) }) { r, _ in
-            let source = b.byteOffset(aBase, b.mul(r, lda))
+            let source = gatheredA.map { b.byteOffset($0, b.mul(b.sub(r, from), const(e.op.k))) } ?? b.byteOffset(aBase, b.mul(r, lda))
             let target = b.byteOffset(packedA!, b.mul(b.sub(r, from), const(rowBytes)))
             loops.loop("pack.g", from: const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, const(fullGroups)) }) { g, _ in
                 let value = dot.packAGroup(b, at: b.byteOffset(source, b.mul(g, const(kGroup))), validBytes: kGroup,
@@ -230,6 +260,48 @@ private struct EmissionState {
         }
     }
 
+    /// Gathers the convolution windows of rows [from, to) into the gathered-A buffer: for each
+    /// (kh, kw), the group's channels of the input pixel, or the input's zero point outside it.
+    private func gatherRows(from: LLVMValueRef, to: LLVMValueRef) {
+        let g = e.convolution!
+        let pixels = g.outputHeight * g.outputWidth
+        let channels = const(g.groupChannels)
+        let padding = context.constInt(context.i8, Int64(g.paddingByte))
+        loops.loop("gather.r", from: from, step: 1, while: { b.icmp(LLVMIntSLT, $0, to) }) { r, _ in
+            let image = LLVMBuildSDiv(b.ref, r, const(pixels), "")!
+            let pixel = LLVMBuildSRem(b.ref, r, const(pixels), "")!
+            let oh = LLVMBuildSDiv(b.ref, pixel, const(g.outputWidth), "")!
+            let ow = LLVMBuildSRem(b.ref, pixel, const(g.outputWidth), "")!
+            let target = b.byteOffset(gatheredA!, b.mul(b.sub(r, from), const(e.op.k)))
+            let top = b.sub(b.mul(oh, const(g.strides[0])), const(g.pads[0]))
+            let left = b.sub(b.mul(ow, const(g.strides[1])), const(g.pads[1]))
+            loops.loop("gather.kh", from: const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, const(g.kernelHeight)) }) { kh, _ in
+                let ih = b.add(top, b.mul(kh, const(g.dilations[0])))
+                let rowInside = b.and(b.icmp(LLVMIntSGE, ih, const(0)), b.icmp(LLVMIntSLT, ih, const(g.height)))
+                loops.loop("gather.kw", from: const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, const(g.kernelWidth)) }) { kw, _ in
+                    let iw = b.add(left, b.mul(kw, const(g.dilations[1])))
+                    let inside = b.and(rowInside, b.and(b.icmp(LLVMIntSGE, iw, const(0)), b.icmp(LLVMIntSLT, iw, const(g.width))))
+                    let destination = b.byteOffset(target, b.mul(b.add(b.mul(kh, const(g.kernelWidth)), kw), channels))
+                    let copy = b.appendBlock(function, "gather.copy"), fill = b.appendBlock(function, "gather.fill")
+                    let done = b.appendBlock(function, "gather.done")
+                    b.condBr(inside, copy, fill)
+                    b.position(at: copy)
+                    let source = b.byteOffset(aBase, b.mul(b.add(b.mul(b.add(b.mul(image, const(g.height)), ih), const(g.width)), iw),
+                                                           const(g.pixelStride)))
+                    LLVMBuildMemCpy(b.ref, destination, 1, source, 1, channels)
+                    b.br(done)
+                    b.position(at: fill)
+                    LLVMBuildMemSet(b.ref, destination, padding, channels, 1)
+                    b.br(done)
+                    b.position(at: done)
+                    return []
+                }
+                return []
+            }
+            return []
+        }
+    }
+
     private func microkernel(rows: Int, row: LLVMValueRef, bPanel: LLVMValueRef, column: LLVMValueRef,
                              isTail: LLVMValueRef?, packedFrom: LLVMValueRef?) {
         let instruction = e.instruction, layout = e.layout
@@ -238,6 +310,9 @@ private struct EmissionState {
         let needsRowSums = e.adjustment.needsRowSums
         // A rows in memory, or in the packed buffer (one i32 per K group) when the block packed them.
         let aRows = (0..<rows).map { i in
+            if let packedFrom, !e.widensA {
+                return b.byteOffset(gatheredA!, b.mul(b.sub(b.add(row, const(i)), packedFrom), const(e.op.k)), "a.gathered\(i)")
+            }
             if let packedFrom {
                 return b.byteOffset(packedA!, b.mul(b.sub(b.add(row, const(i)), packedFrom), const(instruction.packedARowBytes(k: e.op.k))),
                                     "a.packed\(i)")
@@ -255,10 +330,11 @@ private struct EmissionState {
             let bVectors = (0..<vectors).map { v in
                 dot.loadB(b, at: b.byteOffset(groupB, const(v * instruction.columnsPerVector * kGroup)))
             }
-            let aOffset = b.mul(group, const(packedFrom == nil ? kGroup : 4))
+            let widened = packedFrom != nil && e.widensA
+            let aOffset = b.mul(group, const(widened ? 4 : kGroup))
             for g in 0..<groups {
                 let pointers = (0..<m0).map { r in g * m0 + r < rows ? b.byteOffset(aRows[g * m0 + r], aOffset) : nil }
-                let a = packedFrom != nil ? dot.loadPackedA(b, at: pointers[0]!)
+                let a = widened ? dot.loadPackedA(b, at: pointers[0]!)
                     : dot.loadAGroup(b, rows: pointers, validBytes: validBytes, flipSign: e.adjustment.flipsASignBit,
                                      signed: e.adjustment.aSigned)
                 for v in 0..<vectors { values[g * vectors + v] = dot.dot(b, values[g * vectors + v], a, bVectors[v]) }

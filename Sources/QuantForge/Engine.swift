@@ -23,7 +23,7 @@ public final class Engine: Sendable {
     /// Where tuned schedules come from; nil uses the default heuristic for everything.
     public let database: TuningDatabase?
     private let isaForced: Bool
-    private let pool: ThreadPool?
+    let pool: ThreadPool?
     /// Kernels this engine compiled, by (op, schedule), bounded in bytes of machine code.
     public let kernelCache: KernelCache
 

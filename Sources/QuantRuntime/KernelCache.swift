@@ -10,6 +10,8 @@ public final class KernelCache: @unchecked Sendable {
     public struct Key: Hashable, Sendable {
         public let op: MatMul
         public let schedule: MatMulSchedule
+        /// Set for the GEMM of an implicit-GEMM convolution.
+        public let convolution: ConvolutionGeometry?
     }
 
     public struct Statistics: Sendable, Equatable {
@@ -37,9 +39,9 @@ public final class KernelCache: @unchecked Sendable {
     }
 
     /// The cached kernel for `op` and `schedule`, or the one `compile` makes (then cached).
-    public func kernel(_ op: MatMul, _ schedule: MatMulSchedule,
+    public func kernel(_ op: MatMul, _ schedule: MatMulSchedule, convolution: ConvolutionGeometry? = nil,
                        compile: () throws(QuantError) -> CompiledMatMulKernel) throws(QuantError) -> CompiledMatMulKernel {
-        let key = Key(op: op, schedule: schedule)
+        let key = Key(op: op, schedule: schedule, convolution: convolution)
         lock.lock()
         clock += 1
         if let entry = entries[key] {

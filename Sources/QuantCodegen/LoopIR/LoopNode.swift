@@ -51,10 +51,16 @@ public struct MicrokernelCall: Hashable, Sendable {
     public var packedAFrom: LoopExpr? = nil
 }
 
-/// Widens rows [from, to) of A into the packed-A buffer (one i32 operand per K group).
+/// Brings rows [from, to) of A into the row block's buffers: gathers each row's receptive field
+/// (implicit-GEMM convolution, `gather`), and/or widens rows into the packed-A buffer (one i32
+/// operand per K group, for instructions that pack A).
 public struct PackARows: Hashable, Sendable {
     public var from: LoopExpr
     public var to: LoopExpr
+    /// The rows are convolution windows gathered from the input (im2col of this block only).
+    public var gather: Bool = false
+    /// The rows are widened into the instruction's packed-A form.
+    public var widen: Bool = true
 }
 
 /// A node of the loop IR.
@@ -117,7 +123,8 @@ public struct LoopProgram: Hashable, Sendable, CustomStringConvertible {
                 case let .microkernel(call):
                     lines.append("\(pad)microkernel \(call.instruction.rawValue) \(call.tile) ×\(call.vectors) vectors, k unroll \(call.kUnroll)\(call.epilogueFused ? " + fused epilogue" : "")\(call.packedAFrom.map { ", A packed from row \($0)" } ?? "")")
                 case let .packA(rows):
-                    lines.append("\(pad)pack A rows \(rows.from)..<\(rows.to)")
+                    let what = [rows.gather ? "gather (im2col)" : nil, rows.widen ? "widen" : nil].compactMap { $0 }.joined(separator: " + ")
+                    lines.append("\(pad)pack A rows \(rows.from)..<\(rows.to): \(what)")
                 }
             }
         }

@@ -1,12 +1,13 @@
 import QuantOps
 
-/// Pass 7 (for instructions that pack A): each row block first widens its rows of A into the
-/// packed-A buffer, and every microkernel inside reads A from there.
+/// Pass 7 (for instructions that pack A, and for convolutions): each row block first brings its
+/// rows of A into the block's buffer (gathering convolution windows, widening for the
+/// instruction, or both), and every microkernel inside reads A from there.
 /// ```
 /// for rb in ...: pack A rows rb..<min(rb + MC, row_end); (the block's loops, microkernels reading packed A)
 /// ```
 enum PackA {
-    static func run(_ program: LoopProgram, rowBlock: Int) throws(QuantError) -> LoopProgram {
+    static func run(_ program: LoopProgram, rowBlock: Int, gather: Bool = false, widen: Bool = true) throws(QuantError) -> LoopProgram {
         var packed = false
         func markMicrokernels(_ nodes: [LoopNode]) -> [LoopNode] {
             nodes.map { node in
@@ -27,7 +28,8 @@ enum PackA {
                 guard case var .loop(loop) = node else { return node }
                 if loop.variable == "rb" {
                     packed = true
-                    let rows = PackARows(from: .variable("rb"), to: .min(.variable("rb") + rowBlock, .variable("row_end")))
+                    let rows = PackARows(from: .variable("rb"), to: .min(.variable("rb") + rowBlock, .variable("row_end")),
+                                         gather: gather, widen: widen)
                     loop.body = [.packA(rows)] + markMicrokernels(loop.body)
                 } else {
                     loop.body = rewrite(loop.body)

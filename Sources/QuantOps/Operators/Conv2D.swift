@@ -83,9 +83,9 @@ public struct Conv2D: Sendable, Hashable, Codable {
         if batch * outputHeight * outputWidth > MatMul.maxDimension || batch * inChannels * height * width > 1 << 30 {
             throw .invalidShape(field: "X", reason: "the convolution is too large")
         }
+        try wQuant.validate(field: "wQuant", type: wType, channels: outChannels)
         // Every group's GEMM must be a valid matmul (types, quantization, output mode).
         _ = try groupMatMul(0)
-        try wQuant.validate(field: "wQuant", type: wType, channels: outChannels)
         if case let .chain(chain) = output, chain.residual != nil, layout != .nhwc {
             throw .invalidEpilogue(field: "output.chain", reason: "a residual add needs the NHWC layout")
         }

@@ -1,0 +1,163 @@
+import QuantCodegen
+import QuantRuntime
+
+/// A convolution's weights packed once: one packed B per group (ONNX [OC, C/g, KH, KW] in).
+public final class ConvWeights: Sendable {
+    public let groups: [PackedWeights]
+    init(groups: [PackedWeights]) { self.groups = groups }
+}
+
+/// A compiled 2-D convolution (ConvInteger / QLinearConv / any matmul output mode). NHWC runs as
+/// an implicit GEMM per group — the matmul microkernels with each row block's windows gathered
+/// from the input (1×1 convolutions read the input directly); NCHW is transposed to NHWC and back
+/// by generated kernels. Thread-safe.
+public final class ConvKernel: Sendable {
+    public let op: Conv2D
+    /// One GEMM kernel per group (identical groups share machine code).
+    public let groupKernels: [CompiledMatMulKernel]
+    private let toNHWC: CompiledElementwiseKernel?
+    private let toNCHW: CompiledElementwiseKernel?
+    private let pool: ThreadPool?
+
+    init(op: Conv2D, groupKernels: [CompiledMatMulKernel], toNHWC: CompiledElementwiseKernel?, toNCHW: CompiledElementwiseKernel?,
+         pool: ThreadPool?) {
+        self.op = op
+        self.groupKernels = groupKernels
+        self.toNHWC = toNHWC
+        self.toNCHW = toNCHW
+        self.pool = pool
+    }
+
+    public var schedule: MatMulSchedule { groupKernels[0].schedule }
+
+    /// Packs ONNX-layout weights [OC, C/groups, KH, KW] for this kernel.
+    public func packWeights(_ w: [UInt8]) throws(QuantError) -> ConvWeights {
+        if w.count < op.weightElements {
+            throw .bufferTooSmall(field: "W", requiredBytes: op.weightElements, actualBytes: w.count)
+        }
+        var packed: [PackedWeights] = []
+        for g in 0..<op.groups {
+            let b = op.gemmWeights(w, group: g)
+            let weights: PackedWeights
+            do {
+                weights = try b.withUnsafeBytes { try groupKernels[g].packWeights($0) }
+            } catch let error as QuantError {
+                throw error
+            } catch {
+                fatalError("unreachable: \(error)")
+            }
+            packed.append(weights)
+        }
+        return ConvWeights(groups: packed)
+    }
+
+    /// Runs the convolution: `x` in the op's layout and input type, `y` in its layout and output
+    /// type, `residual` (NHWC, the output's shape, the chain's type) when the epilogue chain adds
+    /// one. Every size and the weights are checked first.
+    public func run(x: UnsafeRawBufferPointer, weights: ConvWeights, y: UnsafeMutableRawBufferPointer,
+                    residual: UnsafeRawBufferPointer? = nil) throws(QuantError) {
+        let outputType = op.output.elementType
+        try checkBuffer("X", bytes: x.count, count: op.inputElements, type: op.xType)
+        try checkBuffer("Y", bytes: y.count, count: op.outputElements, type: outputType)
+        if weights.groups.count != op.groups
+            || zip(weights.groups, groupKernels).contains(where: { $0.signature != $1.weightSignature }) {
+            throw .weightsMismatch(reason: "the weights were packed for another convolution")
+        }
+        var extras = CompiledMatMulKernel.CallExtras()
+        if case let .chain(chain) = op.output, let type = chain.residual?.type {
+            guard let residual else { throw .bufferTooSmall(field: "residual", requiredBytes: op.outputElements, actualBytes: 0) }
+            try checkBuffer("residual", bytes: residual.count, count: op.outputElements, type: type)
+            extras.residual = residual.baseAddress
+            extras.ldResidual = op.outChannels
+        } else if residual != nil {
+            throw .invalidEpilogue(field: "residual", reason: "this convolution's output has no residual add")
+        }
+        guard let xBase = x.baseAddress, let yBase = y.baseAddress else { return }
+        let size = outputType.byteSize
+        if op.layout == .nhwc {
+            runGroups(x: xBase, weights: weights, y: yBase, extras: extras)
+            return
+        }
+        // NCHW: per image, channels × pixels becomes pixels × channels, and back.
+        let input = UnsafeMutableRawPointer.allocate(byteCount: op.inputElements, alignment: 64)
+        let output = UnsafeMutableRawPointer.allocate(byteCount: op.outputElements * size, alignment: 64)
+        defer {
+            input.deallocate()
+            output.deallocate()
+        }
+        toNHWC!.callUnchecked(x: xBase, y: input)
+        runGroups(x: UnsafeRawPointer(input), weights: weights, y: output, extras: extras)
+        toNCHW!.callUnchecked(x: UnsafeRawPointer(output), y: yBase)
+    }
+
+    /// Each group's GEMM on NHWC buffers: A starts at the group's first input channel (its windows
+    /// gathered by the kernel), C at its first output channel, rows N·OH·OW.
+    private func runGroups(x: UnsafeRawPointer, weights: ConvWeights, y: UnsafeMutableRawPointer, extras: CompiledMatMulKernel.CallExtras) {
+        let size = op.output.elementType.byteSize
+        for (g, kernel) in groupKernels.enumerated() {
+            var groupExtras = extras
+            groupExtras.residual = extras.residual.map { $0 + g * op.groupOutChannels }
+            ParallelMatMul.run(kernel, a: x + g * op.groupInChannels, lda: op.inChannels, weights: UnsafeRawPointer(weights.groups[g].bytes),
+                               c: y + g * op.groupOutChannels * size, ldc: op.outChannels, m: op.gemmRows, pool: pool, extras: groupExtras)
+        }
+    }
+
+    /// Runs on arrays; returns Y's bytes.
+    public func run(x: [UInt8], weights: ConvWeights, residual: [UInt8]? = nil) throws(QuantError) -> [UInt8] {
+        var y = [UInt8](repeating: 0, count: op.outputElements * op.output.elementType.byteSize)
+        do {
+            try x.withUnsafeBytes { x in
+                try y.withUnsafeMutableBytes { y in
+                    if let residual {
+                        try residual.withUnsafeBytes { try run(x: x, weights: weights, y: y, residual: $0) }
+                    } else {
+                        try run(x: x, weights: weights, y: y)
+                    }
+                }
+            }
+        } catch let error as QuantError {
+            throw error
+        } catch {
+            fatalError("unreachable: \(error)")
+        }
+        return y
+    }
+}
+
+extension Engine {
+    /// The default schedule of a convolution's GEMM: the matmul default, with row blocks small
+    /// enough for the gathered windows (K bytes per row) to stay on the kernel's stack.
+    public func defaultSchedule(for conv: Conv2D) throws(QuantError) -> MatMulSchedule {
+        var schedule = try defaultSchedule(for: try conv.groupMatMul(0))
+        if !conv.isPointwise {
+            schedule.rowBlock = MatMulKernelEmitter.gatherRowBlock(schedule.rowBlock, k: conv.gemmDepth, rowsPerTile: schedule.rowsPerTile)
+        }
+        return schedule
+    }
+
+    /// Compiles a convolution: one GEMM kernel per group (with `schedule`, else the default), plus
+    /// the NCHW ↔ NHWC transposes when the op is NCHW.
+    public func compile(_ conv: Conv2D, schedule: MatMulSchedule? = nil) throws(QuantError) -> ConvKernel {
+        let chosen: MatMulSchedule
+        if let schedule { chosen = schedule } else { chosen = try defaultSchedule(for: conv) }
+        try host.require(chosen.isa)
+        // 1×1 convolutions with stride 1 and no padding read NHWC rows directly.
+        let geometry = conv.isPointwise ? nil : ConvolutionGeometry(conv)
+        var kernels: [CompiledMatMulKernel] = []
+        for g in 0..<conv.groups {
+            let gemm = try conv.groupMatMul(g)
+            kernels.append(try kernelCache.kernel(gemm, chosen, convolution: geometry) { () throws(QuantError) in
+                try KernelCompiler.shared().compileMatMul(gemm, schedule: chosen, convolution: geometry)
+            })
+        }
+        var toNHWC: CompiledElementwiseKernel? = nil, toNCHW: CompiledElementwiseKernel? = nil
+        if conv.layout == .nchw {
+            let compiler = try KernelCompiler.shared()
+            toNHWC = try compiler.compileTranspose(batch: conv.batch, rows: conv.inChannels, columns: conv.height * conv.width,
+                                                   elementBytes: conv.xType.byteSize, isa: isa)
+            toNCHW = try compiler.compileTranspose(batch: conv.batch, rows: conv.outputHeight * conv.outputWidth, columns: conv.outChannels,
+                                                   elementBytes: conv.output.elementType.byteSize, isa: isa)
+        }
+        return ConvKernel(op: conv, groupKernels: kernels, toNHWC: toNHWC, toNCHW: toNCHW, pool: pool)
+    }
+}

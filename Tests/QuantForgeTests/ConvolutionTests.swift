@@ -1,0 +1,111 @@
+import QuantForge
+import Testing
+
+/// Convolutions (implicit GEMM over every ISA here) bit-exact against the reference on random
+/// geometry: odd channel counts, kernel sizes, strides, paddings, dilations, groups, both layouts,
+/// every output mode; and the typed errors of bad geometry.
+struct ConvolutionTests {
+    static func randomConv(_ random: inout TestRandom, layout: Conv2D.Layout, output: OutputKind) throws -> Conv2D {
+        while true {
+            let groups = [1, 1, 2, 3][random.int(0...3)]
+            let cg = random.int(1...9), ocg = random.int(1...21)
+            let kernel = (random.int(1...3), random.int(1...4))
+            let dilations = [random.int(1...2), random.int(1...2)]
+            let pads = (0..<4).map { i in random.int(0...((i % 2 == 0 ? kernel.0 : kernel.1) - 1) * dilations[i % 2]) }
+            let xType: ElementType = random.bool() ? .u8 : .s8, wType: ElementType = random.bool() ? .s8 : .u8
+            let oc = groups * ocg
+            let perChannel = random.bool()
+            let xZero = Int32(random.int(Int(xType.integerRange!.lowerBound)...Int(xType.integerRange!.upperBound)))
+            let wQuant: QuantParams = perChannel
+                ? .perChannel(scales: (0..<oc).map { _ in random.float(0.001...0.01) }, zeroPoints: (0..<oc).map { _ in Int32(random.int(-2...2)) + (wType == .u8 ? 128 : 0) })
+                : .perTensor(scale: 0.004, zeroPoint: wType == .u8 ? 128 : 0)
+            let outputMode: MatMulOutput
+            switch output {
+            case .int32: outputMode = .int32
+            case .requantized:
+                outputMode = .requantized(.init(type: .u8, output: .perTensor(scale: 0.05, zeroPoint: 100),
+                                                bias: random.bool() ? (0..<oc).map { _ in Int32(random.int(-2000...2000)) } : nil,
+                                                activation: random.bool() ? .relu : .none))
+            case .dequantized:
+                // An epilogue chain, with a residual add when the layout allows it.
+                var steps: [EpilogueChain.Step] = [.bias((0..<oc).map { _ in random.float(-1...1) }), .activation(.gelu)]
+                if layout == .nhwc { steps.append(.residualAdd(type: .u8, quant: .perTensor(scale: 0.02, zeroPoint: 128))) }
+                outputMode = .chain(EpilogueChain(steps, output: .requantize(type: .s8, quant: .perTensor(scale: 0.03, zeroPoint: 1))))
+            }
+            if let conv = try? Conv2D(batch: random.int(1...2), inChannels: groups * cg, height: random.int(1...9), width: random.int(1...11),
+                                      outChannels: oc, kernel: kernel, strides: [random.int(1...2), random.int(1...3)], pads: pads,
+                                      dilations: dilations, groups: groups, layout: layout, xType: xType, wType: wType,
+                                      xQuant: .perTensor(scale: 0.02, zeroPoint: xZero), wQuant: wQuant, output: outputMode) {
+                return conv
+            }
+        }
+    }
+
+    @Test(arguments: [Conv2D.Layout.nhwc, .nchw], OutputKind.allCases)
+    func randomGeometryIsBitExact(_ layout: Conv2D.Layout, _ output: OutputKind) throws {
+        var random = TestRandom(seed: (layout == .nhwc ? 7000 : 8000) + UInt64(OutputKind.allCases.firstIndex(of: output)!))
+        for _ in 0..<6 {
+            let conv = try Self.randomConv(&random, layout: layout, output: output)
+            let x = random.bytes(conv.inputElements), w = random.bytes(conv.weightElements)
+            let hasResidual = if case let .chain(chain) = conv.output { chain.residual != nil } else { false }
+            let residual = hasResidual ? random.bytes(conv.outputElements) : nil
+            let expected = ReferenceOperators.conv(conv, x: x, w: w, residual: residual)
+            for isa in isasUnderTest {
+                let kernel = try Engine(isa: isa).compile(conv)
+                let y = try kernel.run(x: x, weights: kernel.packWeights(w), residual: residual)
+                #expect(y == expected, "\(isa) \(kernel.schedule) \(conv.batch)x\(conv.inChannels)x\(conv.height)x\(conv.width) -> \(conv.outChannels) k\(conv.kernelHeight)x\(conv.kernelWidth) s\(conv.strides) p\(conv.pads) d\(conv.dilations) g\(conv.groups) \(layout)")
+            }
+        }
+    }
+
+    /// Small row blocks and every loop order: the gather runs once per block, tails included.
+    @Test func schedulesWithSmallRowBlocks() throws {
+        var random = TestRandom(seed: 9100)
+        let conv = try Conv2D(batch: 1, inChannels: 13, height: 9, width: 7, outChannels: 37, kernel: (3, 3), pads: [1, 1, 1, 1],
+                              xQuant: .perTensor(scale: 0.1, zeroPoint: 7))
+        let x = random.bytes(conv.inputElements), w = random.bytes(conv.weightElements)
+        let expected = ReferenceOperators.conv(conv, x: x, w: w)
+        for isa in isasUnderTest {
+            let engine = try Engine(isa: isa)
+            var schedule = try engine.defaultSchedule(for: conv)
+            for (rowBlock, order) in [(schedule.rowsPerTile, LoopOrder.panelsOuter), (schedule.rowsPerTile * 3, .rowsOuter)] {
+                schedule.rowBlock = rowBlock
+                schedule.loopOrder = order
+                let kernel = try engine.compile(conv, schedule: schedule)
+                #expect(try kernel.run(x: x, weights: kernel.packWeights(w)) == expected, "\(isa) \(schedule)")
+            }
+        }
+    }
+
+    @Test func badGeometryIsRejected() {
+        func conv(c: Int = 4, h: Int = 5, oc: Int = 4, kernel: (Int, Int) = (3, 3), strides: [Int] = [1, 1], pads: [Int] = [0, 0, 0, 0],
+                  dilations: [Int] = [1, 1], groups: Int = 1) throws -> Conv2D {
+            try Conv2D(inChannels: c, height: h, width: h, outChannels: oc, kernel: kernel, strides: strides, pads: pads,
+                       dilations: dilations, groups: groups)
+        }
+        #expect(throws: QuantError.self) { try conv(groups: 3) }               // groups do not divide channels
+        #expect(throws: QuantError.self) { try conv(pads: [3, 0, 0, 0]) }      // padding as large as the kernel
+        #expect(throws: QuantError.self) { try conv(pads: [0, -1, 0, 0]) }
+        #expect(throws: QuantError.self) { try conv(h: 2) }                    // input smaller than the kernel
+        #expect(throws: QuantError.self) { try conv(strides: [0, 1]) }
+        #expect(throws: QuantError.self) { try conv(dilations: [1]) }
+        #expect(throws: QuantError.self) { try conv(kernel: (0, 3)) }
+        #expect(throws: QuantError.self) {
+            try Conv2D(inChannels: 4, height: 5, width: 5, outChannels: 4, kernel: (1, 1), wQuant: .perChannel(scales: [1, 1], zeroPoints: [0]))
+        }
+    }
+
+    @Test func badBuffersAreRejected() throws {
+        let conv = try Conv2D(inChannels: 3, height: 4, width: 4, outChannels: 5, kernel: (3, 3), pads: [1, 1, 1, 1])
+        let kernel = try Engine(isa: .portable).compile(conv)
+        let weights = try kernel.packWeights([UInt8](repeating: 1, count: conv.weightElements))
+        #expect(throws: QuantError.self) { try kernel.run(x: [UInt8](repeating: 0, count: 47), weights: weights) }
+        #expect(throws: QuantError.self) { try kernel.packWeights([1, 2, 3]) }
+        // Weights packed for another layout of B (different zero points) are refused.
+        let shifted = try Engine(isa: .portable).compile(try Conv2D(inChannels: 3, height: 4, width: 4, outChannels: 5, kernel: (3, 3),
+                                                                   pads: [1, 1, 1, 1], wQuant: .perTensor(scale: 1, zeroPoint: 3)))
+        #expect(throws: QuantError.self) {
+            try kernel.run(x: [UInt8](repeating: 0, count: 48), weights: shifted.packWeights([UInt8](repeating: 1, count: conv.weightElements)))
+        }
+    }
+}
