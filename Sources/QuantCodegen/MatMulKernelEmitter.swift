@@ -32,27 +32,27 @@ public struct MatMulKernelEmitter {
         self.layout = op.aQuantMode.isRunTime ? layout.withColumnSums() : layout
         adjustment = OperandAdjustment(op: op, instruction: instruction)
         try schedule.validate(rowSums: adjustment.needsRowSums)
-        if let convolution {
-            if convolution.rowBytes != op.k { throw .invalidShape(field: "K", reason: "K = \(op.k) is not the window of \(convolution)") }
-            if schedule.rowBlock * op.k > Self.gatherBytesLimit {
-                throw .invalidSchedule(constraint: "a row block of \(schedule.rowBlock) gathered rows of \(op.k) bytes exceeds \(Self.gatherBytesLimit) bytes")
-            }
+        if let convolution, convolution.rowBytes != op.k {
+            throw .invalidShape(field: "K", reason: "K = \(op.k) is not the window of \(convolution)")
+        }
+        if convolution != nil && op.aType == .f32 {
+            throw .invalidSchedule(constraint: "a convolution's input is quantized (f32 A is for the dynamic linear)")
+        }
+        if producedA != nil && schedule.rowBlock * op.k > MatMulSchedule.producedABytesLimit {
+            throw .invalidSchedule(constraint: "a row block of \(schedule.rowBlock) produced rows of \(op.k) bytes exceeds \(MatMulSchedule.producedABytesLimit) bytes")
         }
     }
 
-    /// The largest gathered-A buffer (on the kernel's stack) a convolution's row block may use.
-    public static let gatherBytesLimit = 128 << 10
-
-    /// The largest row block (a multiple of `rowsPerTile`, at least one tile) whose gathered rows
-    /// of K bytes fit the limit.
-    public static func gatherRowBlock(_ rowBlock: Int, k: Int, rowsPerTile: Int) -> Int {
-        max(rowsPerTile, min(rowBlock, gatherBytesLimit / max(k, 1) / rowsPerTile * rowsPerTile))
+    /// How row blocks produce A's rows: gathered windows (convolution), quantized f32 rows, or
+    /// nil when A is read as is.
+    public var producedA: PackARows.Source? {
+        convolution != nil ? .im2col : (op.aType == .f32 ? .quantize : nil)
     }
 
     /// The kernel's verified loop program (each pass dumped under `QFORGE_DUMP=loops`).
     public func lower(name: String = "kernel") throws(QuantError) -> LoopProgram {
         try MatMulLowering.lower(op: op, schedule: schedule, instruction: instruction, layout: layout, name: name,
-                                 gathersA: convolution != nil)
+                                 producesA: producedA)
     }
 
     /// Lowers the op and adds the kernel function `name` to `module`, whose target machine has the
@@ -169,7 +169,7 @@ private struct EmissionState {
             LLVMSetAlignment(tile, 64)
             scratchTile = b.bitcast(tile, to: bytePointer)
         }
-        if e.convolution != nil {
+        if e.producedA != nil {
             let buffer = LLVMBuildAlloca(b.ref, context.array(context.i8, e.schedule.rowBlock * e.op.k), "gathered.a")!
             LLVMSetAlignment(buffer, 64)
             gatheredA = b.bitcast(buffer, to: bytePointer)
@@ -228,7 +228,11 @@ private struct EmissionState {
                             isTail: isTail, packedFrom: call.packedAFrom.map { value($0, environment) })
             case let .packA(rows):
                 let from = value(rows.from, environment), to = value(rows.to, environment)
-                if rows.gather { gatherRows(from: from, to: to) }
+                switch rows.source {
+                case .im2col: gatherRows(from: from, to: to)
+                case .quantize: quantizeRows(from: from, to: to)
+                case nil: break
+                }
                 if rows.widen { packRows(from: from, to: to) }
             case .accumulate, .epilogue:
                 preconditionFailure("the verifier guarantees a lowerable program")
@@ -298,6 +302,40 @@ private struct EmissionState {
                 }
                 return []
             }
+            return []
+        }
+    }
+
+    /// Quantizes f32 rows [from, to) of A (row stride lda elements) to u8 into the produced-A
+    /// buffer with A's run-time parameters (QuantizeLinear: sat(RNE(x / scale) + zp)).
+    private func quantizeRows(from: LLVMValueRef, to: LLVMValueRef) {
+        let lanes = dot.outputLanes, k = e.op.k
+        let portable = e.instruction.isa == .portable
+        loops.loop("quantize.r", from: from, step: 1, while: { b.icmp(LLVMIntSLT, $0, to) }) { r, _ in
+            let index = e.op.aQuantMode == .perRowAtRunTime ? r : const(0)
+            let scale = b.load(context.f32, from: b.byteOffset(aScales!, b.mul(index, const(4))), align: 4)
+            let zeroPoint = b.load(context.i32, from: b.byteOffset(aZeroPoints!, b.mul(index, const(4))), align: 4)
+            let source = b.byteOffset(aBase, b.mul(b.mul(r, lda), const(4)))
+            let target = b.byteOffset(gatheredA!, b.mul(b.sub(r, from), const(k)))
+            func quantize(_ offset: LLVMValueRef, width: Int) {
+                let math = VectorMath(module: module, b: b, lanes: width)
+                let x = b.load(context.vector(context.f32, width), from: b.byteOffset(source, b.mul(offset, const(4))), align: 4)
+                let zero = b.splat(zeroPoint, count: width)
+                let floats = context.vector(context.f32, width)
+                let lower = b.sitofp(b.sub(LLVMConstNull(context.vector(context.i32, width)), zero), to: floats)
+                let upper = b.sitofp(b.sub(context.constVector(Array(repeating: context.constInt(context.i32, 255), count: width)), zero), to: floats)
+                let scaled = LLVMBuildFDiv(b.ref, x, b.splat(scale, count: width), "")!
+                let q = math.saturatingRound(scaled, zeroPoint: zero, lowerMinusZero: lower, upperMinusZero: upper, portable: portable)
+                b.store(b.trunc(q, to: context.vector(context.i8, width)), to: b.byteOffset(target, offset), align: 1)
+            }
+            let whole = k / lanes * lanes
+            if whole > 0 {
+                loops.loop("quantize.k", from: const(0), step: Int64(lanes), while: { b.icmp(LLVMIntSLT, $0, const(whole)) }) { offset, _ in
+                    quantize(offset, width: lanes)
+                    return []
+                }
+            }
+            for offset in whole..<k { quantize(const(offset), width: 1) }
             return []
         }
     }

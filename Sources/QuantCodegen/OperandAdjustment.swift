@@ -22,7 +22,7 @@ public struct OperandAdjustment: Sendable, Hashable {
     public let bSigned: Bool
 
     public init(op: MatMul, instruction: DotInstruction) {
-        let aOffset: Int32 = switch (instruction.aDomain, op.aType) {
+        let aOffset: Int32 = switch (instruction.aDomain, op.quantizedAType) {
         case (.unsigned8, .s8): 128
         case (.signed8, .u8): -128
         default: 0
@@ -36,7 +36,7 @@ public struct OperandAdjustment: Sendable, Hashable {
         }
         self.bOffset = bOffset
         bZeroPoints = (0..<op.n).map { op.bQuant.zeroPoint($0) + bOffset }
-        aSigned = instruction.aDomain == .native ? op.aType == .s8 : instruction.aDomain == .signed8
+        aSigned = instruction.aDomain == .native ? op.quantizedAType == .s8 : instruction.aDomain == .signed8
         bSigned = instruction.bDomain == .native ? op.bType == .s8 : instruction.bDomain == .signed8
     }
 

@@ -74,7 +74,8 @@ public struct MatMul: Sendable, Hashable, Codable {
     public let m: Int?
     public let k: Int
     public let n: Int
-    /// Element type of A (activations): u8 or s8.
+    /// Element type of A (activations): u8 or s8; or f32 for a dynamic quantized linear (A's
+    /// parameters at run time), which the kernel quantizes to u8 while it packs A.
     public let aType: ElementType
     /// Element type of B (weights): u8 or s8.
     public let bType: ElementType
@@ -110,8 +111,9 @@ public struct MatMul: Sendable, Hashable, Codable {
         try Self.checkDimension("K", k)
         try Self.checkDimension("N", n)
         if k * n > 1 << 34 { throw .invalidShape(field: "B", reason: "K·N = \(k * n) exceeds 2^34 elements") }
-        for (field, type) in [("A", aType), ("B", bType)] where !type.isQuantized8Bit {
-            throw .unsupportedElementType(field: field, type: type, allowed: [.u8, .s8])
+        if !bType.isQuantized8Bit { throw .unsupportedElementType(field: "B", type: bType, allowed: [.u8, .s8]) }
+        if !aType.isQuantized8Bit && !(aType == .f32 && aQuantMode.isRunTime) {
+            throw .unsupportedElementType(field: "A", type: aType, allowed: aQuantMode.isRunTime ? [.u8, .f32] : [.u8, .s8])
         }
         try aQuant.validate(field: "aQuant", type: aType, channels: 1, perTensorOnly: true)
         try bQuant.validate(field: "bQuant", type: bType, channels: n)
@@ -139,8 +141,8 @@ public struct MatMul: Sendable, Hashable, Codable {
             try chain.validate(channels: n)
         }
         if aQuantMode.isRunTime {
-            if aType != .u8 {
-                throw .unsupportedElementType(field: "A (quantized at run time)", type: aType, allowed: [.u8])
+            if aType == .s8 {
+                throw .unsupportedElementType(field: "A (quantized at run time)", type: aType, allowed: [.u8, .f32])
             }
             if aQuant != .perTensor(scale: 1, zeroPoint: 0) {
                 throw .invalidEpilogue(field: "aQuant", reason: "must be .perTensor(scale: 1) when A's parameters are given at run time")
@@ -150,6 +152,9 @@ public struct MatMul: Sendable, Hashable, Codable {
             }
         }
     }
+
+    /// The type of A's bytes as the integer kernel sees them: u8 for an f32 A (quantized in the kernel).
+    public var quantizedAType: ElementType { aType == .f32 ? .u8 : aType }
 
     /// The same operator with M fixed to `m` (or dynamic, nil).
     public func with(m: Int?) throws(QuantError) -> MatMul {

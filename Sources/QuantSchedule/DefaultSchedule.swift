@@ -41,6 +41,10 @@ public enum DefaultSchedule {
             let fitting = DotInstruction.packedABytesLimit / instruction.packedARowBytes(k: op.k) / rows * rows
             if fitting >= rows { rowBlock = min(rowBlock, fitting) }
         }
+        if op.aType == .f32 {
+            // A is quantized row block by row block into a buffer on the kernel's stack.
+            rowBlock = MatMulSchedule.producedRowBlock(rowBlock, k: op.k, rowsPerTile: rows)
+        }
         let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4,
                                       rowBlock: rowBlock, panelBlock: panelBlock, loopOrder: .panelsOuter)
         try schedule.validate(rowSums: rowSums)

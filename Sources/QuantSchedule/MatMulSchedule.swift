@@ -62,6 +62,16 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
                   panelBlock: values["nc"] ?? 1 << 20, loopOrder: order)
     }
 
+    /// The largest buffer of rows a row block may produce on the kernel's stack (gathered
+    /// convolution windows, or A quantized from f32).
+    public static let producedABytesLimit = 128 << 10
+
+    /// The largest row block (a multiple of `rowsPerTile`, at least one tile) whose produced rows
+    /// of `k` bytes fit the limit.
+    public static func producedRowBlock(_ rowBlock: Int, k: Int, rowsPerTile: Int) -> Int {
+        max(rowsPerTile, min(rowBlock, producedABytesLimit / max(k, 1) / rowsPerTile * rowsPerTile))
+    }
+
     /// The instruction this schedule's microkernel is built around.
     public func instruction() throws(QuantError) -> DotInstruction { try InstructionTable.instruction(for: isa) }
 

@@ -70,7 +70,8 @@ typedef struct qf_elementwise_args {
     const void *x;      /* first input */
     const void *x2;     /* second input (binary ops) */
     void *y;            /* output */
-    void *extra;        /* op-specific output (DynamicQuantizeLinear: scales, then zero points) */
+    void *extra;        /* op-specific output (DynamicQuantizeLinear: its scales, f32) */
+    void *extra2;       /* op-specific output (DynamicQuantizeLinear: its zero points, int32) */
     int64_t begin;      /* first row handled (ops that split rows) */
     int64_t end;        /* one past the last row handled */
 } qf_elementwise_args;

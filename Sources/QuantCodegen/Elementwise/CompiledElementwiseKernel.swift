@@ -17,8 +17,9 @@ public final class CompiledElementwiseKernel: @unchecked Sendable {
 
     /// Calls the kernel with no checks (the operator's wrapper checked every buffer).
     public func callUnchecked(x: UnsafeRawPointer?, x2: UnsafeRawPointer? = nil, y: UnsafeMutableRawPointer?,
-                              extra: UnsafeMutableRawPointer? = nil, begin: Int = 0, end: Int = 0) {
-        var args = qf_elementwise_args(x: x, x2: x2, y: y, extra: extra, begin: Int64(begin), end: Int64(end))
+                              extra: UnsafeMutableRawPointer? = nil, extra2: UnsafeMutableRawPointer? = nil,
+                              begin: Int = 0, end: Int = 0) {
+        var args = qf_elementwise_args(x: x, x2: x2, y: y, extra: extra, extra2: extra2, begin: Int64(begin), end: Int64(end))
         qf_call_elementwise_kernel(code.entry, &args)
     }
 }
@@ -46,8 +47,14 @@ extension KernelCompiler {
         }
     }
 
-    public func compile(_ op: DynamicQuantizeLinear, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
-        try compileElementwise(isa: isa) { DynamicQuantizeEmitter(op: op).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3) }
+    /// DynamicQuantizeLinear over rows of `op.columns` elements (the rows passed per call); with
+    /// `parametersOnly`, only the scales and zero points are computed (the dynamic linear's
+    /// matmul quantizes A itself while packing it).
+    public func compile(_ op: DynamicQuantizeLinear, isa: ISA, parametersOnly: Bool = false) throws(QuantError) -> CompiledElementwiseKernel {
+        try compileElementwise(isa: isa) {
+            DynamicQuantizeEmitter(columns: op.columns, perRow: op.perRow, writesOutput: !parametersOnly)
+                .emit(into: $0, name: $1, instruction: $2, targetFeatures: $3)
+        }
     }
 
     public func compile(_ op: QLinearBinary, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {

@@ -22,6 +22,7 @@ struct ElementwiseFunction {
     let x2: LLVMValueRef
     let y: LLVMValueRef
     let extra: LLVMValueRef
+    let extra2: LLVMValueRef
     let begin: LLVMValueRef
     let end: LLVMValueRef
 
@@ -49,15 +50,16 @@ struct ElementwiseFunction {
         let builder = b, context = context
         builder.position(at: builder.appendBlock(function, "entry"))
         let args = LLVMGetParam(function, 0)!
-        let fields = (0..<6).map { index in
+        let fields = (0..<7).map { index in
             builder.load(context.i64, from: builder.byteOffset(args, context.constInt(context.i64, Int64(8 * index))), align: 8)
         }
         x = builder.intToPtr(fields[0], to: bytePointer)
         x2 = builder.intToPtr(fields[1], to: bytePointer)
         y = builder.intToPtr(fields[2], to: bytePointer)
         extra = builder.intToPtr(fields[3], to: bytePointer)
-        begin = fields[4]
-        end = fields[5]
+        extra2 = builder.intToPtr(fields[4], to: bytePointer)
+        begin = fields[5]
+        end = fields[6]
     }
 
     func const(_ value: Int) -> LLVMValueRef { context.constInt(i64, Int64(value)) }

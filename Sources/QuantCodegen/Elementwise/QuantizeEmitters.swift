@@ -63,63 +63,72 @@ struct QuantizeLinearEmitter {
     }
 }
 
-/// DynamicQuantizeLinear: for each row in [begin, end) (the whole tensor as one row unless per
-/// row): a vector min/max pass, ONNX's parameters in scalar float32 (the reference's operations),
-/// stored to `extra` (scales at [0, rows), zero points as int32 after them), then the quantizing pass.
+/// DynamicQuantizeLinear over rows [begin, end) of `columns` elements: per row (one parameter
+/// pair per row r, stored at index r) or per tensor (the rows together, one pair at index 0).
+/// A vector min/max pass, ONNX's parameters in scalar float32 (the reference's operations), the
+/// scales to `extra` and the zero points (int32) to `extra2`, then — unless only the parameters
+/// are wanted — the quantizing pass into y.
 struct DynamicQuantizeEmitter {
-    let op: DynamicQuantizeLinear
+    let columns: Int
+    let perRow: Bool
+    let writesOutput: Bool
 
     func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> LLVMValueRef {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
-        let b = f.b, context = f.context, f32 = context.f32
-        let length = op.perRow ? op.columns : op.rows * op.columns
-        let rows = op.perRow ? op.rows : 1
-        func float(_ x: Float) -> LLVMValueRef { context.constFloat(x) }
-        f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(LLVMIntSLT, $0, f.end) }) { r, _ in
-            let rowStart = b.mul(r, f.const(length))
-            // min / max: vector accumulators, then reduced (min and max are exact in any order).
-            let lanes = f.lanes
-            let floats = context.vector(f32, lanes)
-            let infinity = context.constVector(Array(repeating: float(.infinity), count: lanes))
-            let negativeInfinity = context.constVector(Array(repeating: float(-.infinity), count: lanes))
-            let main = f.loops.loop("mm.v", from: f.const(0), step: Int64(lanes), carried: [infinity, negativeInfinity],
-                                    while: { b.icmp(LLVMIntSLE, b.add($0, f.const(lanes)), f.const(length)) }) { i, acc in
-                let v = f.loadFloats(f.x, b.add(rowStart, i), width: lanes)
-                return [b.select(b.fcmp(LLVMRealOLT, v, acc[0]), v, acc[0]), b.select(b.fcmp(LLVMRealOGT, v, acc[1]), v, acc[1])]
+        let b = f.b
+        if perRow {
+            f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(LLVMIntSLT, $0, f.end) }) { r, _ in
+                let start = b.mul(r, f.const(columns))
+                quantize(f, from: start, to: b.add(start, f.const(columns)), parameterIndex: r)
+                return []
             }
-            _ = floats
-            var low = float(.infinity), high = float(-.infinity)
-            for lane in 0..<lanes {
-                let l = b.extractElement(main.carried[0], lane), h = b.extractElement(main.carried[1], lane)
-                low = b.select(b.fcmp(LLVMRealOLT, l, low), l, low)
-                high = b.select(b.fcmp(LLVMRealOGT, h, high), h, high)
-            }
-            let tail = f.loops.loop("mm.s", from: main.iv, step: 1, carried: [low, high],
-                                    while: { b.icmp(LLVMIntSLT, $0, f.const(length)) }) { i, acc in
-                let v = b.load(f32, from: b.byteOffset(f.x, b.mul(b.add(rowStart, i), f.const(4))), align: 4)
-                return [b.select(b.fcmp(LLVMRealOLT, v, acc[0]), v, acc[0]), b.select(b.fcmp(LLVMRealOGT, v, acc[1]), v, acc[1])]
-            }
-            // DynamicQuantizeLinear.parameters, operation for operation.
-            low = b.select(b.fcmp(LLVMRealOLT, tail.carried[0], float(0)), tail.carried[0], float(0))
-            high = b.select(b.fcmp(LLVMRealOGT, tail.carried[1], float(0)), tail.carried[1], float(0))
-            let range = LLVMBuildFDiv(b.ref, b.fsub(high, low), float(255), "")!
-            let scale = b.select(b.fcmp(LLVMRealOEQ, high, low), float(1), range)
-            let initial = b.fsub(float(0), LLVMBuildFDiv(b.ref, low, scale, "")!)
-            var clamped = b.select(b.fcmp(LLVMRealOGT, initial, float(255)), float(255), initial)
-            clamped = b.select(b.fcmp(LLVMRealOLT, initial, float(0)), float(0), clamped)
-            let rounded = b.extractElement(f.math(1).roundHalfToEven(b.splat(clamped, count: 1), portable: f.portable), 0)
-            let zeroPoint = b.fptosi(rounded, to: context.i32)
-            b.store(scale, to: b.byteOffset(f.extra, b.mul(r, f.const(4))), align: 4)
-            b.store(zeroPoint, to: b.byteOffset(f.extra, b.mul(b.add(r, f.const(rows)), f.const(4))), align: 4)
-            f.vectorLoop("q", from: f.const(0), to: f.const(length)) { i, width in
-                let index = b.add(rowStart, i)
-                let values = f.loadFloats(f.x, index, width: width)
-                let q = f.quantize(values, scale: f.splat(scale, width), zeroPoint: f.splat(zeroPoint, width), range: 0...255, width: width)
-                f.storeInts(q, .u8, f.y, index, width: width)
-            }
-            return []
+        } else {
+            quantize(f, from: b.mul(f.begin, f.const(columns)), to: b.mul(f.end, f.const(columns)), parameterIndex: f.const(0))
         }
         f.finish()
         return f.function
+    }
+
+    /// Elements [from, to) share one parameter pair, stored at `parameterIndex`.
+    private func quantize(_ f: ElementwiseFunction, from: LLVMValueRef, to: LLVMValueRef, parameterIndex: LLVMValueRef) {
+        let b = f.b, context = f.context, f32 = context.f32
+        func float(_ x: Float) -> LLVMValueRef { context.constFloat(x) }
+        // min / max: vector accumulators, then reduced (min and max are exact in any order).
+        let lanes = f.lanes
+        let infinity = context.constVector(Array(repeating: float(.infinity), count: lanes))
+        let negativeInfinity = context.constVector(Array(repeating: float(-.infinity), count: lanes))
+        let main = f.loops.loop("mm.v", from: from, step: Int64(lanes), carried: [infinity, negativeInfinity],
+                                while: { b.icmp(LLVMIntSLE, b.add($0, f.const(lanes)), to) }) { i, acc in
+            let v = f.loadFloats(f.x, i, width: lanes)
+            return [b.select(b.fcmp(LLVMRealOLT, v, acc[0]), v, acc[0]), b.select(b.fcmp(LLVMRealOGT, v, acc[1]), v, acc[1])]
+        }
+        var low = float(.infinity), high = float(-.infinity)
+        for lane in 0..<lanes {
+            let l = b.extractElement(main.carried[0], lane), h = b.extractElement(main.carried[1], lane)
+            low = b.select(b.fcmp(LLVMRealOLT, l, low), l, low)
+            high = b.select(b.fcmp(LLVMRealOGT, h, high), h, high)
+        }
+        let tail = f.loops.loop("mm.s", from: main.iv, step: 1, carried: [low, high], while: { b.icmp(LLVMIntSLT, $0, to) }) { i, acc in
+            let v = b.load(f32, from: b.byteOffset(f.x, b.mul(i, f.const(4))), align: 4)
+            return [b.select(b.fcmp(LLVMRealOLT, v, acc[0]), v, acc[0]), b.select(b.fcmp(LLVMRealOGT, v, acc[1]), v, acc[1])]
+        }
+        // DynamicQuantizeLinear.parameters, operation for operation.
+        low = b.select(b.fcmp(LLVMRealOLT, tail.carried[0], float(0)), tail.carried[0], float(0))
+        high = b.select(b.fcmp(LLVMRealOGT, tail.carried[1], float(0)), tail.carried[1], float(0))
+        let range = LLVMBuildFDiv(b.ref, b.fsub(high, low), float(255), "")!
+        let scale = b.select(b.fcmp(LLVMRealOEQ, high, low), float(1), range)
+        let initial = b.fsub(float(0), LLVMBuildFDiv(b.ref, low, scale, "")!)
+        var clamped = b.select(b.fcmp(LLVMRealOGT, initial, float(255)), float(255), initial)
+        clamped = b.select(b.fcmp(LLVMRealOLT, initial, float(0)), float(0), clamped)
+        let rounded = b.extractElement(f.math(1).roundHalfToEven(b.splat(clamped, count: 1), portable: f.portable), 0)
+        let zeroPoint = b.fptosi(rounded, to: context.i32)
+        b.store(scale, to: b.byteOffset(f.extra, b.mul(parameterIndex, f.const(4))), align: 4)
+        b.store(zeroPoint, to: b.byteOffset(f.extra2, b.mul(parameterIndex, f.const(4))), align: 4)
+        guard writesOutput else { return }
+        f.vectorLoop("q", from: from, to: to) { i, width in
+            let values = f.loadFloats(f.x, i, width: width)
+            let q = f.quantize(values, scale: f.splat(scale, width), zeroPoint: f.splat(zeroPoint, width), range: 0...255, width: width)
+            f.storeInts(q, .u8, f.y, i, width: width)
+        }
     }
 }

@@ -57,8 +57,14 @@ public struct MicrokernelCall: Hashable, Sendable {
 public struct PackARows: Hashable, Sendable {
     public var from: LoopExpr
     public var to: LoopExpr
-    /// The rows are convolution windows gathered from the input (im2col of this block only).
-    public var gather: Bool = false
+    /// How the rows are produced from the kernel's input, when A is not read as is.
+    public enum Source: String, Hashable, Sendable {
+        /// Convolution windows gathered from the NHWC input (im2col of this block only).
+        case im2col
+        /// f32 rows quantized to u8 with A's run-time parameters (dynamic quantized linear).
+        case quantize
+    }
+    public var source: Source? = nil
     /// The rows are widened into the instruction's packed-A form.
     public var widen: Bool = true
 }
@@ -123,7 +129,7 @@ public struct LoopProgram: Hashable, Sendable, CustomStringConvertible {
                 case let .microkernel(call):
                     lines.append("\(pad)microkernel \(call.instruction.rawValue) \(call.tile) ×\(call.vectors) vectors, k unroll \(call.kUnroll)\(call.epilogueFused ? " + fused epilogue" : "")\(call.packedAFrom.map { ", A packed from row \($0)" } ?? "")")
                 case let .packA(rows):
-                    let what = [rows.gather ? "gather (im2col)" : nil, rows.widen ? "widen" : nil].compactMap { $0 }.joined(separator: " + ")
+                    let what = [rows.source?.rawValue, rows.widen ? "widen" : nil].compactMap { $0 }.joined(separator: " + ")
                     lines.append("\(pad)pack A rows \(rows.from)..<\(rows.to): \(what)")
                 }
             }

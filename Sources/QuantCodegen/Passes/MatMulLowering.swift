@@ -6,7 +6,7 @@ import QuantSchedule
 /// is what `MatMulKernelEmitter` turns into LLVM IR.
 public enum MatMulLowering {
     public static func lower(op: MatMul, schedule: MatMulSchedule, instruction: DotInstruction,
-                             layout: PackedLayout, name: String = "kernel", gathersA: Bool = false) throws(QuantError) -> LoopProgram {
+                             layout: PackedLayout, name: String = "kernel", producesA: PackARows.Source? = nil) throws(QuantError) -> LoopProgram {
         var program = BuildLoopNest.run(panels: layout.panels, fixedRows: op.m)
         try checkpoint(program, "buildLoopNest", name)
         program = try BlockForCaches.run(program, rowBlock: schedule.rowBlock, panelBlock: schedule.panelBlock)
@@ -20,8 +20,8 @@ public enum MatMulLowering {
         program = FuseEpilogue.run(program)
         try checkpoint(program, "fuseEpilogue", name, lowerable: true)
         let widens = instruction.packsA(rowBlock: schedule.rowBlock, k: op.k)
-        if widens || gathersA {
-            program = try PackA.run(program, rowBlock: schedule.rowBlock, gather: gathersA, widen: widens)
+        if widens || producesA != nil {
+            program = try PackA.run(program, rowBlock: schedule.rowBlock, source: producesA, widen: widens)
             try checkpoint(program, "packA", name, lowerable: true)
         }
         return program

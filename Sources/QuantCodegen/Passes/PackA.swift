@@ -7,7 +7,7 @@ import QuantOps
 /// for rb in ...: pack A rows rb..<min(rb + MC, row_end); (the block's loops, microkernels reading packed A)
 /// ```
 enum PackA {
-    static func run(_ program: LoopProgram, rowBlock: Int, gather: Bool = false, widen: Bool = true) throws(QuantError) -> LoopProgram {
+    static func run(_ program: LoopProgram, rowBlock: Int, source: PackARows.Source? = nil, widen: Bool = true) throws(QuantError) -> LoopProgram {
         var packed = false
         func markMicrokernels(_ nodes: [LoopNode]) -> [LoopNode] {
             nodes.map { node in
@@ -29,7 +29,7 @@ enum PackA {
                 if loop.variable == "rb" {
                     packed = true
                     let rows = PackARows(from: .variable("rb"), to: .min(.variable("rb") + rowBlock, .variable("row_end")),
-                                         gather: gather, widen: widen)
+                                         source: source, widen: widen)
                     loop.body = [.packA(rows)] + markMicrokernels(loop.body)
                 } else {
                     loop.body = rewrite(loop.body)

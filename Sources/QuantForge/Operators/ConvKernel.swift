@@ -130,7 +130,7 @@ extension Engine {
     public func defaultSchedule(for conv: Conv2D) throws(QuantError) -> MatMulSchedule {
         var schedule = try defaultSchedule(for: try conv.groupMatMul(0))
         if !conv.isPointwise {
-            schedule.rowBlock = MatMulKernelEmitter.gatherRowBlock(schedule.rowBlock, k: conv.gemmDepth, rowsPerTile: schedule.rowsPerTile)
+            schedule.rowBlock = MatMulSchedule.producedRowBlock(schedule.rowBlock, k: conv.gemmDepth, rowsPerTile: schedule.rowsPerTile)
         }
         return schedule
     }

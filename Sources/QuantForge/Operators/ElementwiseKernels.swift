@@ -71,37 +71,33 @@ public final class DynamicQuantizeKernel: Sendable {
     /// Parameter pairs the kernel produces: one, or one per row.
     public var parameterCount: Int { op.perRow ? op.rows : 1 }
 
-    /// Quantizes `x`; `parameters` receives the scales (as float bit patterns) followed by the
-    /// zero points, `2 · parameterCount` 32-bit words.
-    public func run(x: UnsafeBufferPointer<Float>, y: UnsafeMutableRawBufferPointer,
-                    parameters: UnsafeMutableBufferPointer<UInt32>) throws(QuantError) {
+    /// Quantizes `x` into `y`; `scales` and `zeroPoints` receive the parameters (one, or one per row).
+    public func run(x: UnsafeBufferPointer<Float>, y: UnsafeMutableRawBufferPointer, scales: UnsafeMutableBufferPointer<Float>,
+                    zeroPoints: UnsafeMutableBufferPointer<Int32>) throws(QuantError) {
         let count = op.rows * op.columns
         try checkBuffer("x", bytes: x.count * 4, count: count, type: .f32)
         try checkBuffer("y", bytes: y.count, count: count, type: .u8)
-        try checkBuffer("parameters", bytes: parameters.count * 4, count: 2 * parameterCount, type: .s32)
-        runUnchecked(x: x.baseAddress!, y: y.baseAddress!, parameters: parameters.baseAddress!, rows: 0..<parameterCount)
-    }
-
-    /// No checks; `rows` is the range of parameter rows (the whole tensor is row 0 when per tensor).
-    public func runUnchecked(x: UnsafePointer<Float>, y: UnsafeMutableRawPointer, parameters: UnsafeMutablePointer<UInt32>,
-                             rows: Range<Int>) {
-        compiled.callUnchecked(x: UnsafeRawPointer(x), y: y, extra: UnsafeMutableRawPointer(parameters),
-                               begin: rows.lowerBound, end: rows.upperBound)
+        try checkBuffer("scales", bytes: scales.count * 4, count: parameterCount, type: .f32)
+        try checkBuffer("zero points", bytes: zeroPoints.count * 4, count: parameterCount, type: .s32)
+        compiled.callUnchecked(x: UnsafeRawPointer(x.baseAddress), y: y.baseAddress, extra: UnsafeMutableRawPointer(scales.baseAddress),
+                               extra2: UnsafeMutableRawPointer(zeroPoints.baseAddress), begin: 0, end: op.rows)
     }
 
     public func run(_ x: [Float]) throws(QuantError) -> (y: [UInt8], scales: [Float], zeroPoints: [Int32]) {
         try checkBuffer("x", bytes: x.count * 4, count: op.rows * op.columns, type: .f32)
         var y = [UInt8](repeating: 0, count: op.rows * op.columns)
-        var parameters = [UInt32](repeating: 0, count: 2 * parameterCount)
-        x.withUnsafeBufferPointer { x in
+        var scales = [Float](repeating: 0, count: parameterCount), zeroPoints = [Int32](repeating: 0, count: parameterCount)
+        x.withUnsafeBytes { x in
             y.withUnsafeMutableBytes { y in
-                parameters.withUnsafeMutableBufferPointer {
-                    runUnchecked(x: x.baseAddress!, y: y.baseAddress!, parameters: $0.baseAddress!, rows: 0..<parameterCount)
+                scales.withUnsafeMutableBytes { scales in
+                    zeroPoints.withUnsafeMutableBytes {
+                        compiled.callUnchecked(x: x.baseAddress, y: y.baseAddress, extra: scales.baseAddress, extra2: $0.baseAddress,
+                                               begin: 0, end: op.rows)
+                    }
                 }
             }
         }
-        return (y, parameters[..<parameterCount].map { Float(bitPattern: $0) },
-                parameters[parameterCount...].map { Int32(bitPattern: $0) })
+        return (y, scales, zeroPoints)
     }
 }
 

@@ -48,7 +48,7 @@ public enum ReferenceMatMul {
         var aRow = [Int32](repeating: 0, count: k)
         for i in 0..<m {
             let aZero = runTime?.zeroPoint(row: i) ?? op.aQuant.zeroPoints[0]
-            for kk in 0..<k { aRow[kk] = op.aType.loadInt8(a, i * lda + kk) &- aZero }
+            for kk in 0..<k { aRow[kk] = op.quantizedAType.loadInt8(a, i * lda + kk) &- aZero }
             for j in 0..<n {
                 var sum: Int32 = 0
                 let base = j * k
