@@ -102,10 +102,8 @@ private struct EmissionState {
 
     // Per-column epilogue constants: a splat when uniform, else a private global array.
     var bZeroPoints: ColumnConstant? = nil
-    var multipliers: ColumnConstant? = nil
-    var dequantBias: ColumnConstant? = nil
-    /// The chain's per-column constants, one entry per step (nil for steps without one).
-    var chainConstants: [ColumnConstant?] = []
+    /// The output mode on accumulator vectors (its constants live in the module).
+    var outputMode: OutputEpilogue! = nil
     // Run-time inputs read only by the kernels that need them (qf_matmul_args fields 9-12).
     var residualBase: LLVMValueRef? = nil
     var ldResidual: LLVMValueRef? = nil
@@ -114,7 +112,6 @@ private struct EmissionState {
     /// MR × NR residual bytes on the stack: the last, partial panel's valid residual columns are
     /// copied here first, so that no load passes column N.
     var residualScratch: LLVMValueRef? = nil
-    var math: VectorMath { VectorMath(module: module, b: b, lanes: dot.outputLanes) }
 
     init(emitter: MatMulKernelEmitter, module: Module, name: String) throws {
         e = emitter
@@ -400,57 +397,13 @@ private struct EmissionState {
 
     // MARK: Epilogue
 
-    /// A per-column constant of the epilogue.
-    enum ColumnConstant {
-        case uniform(LLVMValueRef)   // splat vector
-        case perColumn(LLVMValueRef, LLVMTypeRef) // global array, element type
-    }
-
     private mutating func makeEpilogueConstants() {
-        let op = e.op, layout = e.layout, lanes = dot.outputLanes
-        func columnConstant(_ name: String, _ values: [LLVMValueRef], _ type: LLVMTypeRef, uniform: Bool) -> ColumnConstant {
-            if uniform { return .uniform(context.constVector(Array(repeating: values[0], count: lanes))) }
-            let padded = values + Array(repeating: LLVMConstNull(type)!, count: layout.paddedN - values.count)
-            return .perColumn(module.addConstant(name, context.constArray(type, padded)), type)
-        }
         if e.adjustment.needsRowSums {
             let points = e.adjustment.bZeroPoints.map { context.constInt(context.i32, Int64($0)) }
-            bZeroPoints = columnConstant("b.zero.points", points, context.i32, uniform: e.adjustment.uniformBZeroPoint)
+            bZeroPoints = ColumnConstant.make("b.zero.points", points, context.i32, uniform: e.adjustment.uniformBZeroPoint,
+                                              paddedTo: e.layout.paddedN, module: module)
         }
-        switch op.output {
-        case .int32:
-            break
-        case .requantized, .dequantized, .chain:
-            let values = (0..<op.n).map { op.outputMultiplier(column: $0) }
-            multipliers = columnConstant("multipliers", values.map(context.constFloat), context.f32,
-                                         uniform: Set(values.map(\.bitPattern)).count == 1)
-        }
-        if case let .dequantized(d) = op.output {
-            if let bias = d.bias {
-                dequantBias = columnConstant("bias", bias.map(context.constFloat), context.f32, uniform: false)
-            }
-        }
-        if case let .chain(chain) = op.output {
-            chainConstants = chain.steps.enumerated().map { index, step in
-                switch step {
-                case let .bias(values), let .scale(values):
-                    return columnConstant("chain.\(index)", values.map(context.constFloat), context.f32, uniform: values.count == 1)
-                case .activation, .residualAdd:
-                    return nil
-                }
-            }
-        }
-    }
-
-    /// The constant's lanes for the vector starting at `column`.
-    private func load(_ constant: ColumnConstant, column: LLVMValueRef) -> LLVMValueRef {
-        switch constant {
-        case let .uniform(vector):
-            return vector
-        case let .perColumn(global, type):
-            let lanes = dot.outputLanes
-            return b.load(context.vector(type, lanes), from: b.byteOffset(global, b.mul(column, const(4))), align: 4 * lanes)
-        }
+        outputMode = OutputEpilogue(op: e.op, module: module, builder: b, columns: e.layout.paddedN, portable: e.instruction.isa == .portable)
     }
 
     private func epilogue(rows: Int, groups: Int, row: LLVMValueRef, column: LLVMValueRef, isTail: LLVMValueRef?,
@@ -505,14 +458,14 @@ private struct EmissionState {
                 let vColumn = b.add(column, const(u * lanes))
                 var acc = b.add(output, b.load(int32s, from: b.byteOffset(compensation, b.mul(vColumn, const(4))), align: 4 * lanes))
                 if let rowSum, let bZeroPoints {
-                    acc = b.sub(acc, b.mul(load(bZeroPoints, column: vColumn), rowSum))
+                    acc = b.sub(acc, b.mul(bZeroPoints.load(b, column: vColumn, width: lanes), rowSum))
                 }
                 if let runTimeA, let columnSums {
                     let sums = b.load(int32s, from: b.byteOffset(columnSums, b.mul(vColumn, const(4))), align: 4 * lanes)
                     acc = b.sub(acc, b.mul(runTimeA.zeroPoint, sums))
                 }
                 let residual = residualRows.isEmpty ? nil : b.byteOffset(residualRows[i], const(u * lanes))
-                b.store(convertOutput(acc, column: vColumn, aScale: runTimeA?.scale, residual: residual),
+                b.store(outputMode.convert(acc, column: vColumn, width: lanes, aScale: runTimeA?.scale, residual: residual),
                         to: b.byteOffset(target, const(u * lanes * size)), align: 1)
             }
         }
@@ -526,56 +479,5 @@ private struct EmissionState {
         }
         b.br(done)
         b.position(at: done)
-    }
-
-    /// int32 accumulators → the output vector (i32, i8 or f32 lanes). `aScale` is A's run-time
-    /// scale (splat) when the op has one; `residual` points at this vector's residual bytes.
-    private func convertOutput(_ acc: LLVMValueRef, column: LLVMValueRef, aScale: LLVMValueRef?,
-                               residual: LLVMValueRef?) -> LLVMValueRef {
-        let op = e.op, lanes = dot.outputLanes, math = self.math
-        let floats = context.vector(context.f32, lanes), ints = context.vector(context.i32, lanes)
-        let portable = e.instruction.isa == .portable
-        func splat(_ x: Int32) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(context.i32, Int64(x)), count: lanes)) }
-        /// `a_scale * b_scale[n]` (`/ y_scale` folded in for .requantized), as the reference computes it.
-        func multiplier() -> LLVMValueRef {
-            let constant = load(multipliers!, column: column)
-            return aScale.map { b.fmul($0, constant) } ?? constant
-        }
-        switch op.output {
-        case .int32:
-            return acc
-        case let .requantized(r):
-            let bounds = op.requantizedBounds!, zeroPoint = r.output.zeroPoints[0]
-            let value = math.clamp(b.fmul(b.sitofp(acc, to: floats), multiplier()),
-                                   Float(bounds.lowerBound - zeroPoint), Float(bounds.upperBound - zeroPoint))
-            let quantized = b.add(b.fptosi(math.roundHalfToEven(value, portable: portable), to: ints), splat(zeroPoint))
-            return b.trunc(quantized, to: context.vector(context.i8, lanes))
-        case let .dequantized(d):
-            var value = b.fmul(b.sitofp(acc, to: floats), multiplier())
-            value = b.fadd(value, dequantBias.map { load($0, column: column) } ?? math.splat(0))
-            let (lower, upper) = d.activation.realBounds
-            return math.clamp(value, lower, upper)
-        case let .chain(chain):
-            var value = b.fmul(b.sitofp(acc, to: floats), multiplier())
-            for (index, step) in chain.steps.enumerated() {
-                switch step {
-                case .bias: value = b.fadd(value, load(chainConstants[index]!, column: column))
-                case .scale: value = b.fmul(value, load(chainConstants[index]!, column: column))
-                case let .activation(activation): value = math.apply(activation, value)
-                case let .residualAdd(type, quant):
-                    let bytes = b.load(context.vector(context.i8, lanes), from: residual!, align: 1)
-                    let wide = type == .s8 ? b.sext(bytes, to: ints) : b.zext(bytes, to: ints)
-                    let real = b.fmul(math.splat(quant.scales[0]), b.sitofp(b.sub(wide, splat(quant.zeroPoints[0])), to: floats))
-                    value = b.fadd(value, real)
-                }
-            }
-            guard case let .requantize(type, quant) = chain.output else { return value }
-            let range = type.integerRange!, zeroPoint = quant.zeroPoints[0]
-            let scaled = LLVMBuildFDiv(b.ref, value, math.splat(quant.scales[0]), "")!
-            let quantized = math.saturatingRound(scaled, zeroPoint: splat(zeroPoint),
-                                                 lowerMinusZero: math.splat(Float(range.lowerBound - zeroPoint)),
-                                                 upperMinusZero: math.splat(Float(range.upperBound - zeroPoint)), portable: portable)
-            return b.trunc(quantized, to: context.vector(context.i8, lanes))
-        }
     }
 }

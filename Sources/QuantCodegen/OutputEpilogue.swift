@@ -1,0 +1,126 @@
+import CLLVM
+import LLVMKit
+import QuantOps
+
+/// A per-column constant of an epilogue: one value for every column (a splat), or a private global
+/// array padded to the kernel's column count.
+enum ColumnConstant {
+    case uniform(LLVMValueRef)                 // the scalar
+    case perColumn(LLVMValueRef, LLVMTypeRef)  // global array, element type
+
+    static func make(_ name: String, _ values: [LLVMValueRef], _ type: LLVMTypeRef, uniform: Bool, paddedTo columns: Int,
+                     module: Module) -> ColumnConstant {
+        if uniform { return .uniform(values[0]) }
+        let padded = values + Array(repeating: LLVMConstNull(type)!, count: max(0, columns - values.count))
+        return .perColumn(module.addConstant(name, module.context.constArray(type, padded)), type)
+    }
+
+    /// `width` lanes for the columns starting at `column`.
+    func load(_ b: IRBuilder, column: LLVMValueRef, width: Int) -> LLVMValueRef {
+        let context = b.context
+        switch self {
+        case let .uniform(scalar):
+            return context.constVector(Array(repeating: scalar, count: width))
+        case let .perColumn(global, type):
+            return b.load(context.vector(type, width), from: b.byteOffset(global, b.mul(column, context.constInt(context.i64, 4))),
+                          align: 4 * width)
+        }
+    }
+}
+
+/// The output mode of a matmul-shaped kernel (matmul, convolution, depthwise convolution) on
+/// int32 accumulator vectors: int32 as is, requantize, dequantize, or an epilogue chain — the same
+/// operations, in the same order, as `ReferenceMatMul.epilogue`. Its per-column constants live in
+/// the kernel's module.
+struct OutputEpilogue {
+    let op: MatMul
+    let module: Module
+    let b: IRBuilder
+    let portable: Bool
+    private var multipliers: ColumnConstant? = nil
+    private var dequantBias: ColumnConstant? = nil
+    /// The chain's per-column constants, one entry per step (nil for steps without one).
+    private var chainConstants: [ColumnConstant?] = []
+
+    /// `columns`: the padded column count the kernel may load constants for.
+    init(op: MatMul, module: Module, builder: IRBuilder, columns: Int, portable: Bool) {
+        self.op = op
+        self.module = module
+        b = builder
+        self.portable = portable
+        let context = module.context
+        func constant(_ name: String, _ values: [Float], uniform: Bool) -> ColumnConstant {
+            ColumnConstant.make(name, values.map(context.constFloat), context.f32, uniform: uniform, paddedTo: columns, module: module)
+        }
+        switch op.output {
+        case .int32:
+            break
+        case .requantized, .dequantized, .chain:
+            let values = (0..<op.n).map { op.outputMultiplier(column: $0) }
+            multipliers = constant("multipliers", values, uniform: Set(values.map(\.bitPattern)).count == 1)
+        }
+        if case let .dequantized(d) = op.output, let bias = d.bias {
+            dequantBias = constant("bias", bias, uniform: false)
+        }
+        if case let .chain(chain) = op.output {
+            chainConstants = chain.steps.enumerated().map { index, step in
+                switch step {
+                case let .bias(values), let .scale(values): constant("chain.\(index)", values, uniform: values.count == 1)
+                case .activation, .residualAdd: nil
+                }
+            }
+        }
+    }
+
+    /// int32 accumulators (`width` lanes, columns from `column`) → the output vector (i32, i8 or
+    /// f32 lanes). `aScale` is A's run-time scale (splat) when the op has one; `residual` points at
+    /// the residual bytes of these columns.
+    func convert(_ acc: LLVMValueRef, column: LLVMValueRef, width: Int, aScale: LLVMValueRef? = nil,
+                 residual: LLVMValueRef? = nil) -> LLVMValueRef {
+        let context = module.context, math = VectorMath(module: module, b: b, lanes: width)
+        let floats = context.vector(context.f32, width), ints = context.vector(context.i32, width)
+        func splat(_ x: Int32) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(context.i32, Int64(x)), count: width)) }
+        func load(_ constant: ColumnConstant) -> LLVMValueRef { constant.load(b, column: column, width: width) }
+        /// `a_scale * b_scale[n]` (`/ y_scale` folded in for .requantized), as the reference computes it.
+        func multiplier() -> LLVMValueRef {
+            let constant = load(multipliers!)
+            return aScale.map { b.fmul($0, constant) } ?? constant
+        }
+        switch op.output {
+        case .int32:
+            return acc
+        case let .requantized(r):
+            let bounds = op.requantizedBounds!, zeroPoint = r.output.zeroPoints[0]
+            let value = math.clamp(b.fmul(b.sitofp(acc, to: floats), multiplier()),
+                                   Float(bounds.lowerBound - zeroPoint), Float(bounds.upperBound - zeroPoint))
+            let quantized = b.add(b.fptosi(math.roundHalfToEven(value, portable: portable), to: ints), splat(zeroPoint))
+            return b.trunc(quantized, to: context.vector(context.i8, width))
+        case let .dequantized(d):
+            var value = b.fmul(b.sitofp(acc, to: floats), multiplier())
+            value = b.fadd(value, dequantBias.map(load) ?? math.splat(0))
+            let (lower, upper) = d.activation.realBounds
+            return math.clamp(value, lower, upper)
+        case let .chain(chain):
+            var value = b.fmul(b.sitofp(acc, to: floats), multiplier())
+            for (index, step) in chain.steps.enumerated() {
+                switch step {
+                case .bias: value = b.fadd(value, load(chainConstants[index]!))
+                case .scale: value = b.fmul(value, load(chainConstants[index]!))
+                case let .activation(activation): value = math.apply(activation, value)
+                case let .residualAdd(type, quant):
+                    let bytes = b.load(context.vector(context.i8, width), from: residual!, align: 1)
+                    let wide = type == .s8 ? b.sext(bytes, to: ints) : b.zext(bytes, to: ints)
+                    let real = b.fmul(math.splat(quant.scales[0]), b.sitofp(b.sub(wide, splat(quant.zeroPoints[0])), to: floats))
+                    value = b.fadd(value, real)
+                }
+            }
+            guard case let .requantize(type, quant) = chain.output else { return value }
+            let range = type.integerRange!, zeroPoint = quant.zeroPoints[0]
+            let scaled = LLVMBuildFDiv(b.ref, value, math.splat(quant.scales[0]), "")!
+            let quantized = math.saturatingRound(scaled, zeroPoint: splat(zeroPoint),
+                                                 lowerMinusZero: math.splat(Float(range.lowerBound - zeroPoint)),
+                                                 upperMinusZero: math.splat(Float(range.upperBound - zeroPoint)), portable: portable)
+            return b.trunc(quantized, to: context.vector(context.i8, width))
+        }
+    }
+}
