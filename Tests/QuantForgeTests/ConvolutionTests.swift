@@ -109,3 +109,63 @@ struct ConvolutionTests {
         }
     }
 }
+
+/// Depthwise convolutions run on their own microkernel: bit-exact against the reference (and
+/// against the implicit-GEMM path) for odd channel counts, strides, paddings and dilations.
+struct DepthwiseConvolutionTests {
+    @Test(arguments: [Conv2D.Layout.nhwc, .nchw], OutputKind.allCases)
+    func bitExactOnEveryISA(_ layout: Conv2D.Layout, _ output: OutputKind) throws {
+        var random = TestRandom(seed: (layout == .nhwc ? 610 : 620) + UInt64(OutputKind.allCases.firstIndex(of: output)!))
+        for channels in [2, 3, 17, 40] {
+            let kernel = [(3, 3), (5, 5), (1, 3)][random.int(0...2)]
+            let dilations = [random.int(1...2), random.int(1...2)]
+            let pads = (0..<4).map { i in random.int(0...((i % 2 == 0 ? kernel.0 : kernel.1) - 1) * dilations[i % 2]) }
+            let outputMode: MatMulOutput = switch output {
+            case .int32: .int32
+            case .requantized: .requantized(.init(type: .u8, output: .perTensor(scale: 0.02, zeroPoint: 120),
+                                                  bias: (0..<channels).map { _ in Int32(random.int(-500...500)) }, activation: .relu))
+            case .dequantized: .chain(EpilogueChain(
+                [.scale((0..<channels).map { _ in random.float(0.5...1.5) }), .activation(.sigmoid)]
+                    + (layout == .nhwc ? [.residualAdd(type: .s8, quant: .perTensor(scale: 0.01, zeroPoint: 0))] : []),
+                output: .requantize(type: .u8, quant: .perTensor(scale: 0.01, zeroPoint: 0))))
+            }
+            let conv = try Conv2D(batch: random.int(1...2), inChannels: channels, height: random.int(5...12), width: random.int(5...12),
+                                  outChannels: channels, kernel: kernel, strides: [random.int(1...2), random.int(1...2)], pads: pads,
+                                  dilations: dilations, groups: channels, layout: layout, xType: .u8, wType: .s8,
+                                  xQuant: .perTensor(scale: 0.05, zeroPoint: Int32(random.int(0...255))),
+                                  wQuant: .perChannel(scales: (0..<channels).map { _ in random.float(0.005...0.02) },
+                                                      zeroPoints: (0..<channels).map { _ in Int32(random.int(-3...3)) }),
+                                  output: outputMode)
+            #expect(conv.isDepthwise)
+            let x = random.bytes(conv.inputElements), w = random.bytes(conv.weightElements)
+            let hasResidual = if case let .chain(chain) = conv.output { chain.residual != nil } else { false }
+            let residual = hasResidual ? random.bytes(conv.outputElements) : nil
+            let expected = ReferenceOperators.conv(conv, x: x, w: w, residual: residual)
+            for isa in isasUnderTest {
+                for threads in [1, 2] {
+                    let compiled = try Engine(isa: isa, threads: threads).compile(conv)
+                    #expect(compiled.depthwiseKernel != nil)
+                    #expect(try compiled.run(x: x, weights: compiled.packWeights(w), residual: residual) == expected,
+                            "\(isa) \(threads) threads \(channels) channels k\(kernel) s\(conv.strides) p\(pads) d\(dilations) \(layout)")
+                }
+            }
+            // The implicit-GEMM path (one kernel per channel) agrees.
+            if channels > 3 { continue }
+            let engine = try Engine(isa: .portable)
+            let gemm = try engine.compile(conv, schedule: try engine.defaultSchedule(for: conv))
+            #expect(gemm.depthwiseKernel == nil)
+            #expect(try gemm.run(x: x, weights: gemm.packWeights(w), residual: residual) == expected)
+        }
+    }
+
+    @Test func weightsOfAnotherConvolutionAreRefused() throws {
+        let conv = try Conv2D(inChannels: 8, height: 6, width: 6, outChannels: 8, kernel: (3, 3), groups: 8)
+        let other = try Conv2D(inChannels: 8, height: 6, width: 6, outChannels: 8, kernel: (3, 3), groups: 8,
+                               wQuant: .perTensor(scale: 1, zeroPoint: 1))
+        let engine = try Engine(isa: .portable)
+        let kernel = try engine.compile(conv), otherKernel = try engine.compile(other)
+        let w = [UInt8](repeating: 1, count: conv.weightElements)
+        #expect(throws: QuantError.self) { try kernel.run(x: [UInt8](repeating: 0, count: conv.inputElements), weights: otherKernel.packWeights(w)) }
+        #expect(throws: QuantError.self) { try kernel.packWeights([1, 2]) }
+    }
+}

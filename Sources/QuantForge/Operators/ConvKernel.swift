@@ -1,40 +1,56 @@
 import QuantCodegen
 import QuantRuntime
 
-/// A convolution's weights packed once: one packed B per group (ONNX [OC, C/g, KH, KW] in).
+/// A convolution's weights packed once (ONNX [OC, C/g, KH, KW] in): one packed B per group, or
+/// the depthwise kernel's int32 taps.
 public final class ConvWeights: Sendable {
     public let groups: [PackedWeights]
-    init(groups: [PackedWeights]) { self.groups = groups }
+    public let depthwise: DepthwiseWeights?
+    init(groups: [PackedWeights], depthwise: DepthwiseWeights? = nil) {
+        self.groups = groups
+        self.depthwise = depthwise
+    }
 }
 
 /// A compiled 2-D convolution (ConvInteger / QLinearConv / any matmul output mode). NHWC runs as
 /// an implicit GEMM per group — the matmul microkernels with each row block's windows gathered
-/// from the input (1×1 convolutions read the input directly); NCHW is transposed to NHWC and back
-/// by generated kernels. Thread-safe.
+/// from the input (1×1 convolutions read the input directly) — or, for depthwise convolutions, on
+/// their own microkernel; NCHW is transposed to NHWC and back by generated kernels. Thread-safe.
 public final class ConvKernel: Sendable {
     public let op: Conv2D
-    /// One GEMM kernel per group (identical groups share machine code).
+    /// One GEMM kernel per group (identical groups share machine code); empty when depthwise.
     public let groupKernels: [CompiledMatMulKernel]
+    /// The depthwise microkernel, when the convolution has one channel per group.
+    public let depthwiseKernel: CompiledElementwiseKernel?
     private let toNHWC: CompiledElementwiseKernel?
     private let toNCHW: CompiledElementwiseKernel?
     private let pool: ThreadPool?
 
-    init(op: Conv2D, groupKernels: [CompiledMatMulKernel], toNHWC: CompiledElementwiseKernel?, toNCHW: CompiledElementwiseKernel?,
-         pool: ThreadPool?) {
+    init(op: Conv2D, groupKernels: [CompiledMatMulKernel], depthwiseKernel: CompiledElementwiseKernel?,
+         toNHWC: CompiledElementwiseKernel?, toNCHW: CompiledElementwiseKernel?, pool: ThreadPool?) {
         self.op = op
         self.groupKernels = groupKernels
+        self.depthwiseKernel = depthwiseKernel
         self.toNHWC = toNHWC
         self.toNCHW = toNCHW
         self.pool = pool
     }
 
-    public var schedule: MatMulSchedule { groupKernels[0].schedule }
+    /// The GEMM schedule (nil for the depthwise microkernel).
+    public var schedule: MatMulSchedule? { groupKernels.first?.schedule }
+
+    /// What runs: "implicit GEMM <schedule>" or "depthwise <isa>".
+    public var implementation: String {
+        if let depthwiseKernel { return "depthwise \(depthwiseKernel.instruction.isa)" }
+        return (op.isPointwise ? "GEMM " : "implicit GEMM ") + (schedule?.description ?? "")
+    }
 
     /// Packs ONNX-layout weights [OC, C/groups, KH, KW] for this kernel.
     public func packWeights(_ w: [UInt8]) throws(QuantError) -> ConvWeights {
         if w.count < op.weightElements {
             throw .bufferTooSmall(field: "W", requiredBytes: op.weightElements, actualBytes: w.count)
         }
+        if depthwiseKernel != nil { return ConvWeights(groups: [], depthwise: try DepthwiseWeights(op, w: w)) }
         var packed: [PackedWeights] = []
         for g in 0..<op.groups {
             let b = op.gemmWeights(w, group: g)
@@ -59,8 +75,9 @@ public final class ConvKernel: Sendable {
         let outputType = op.output.elementType
         try checkBuffer("X", bytes: x.count, count: op.inputElements, type: op.xType)
         try checkBuffer("Y", bytes: y.count, count: op.outputElements, type: outputType)
-        if weights.groups.count != op.groups
-            || zip(weights.groups, groupKernels).contains(where: { $0.signature != $1.weightSignature }) {
+        let matches = depthwiseKernel != nil ? weights.depthwise?.signature == DepthwiseWeights.packingSignature(op)
+            : weights.groups.count == op.groups && zip(weights.groups, groupKernels).allSatisfy { $0.signature == $1.weightSignature }
+        if !matches {
             throw .weightsMismatch(reason: "the weights were packed for another convolution")
         }
         var extras = CompiledMatMulKernel.CallExtras()
@@ -93,6 +110,10 @@ public final class ConvKernel: Sendable {
     /// Each group's GEMM on NHWC buffers: A starts at the group's first input channel (its windows
     /// gathered by the kernel), C at its first output channel, rows N·OH·OW.
     private func runGroups(x: UnsafeRawPointer, weights: ConvWeights, y: UnsafeMutableRawPointer, extras: CompiledMatMulKernel.CallExtras) {
+        if let depthwiseKernel, let depthwise = weights.depthwise {
+            runDepthwise(depthwiseKernel, x: x, weights: depthwise, y: y, residual: extras.residual)
+            return
+        }
         let size = op.output.elementType.byteSize
         for (g, kernel) in groupKernels.enumerated() {
             var groupExtras = extras
@@ -100,6 +121,32 @@ public final class ConvKernel: Sendable {
             ParallelMatMul.run(kernel, a: x + g * op.groupInChannels, lda: op.inChannels, weights: UnsafeRawPointer(weights.groups[g].bytes),
                                c: y + g * op.groupOutChannels * size, ldc: op.outChannels, m: op.gemmRows, pool: pool, extras: groupExtras)
         }
+    }
+
+    /// The depthwise microkernel over output pixels, split across the pool's threads.
+    private func runDepthwise(_ kernel: CompiledElementwiseKernel, x: UnsafeRawPointer, weights: DepthwiseWeights,
+                              y: UnsafeMutableRawPointer, residual: UnsafeRawPointer?) {
+        weights.values.withUnsafeBytes { packed in
+            let pixels = op.gemmRows
+            let residualPointer = UnsafeMutableRawPointer(mutating: residual)
+            guard let pool, pixels >= 2 * pool.threadCount else {
+                kernel.callUnchecked(x: x, x2: packed.baseAddress, y: y, extra: residualPointer, begin: 0, end: pixels)
+                return
+            }
+            let tasks = pool.threadCount
+            let call = DepthwiseCall(x: x, weights: packed.baseAddress!, y: y, residual: residualPointer)
+            pool.run(tasks: tasks) { task in
+                kernel.callUnchecked(x: call.x, x2: call.weights, y: call.y, extra: call.residual,
+                                     begin: pixels * task / tasks, end: pixels * (task + 1) / tasks)
+            }
+        }
+    }
+
+    private struct DepthwiseCall: @unchecked Sendable {
+        let x: UnsafeRawPointer
+        let weights: UnsafeRawPointer
+        let y: UnsafeMutableRawPointer
+        let residual: UnsafeMutableRawPointer?
     }
 
     /// Runs on arrays; returns Y's bytes.
@@ -137,7 +184,15 @@ extension Engine {
 
     /// Compiles a convolution: one GEMM kernel per group (with `schedule`, else the default), plus
     /// the NCHW ↔ NHWC transposes when the op is NCHW.
+    /// Depthwise convolutions (one channel per group) get their own microkernel unless a GEMM
+    /// `schedule` is given.
     public func compile(_ conv: Conv2D, schedule: MatMulSchedule? = nil) throws(QuantError) -> ConvKernel {
+        if conv.isDepthwise && schedule == nil {
+            let compiler = try KernelCompiler.shared()
+            let kernel = try compiler.compileDepthwise(conv, isa: isa)
+            return ConvKernel(op: conv, groupKernels: [], depthwiseKernel: kernel, toNHWC: try transposes(conv).toNHWC,
+                              toNCHW: try transposes(conv).toNCHW, pool: pool)
+        }
         let chosen: MatMulSchedule
         if let schedule { chosen = schedule } else { chosen = try defaultSchedule(for: conv) }
         try host.require(chosen.isa)
@@ -150,14 +205,17 @@ extension Engine {
                 try KernelCompiler.shared().compileMatMul(gemm, schedule: chosen, convolution: geometry)
             })
         }
-        var toNHWC: CompiledElementwiseKernel? = nil, toNCHW: CompiledElementwiseKernel? = nil
-        if conv.layout == .nchw {
-            let compiler = try KernelCompiler.shared()
-            toNHWC = try compiler.compileTranspose(batch: conv.batch, rows: conv.inChannels, columns: conv.height * conv.width,
-                                                   elementBytes: conv.xType.byteSize, isa: isa)
-            toNCHW = try compiler.compileTranspose(batch: conv.batch, rows: conv.outputHeight * conv.outputWidth, columns: conv.outChannels,
-                                                   elementBytes: conv.output.elementType.byteSize, isa: isa)
-        }
-        return ConvKernel(op: conv, groupKernels: kernels, toNHWC: toNHWC, toNCHW: toNCHW, pool: pool)
+        let (toNHWC, toNCHW) = try transposes(conv)
+        return ConvKernel(op: conv, groupKernels: kernels, depthwiseKernel: nil, toNHWC: toNHWC, toNCHW: toNCHW, pool: pool)
+    }
+
+    /// The NCHW → NHWC and NHWC → NCHW transposes of an NCHW convolution (nil for NHWC).
+    private func transposes(_ conv: Conv2D) throws(QuantError) -> (toNHWC: CompiledElementwiseKernel?, toNCHW: CompiledElementwiseKernel?) {
+        guard conv.layout == .nchw else { return (nil, nil) }
+        let compiler = try KernelCompiler.shared()
+        return (try compiler.compileTranspose(batch: conv.batch, rows: conv.inChannels, columns: conv.height * conv.width,
+                                              elementBytes: conv.xType.byteSize, isa: isa),
+                try compiler.compileTranspose(batch: conv.batch, rows: conv.outputHeight * conv.outputWidth, columns: conv.outChannels,
+                                              elementBytes: conv.output.elementType.byteSize, isa: isa))
     }
 }
