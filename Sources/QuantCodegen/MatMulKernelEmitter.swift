@@ -276,26 +276,45 @@ private struct EmissionState {
             let target = b.byteOffset(gatheredA!, b.mul(b.sub(r, from), const(e.op.k)))
             let top = b.sub(b.mul(oh, const(g.strides[0])), const(g.pads[0]))
             let left = b.sub(b.mul(ow, const(g.strides[1])), const(g.pads[1]))
+            // With one group and no horizontal dilation, a kernel row's taps are one contiguous run
+            // of KW·C bytes whenever the whole row lies inside the image: one copy instead of KW.
+            let contiguousRows = g.groupChannels == g.pixelStride && g.dilations[1] == 1 && g.kernelWidth > 1
+            let rowFits = b.and(b.icmp(LLVMIntSGE, left, const(0)), b.icmp(LLVMIntSLE, left, const(g.width - g.kernelWidth)))
             loops.loop("gather.kh", from: const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, const(g.kernelHeight)) }) { kh, _ in
                 let ih = b.add(top, b.mul(kh, const(g.dilations[0])))
                 let rowInside = b.and(b.icmp(LLVMIntSGE, ih, const(0)), b.icmp(LLVMIntSLT, ih, const(g.height)))
+                let rowStart = b.mul(b.add(b.mul(image, const(g.height)), ih), const(g.width))
+                let rowTarget = b.byteOffset(target, b.mul(kh, const(g.kernelWidth * g.groupChannels)))
+                var finished: LLVMBasicBlockRef? = nil
+                if contiguousRows {
+                    let whole = b.appendBlock(function, "gather.row"), each = b.appendBlock(function, "gather.taps")
+                    finished = b.appendBlock(function, "gather.row.done")
+                    b.condBr(b.and(rowInside, rowFits), whole, each)
+                    b.position(at: whole)
+                    LLVMBuildMemCpy(b.ref, rowTarget, 1, b.byteOffset(aBase, b.mul(b.add(rowStart, left), const(g.pixelStride))), 1,
+                                    const(g.kernelWidth * g.groupChannels))
+                    b.br(finished!)
+                    b.position(at: each)
+                }
                 loops.loop("gather.kw", from: const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, const(g.kernelWidth)) }) { kw, _ in
                     let iw = b.add(left, b.mul(kw, const(g.dilations[1])))
                     let inside = b.and(rowInside, b.and(b.icmp(LLVMIntSGE, iw, const(0)), b.icmp(LLVMIntSLT, iw, const(g.width))))
-                    let destination = b.byteOffset(target, b.mul(b.add(b.mul(kh, const(g.kernelWidth)), kw), channels))
+                    let destination = b.byteOffset(rowTarget, b.mul(kw, channels))
                     let copy = b.appendBlock(function, "gather.copy"), fill = b.appendBlock(function, "gather.fill")
                     let done = b.appendBlock(function, "gather.done")
                     b.condBr(inside, copy, fill)
                     b.position(at: copy)
-                    let source = b.byteOffset(aBase, b.mul(b.add(b.mul(b.add(b.mul(image, const(g.height)), ih), const(g.width)), iw),
-                                                           const(g.pixelStride)))
-                    LLVMBuildMemCpy(b.ref, destination, 1, source, 1, channels)
+                    LLVMBuildMemCpy(b.ref, destination, 1, b.byteOffset(aBase, b.mul(b.add(rowStart, iw), const(g.pixelStride))), 1, channels)
                     b.br(done)
                     b.position(at: fill)
                     LLVMBuildMemSet(b.ref, destination, padding, channels, 1)
                     b.br(done)
                     b.position(at: done)
                     return []
+                }
+                if let finished {
+                    b.br(finished)
+                    b.position(at: finished)
                 }
                 return []
             }

@@ -116,7 +116,7 @@ struct OutputEpilogue {
             }
             guard case let .requantize(type, quant) = chain.output else { return value }
             let range = type.integerRange!, zeroPoint = quant.zeroPoints[0]
-            let scaled = LLVMBuildFDiv(b.ref, value, math.splat(quant.scales[0]), "")!
+            let scaled = b.fmul(value, math.splat(EpilogueChain.reciprocal(quant.scales[0])))
             let quantized = math.saturatingRound(scaled, zeroPoint: splat(zeroPoint),
                                                  lowerMinusZero: math.splat(Float(range.lowerBound - zeroPoint)),
                                                  upperMinusZero: math.splat(Float(range.upperBound - zeroPoint)), portable: portable)

@@ -16,7 +16,9 @@ public struct EpilogueChain: Sendable, Hashable, Codable {
 
     /// How the chain ends.
     public enum Output: Sendable, Hashable, Codable {
-        /// `sat(RNE(v / y_scale) + y_zp)` to u8 or s8 (QuantizeLinear's arithmetic).
+        /// `sat(RNE(v · (1 / y_scale)) + y_zp)` to u8 or s8, the reciprocal computed once in
+        /// float32 (as requantizing GEMM epilogues do; a division per value would cost as much as
+        /// the activation).
         case requantize(type: ElementType, quant: QuantParams)
         /// `v` as f32.
         case dequantize
@@ -36,6 +38,9 @@ public struct EpilogueChain: Sendable, Hashable, Codable {
         self.steps = steps
         self.output = output
     }
+
+    /// `1 / y_scale` in float32, the requantizing multiplier.
+    public static func reciprocal(_ scale: Float) -> Float { 1 / scale }
 
     /// The residual input, when the chain has one (at most one is allowed).
     public var residual: (type: ElementType, quant: QuantParams)? {

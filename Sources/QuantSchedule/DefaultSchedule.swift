@@ -34,7 +34,7 @@ public enum DefaultSchedule {
         }
         // Cache blocks: a block of B panels fills at most half of L2, a block of A rows a quarter.
         let layout = PackedLayout(k: op.k, n: op.n, kGroup: instruction.kGroup, panelWidth: instruction.columnsPerVector * vectors)
-        let panelBlock = max(1, caches.l2 / 2 / max(1, layout.panelBytes))
+        var panelBlock = max(1, caches.l2 / 2 / max(1, layout.panelBytes))
         var rowBlock = max(1, caches.l2 / 4 / max(1, op.k) / rows) * rows
         if instruction.packsA {
             // Row blocks small enough for packed A when even one tile of rows fits.
@@ -42,8 +42,10 @@ public enum DefaultSchedule {
             if fitting >= rows { rowBlock = min(rowBlock, fitting) }
         }
         if op.aType == .f32 {
-            // A is quantized row block by row block into a buffer on the kernel's stack.
+            // A is quantized row block by row block into a buffer on the kernel's stack, once per
+            // panel block: one panel block (B streamed per row block) quantizes each row once.
             rowBlock = MatMulSchedule.producedRowBlock(rowBlock, k: op.k, rowsPerTile: rows)
+            panelBlock = 1 << 20
         }
         let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4,
                                       rowBlock: rowBlock, panelBlock: panelBlock, loopOrder: .panelsOuter)

@@ -42,6 +42,8 @@ public struct ScheduleSpace: Sendable {
                             for order in loopOrders {
                                 let schedule = MatMulSchedule(isa: isa, rowsPerTile: mr, vectorsPerRow: nv, kUnroll: ku,
                                                               rowBlock: mr * tiles, panelBlock: nc, loopOrder: order)
+                                // A row block that produces its rows (f32 A quantized in the kernel) must fit the stack buffer.
+                                if op.aType == .f32 && mr * tiles * op.k > MatMulSchedule.producedABytesLimit { continue }
                                 if (try? schedule.validate(rowSums: rowSums)) != nil { result.append(schedule) }
                             }
                         }

@@ -7,12 +7,14 @@ import QuantForge
 struct AutotuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "autotune", abstract: "Search schedules (across ISAs) and record the fastest in the tuning database.")
 
-    @Option(help: "Operator preset: u8s8s32 | u8s8u8_requant | s8s8s32.") var op: OperatorPreset = .u8s8s32
+    @Option(help: "Operator preset: \(OperatorPreset.allCases.map(\.rawValue).joined(separator: " | ")).") var op: OperatorPreset = .u8s8s32
     @Option(help: "Rows of A.") var m: Int?
     @Option(help: "Depth K.") var k: Int?
     @Option(help: "Columns N.") var n: Int?
     @Option(help: "A shape set instead of one shape: \(ShapePreset.allCases.map(\.rawValue).joined(separator: ", ")).")
     var preset: ShapePreset?
+    @Option(help: "Tune the GEMM-shaped layers of a network's QLinearConvs (resnet50 | mobilenetv2); convolutions compiled later use the result. Depthwise layers run on their own microkernel and are skipped.")
+    var conv: ConvolutionPreset?
     @Option(help: "Budget per shape: seconds (`20s`) or trials (`200`).") var budget: String = "20s"
     @Option(help: "Tuning database (default: \(TuningDatabase.defaultPath)).") var db: String?
     @Option(help: "Threads per kernel call.") var threads: Int = 1
@@ -25,10 +27,17 @@ struct AutotuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let shapes: [(Int, Int, Int)]
-        if let preset { shapes = preset.shapes } else {
-            guard let m, let k, let n else { throw ValidationError("give --m --k --n, or --preset") }
-            shapes = [(m, k, n)]
+        // (label, op) per shape.
+        var ops: [(String, MatMul)] = []
+        if let conv {
+            for (name, layer) in try conv.layers() where layer.groups == 1 { ops.append((name, try layer.groupMatMul(0))) }
+        } else {
+            let shapes: [(Int, Int, Int)]
+            if let preset { shapes = preset.shapes } else {
+                guard let m, let k, let n else { throw ValidationError("give --m --k --n, --preset or --conv") }
+                shapes = [(m, k, n)]
+            }
+            for (m, k, n) in shapes { ops.append(("\(m)x\(k)x\(n)", try op.matMul(m: m, k: k, n: n))) }
         }
         let database = try TuningDatabase(path: db ?? TuningDatabase.defaultPath)
         for warning in database.warnings { print("warning: \(warning)") }
@@ -38,12 +47,12 @@ struct AutotuneCommand: ParsableCommand {
         let tuner = Autotuner(database: database, isas: isas, threads: threads)
         let budget = try parseBudget()
         let fp32 = PeerFigures.bestFP32(threads: threads)
-        print("tuning \(shapes.count) shape(s) of \(op.rawValue), \(budget) each, ISAs \(isas.map(\.rawValue).joined(separator: ",")), \(threads) thread(s), database \(database.path)")
+        print("tuning \(ops.count) shape(s) of \(conv.map { "\($0.rawValue) convolutions" } ?? op.rawValue), \(budget) each, ISAs \(isas.map(\.rawValue).joined(separator: ",")), \(threads) thread(s), database \(database.path)")
         var rows: [String] = []
-        for (index, (m, k, n)) in shapes.enumerated() {
-            let matmul = try op.matMul(m: m, k: k, n: n)
+        for (index, (label, matmul)) in ops.enumerated() {
+            let (m, k, n) = (matmul.m!, matmul.k, matmul.n)
             let result = try tuner.tune(matmul, budget: budget) { progress in
-                ProgressBar.draw(label: "[\(index + 1)/\(shapes.count)] \(m)x\(k)x\(n)", progress: progress, budget: budget)
+                ProgressBar.draw(label: "[\(index + 1)/\(ops.count)] \(label)", progress: progress, budget: budget)
             }
             ProgressBar.finish()
             let peak = try PeakProbe.measure(result.best.isa, seconds: 0.05).gmacs * Double(threads)

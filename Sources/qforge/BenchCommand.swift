@@ -2,17 +2,20 @@ import ArgumentParser
 import Foundation
 import QuantForge
 
-/// `qforge bench`: single-thread GMAC/s of the generated matmul on the peers' shape set.
+/// `qforge bench`: single-thread GMAC/s of the generated matmul on the peers' shape set, of the
+/// dynamic quantized linear (`--op f32_dynquant`), or of convolution layers (`--conv`).
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Time int8 matmul kernels (GMAC/s).")
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Time int8 kernels (GMAC/s).")
 
     static let peerShapes = "1x384x384,1x384x1536,1x1536x384,1x768x768,1x768x3072,1x3072x768,"
         + "16x384x384,16x384x1536,16x1536x384,16x768x768,16x768x3072,16x3072x768,"
         + "128x384x384,128x384x1536,128x1536x384,128x768x768,128x768x3072,128x3072x768,"
         + "1x4096x4096,1x4096x11008,256x256x256,1024x1024x1024,2048x2048x2048"
 
-    @Option(help: "u8s8s32 | u8s8u8_requant | s8s8s32 (same meaning as ../shared/peers).")
+    @Option(help: "u8s8s32 | u8s8u8_requant | s8s8s32 (same meaning as ../shared/peers) | u8s8u8_gelu (bias + GELU + requantize fused) | f32_dynquant (dynamic quantized linear, f32 in and out).")
     var op: OperatorPreset = .u8s8s32
+    @Option(help: "Time the convolution layers of a network instead: resnet50 | mobilenetv2 (QLinearConv, NHWC, batch 1; each GEMM-shaped layer is compared with the matmul of the same MxKxN).")
+    var conv: ConvolutionPreset?
     @Option(help: "Comma-separated MxKxN shapes (default: the peers' set).")
     var shapes: String = BenchCommand.peerShapes
     @Option(help: "Instruction set (default: the best this CPU has).")
@@ -53,9 +56,17 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "op %@, isa %@, %d thread(s), peak now %.1f GMAC/s (LLJIT created in %.2f ms)", op.rawValue,
                          engine.isa.rawValue, threads, peak, jitMilliseconds))
         }
+        if let conv {
+            try benchConvolutions(conv, engine: engine, peak: peak)
+            return
+        }
         for shape in try parseShapes() {
             // M fixed at compile time, as the peers fix it when they create a primitive or session.
             let matmul = try op.matMul(m: shape.m, k: shape.k, n: shape.n)
+            if matmul.aType == .f32 {
+                try benchDynamicLinear(matmul, engine: engine, peak: peak)
+                continue
+            }
             let kernel = try engine.compile(matmul, schedule: schedule.map { try MatMulSchedule(parsing: $0) })
             var generator = SeededGenerator(seed: UInt64(shape.m * 31 + shape.k * 7 + shape.n))
             let b = generator.bytes(shape.k * shape.n), a = generator.bytes(shape.m * shape.k)
@@ -101,4 +112,101 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
+extension BenchCommand {
+    /// Prints one result line (or JSON object).
+    func report(m: Int, k: Int, n: Int, seconds: Double, medianSeconds: Double, peak: Double, isa: ISA, schedule: String,
+                packedBytes: Int, compileMilliseconds: Double, source: String, name: String? = nil) {
+        let gmacs = Double(m * k * n) / seconds / 1e9
+        if json {
+            var fields: [String] = [
+                "\"op\": \"\(conv?.rawValue ?? op.rawValue)\"", "\"m\": \(m)", "\"k\": \(k)", "\"n\": \(n)",
+                "\"threads\": \(threads)", "\"us_min\": \(seconds * 1e6)", "\"us_median\": \(medianSeconds * 1e6)",
+                "\"gmacs\": \(gmacs)", "\"isa\": \"\(isa)\"", "\"schedule\": \"\(schedule)\"",
+                "\"packed_bytes\": \(packedBytes)", "\"compile_ms\": \(compileMilliseconds)",
+                "\"peak_gmacs\": \(peak)", "\"pct_peak\": \(100 * gmacs / peak)", "\"schedule_source\": \"\(source)\"",
+            ]
+            if let name { fields.append("\"layer\": \"\(name)\"") }
+            print("{" + fields.joined(separator: ", ") + "}")
+        } else {
+            print(String(format: "%5d x %5d x %5d  %9.1f GMAC/s %5.1f%% of peak  %10.2f us  compile %6.2f ms  packed %9d B  %@",
+                         m, k, n, gmacs, 100 * gmacs / peak, seconds * 1e6, compileMilliseconds, packedBytes, schedule))
+        }
+    }
+
+    /// The dynamic quantized linear: f32 A, the parameter pass and the fused quantize-pack-matmul.
+    func benchDynamicLinear(_ matmul: MatMul, engine: Engine, peak: Double) throws {
+        let m = matmul.m!
+        let kernel = try engine.compileDynamicLinear(matmul, schedule: schedule.map { try MatMulSchedule(parsing: $0) })
+        var generator = SeededGenerator(seed: UInt64(m * 31 + matmul.k * 7 + matmul.n))
+        let b = generator.bytes(matmul.k * matmul.n)
+        let a = generator.bytes(m * matmul.k).map { Float(Int($0) - 128) / 50 }
+        let weights = try kernel.packWeights(b)
+        var c = [Float](repeating: 0, count: m * matmul.n)
+        let timing = a.withUnsafeBufferPointer { aBuffer in
+            c.withUnsafeMutableBytes { cBuffer in
+                KernelTiming.measure(minSeconds: minTime) { try! kernel.run(a: aBuffer, weights: weights, c: cBuffer) }
+            }
+        }
+        report(m: m, k: matmul.k, n: matmul.n, seconds: timing.minSeconds, medianSeconds: timing.medianSeconds, peak: peak,
+               isa: kernel.matmul.schedule.isa, schedule: kernel.matmul.schedule.description, packedBytes: weights.byteCount,
+               compileMilliseconds: kernel.matmul.compileMilliseconds, source: kernel.matmul.scheduleSource.rawValue)
+    }
+
+    /// Each layer of `preset`: the convolution, and (for GEMM-shaped layers) the matmul of the same
+    /// M×K×N with the same quantization, timed alternately so both see the same machine.
+    func benchConvolutions(_ preset: ConvolutionPreset, engine: Engine, peak: Double) throws {
+        if !json {
+            print("layer                  M x K x N              conv GMAC/s  matmul GMAC/s  conv/matmul  implementation")
+        }
+        for (name, layer) in try preset.layers() {
+            let kernel = try engine.compile(layer)
+            var generator = SeededGenerator(seed: UInt64(layer.macs % 100_003))
+            let x = generator.bytes(layer.inputElements), w = generator.bytes(layer.weightElements)
+            let weights = try kernel.packWeights(w)
+            var y = [UInt8](repeating: 0, count: layer.outputElements)
+            let m = layer.gemmRows, k = layer.gemmDepth, n = layer.outChannels
+            func timeConv() -> KernelTiming.Result {
+                x.withUnsafeBytes { xBuffer in
+                    y.withUnsafeMutableBytes { yBuffer in
+                        KernelTiming.measure(minSeconds: minTime / 2) { try! kernel.run(x: xBuffer, weights: weights, y: yBuffer) }
+                    }
+                }
+            }
+            var matmulTime: KernelTiming.Result? = nil
+            var convTime = timeConv()
+            if layer.groups == 1 {
+                let gemm = try MatMul(m: m, k: k, n: n, aType: layer.xType, bType: layer.wType, aQuant: layer.xQuant,
+                                      bQuant: layer.wQuant, output: layer.output)
+                let matmul = try engine.compile(gemm)
+                let packed = try matmul.packWeights(generator.bytes(k * n))
+                let a = generator.bytes(m * k)
+                var c = [UInt8](repeating: 0, count: m * n)
+                for _ in 0..<2 {  // alternate: conv, matmul, conv, matmul; keep each one's best
+                    let t = try a.withUnsafeBytes { aBuffer in
+                        try c.withUnsafeMutableBytes { cBuffer in
+                            let call = try matmul.compiled.prepareCall(a: aBuffer, weights: packed, c: cBuffer)
+                            return KernelTiming.measure(minSeconds: minTime / 2) { matmul.runPrepared(call) }
+                        }
+                    }
+                    if matmulTime == nil || t.minSeconds < matmulTime!.minSeconds { matmulTime = t }
+                    let again = timeConv()
+                    if again.minSeconds < convTime.minSeconds { convTime = again }
+                }
+            }
+            let convGMACs = Double(layer.macs) / convTime.minSeconds / 1e9
+            if json {
+                report(m: m, k: k, n: n, seconds: convTime.minSeconds, medianSeconds: convTime.medianSeconds, peak: peak,
+                       isa: engine.isa, schedule: kernel.implementation, packedBytes: 0, compileMilliseconds: 0, source: "default", name: name)
+            } else {
+                let matmulGMACs = matmulTime.map { Double(m * k * n) / $0.minSeconds / 1e9 }
+                func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+                print(name.padding(toLength: 22, withPad: " ", startingAt: 0) + String(format: " %6d x %5d x %5d  %10.1f", m, k, n, convGMACs)
+                      + pad(matmulGMACs.map { String(format: "%.1f", $0) } ?? "-", 15)
+                      + pad(matmulGMACs.map { String(format: "%.1f%%", 100 * convGMACs / $0) } ?? "-", 13) + "  " + kernel.implementation)
+            }
+        }
+    }
+}
+
 extension OperatorPreset: ExpressibleByArgument {}
+extension ConvolutionPreset: ExpressibleByArgument {}

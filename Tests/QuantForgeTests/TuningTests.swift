@@ -29,7 +29,7 @@ struct TuningTests {
         let op = try OperatorPreset.u8s8s32.matMul(m: 16, k: 64, n: 64)
         // Every schedule with kUnroll 1 "computes" nothing: the fastest candidate there is, and wrong.
         let tuner = Autotuner(database: database, isas: [.portable, isasUnderTest.last!]) { op, schedule, b, pool in
-            if schedule.kUnroll == 1 { return Autotuner.Candidate { _, _ in } }
+            if schedule.kUnroll == 1 { return Autotuner.Candidate { _, _, _ in } }
             return try Autotuner.compileCandidate(op, schedule, b, pool)
         }
         let result = try tuner.tune(op, budget: .trials(60))

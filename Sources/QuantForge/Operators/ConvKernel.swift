@@ -172,12 +172,17 @@ public final class ConvKernel: Sendable {
 }
 
 extension Engine {
-    /// The default schedule of a convolution's GEMM: the matmul default, with row blocks small
-    /// enough for the gathered windows (K bytes per row) to stay on the kernel's stack.
+    /// The schedule of a convolution's GEMM: the one tuned for its M×K×N GEMM when the database
+    /// has it (`qforge autotune --conv`), else the matmul default; row blocks are kept small enough
+    /// for the gathered windows (K bytes per row) to stay on the kernel's stack.
     public func defaultSchedule(for conv: Conv2D) throws(QuantError) -> MatMulSchedule {
-        var schedule = try defaultSchedule(for: try conv.groupMatMul(0))
+        let gemm = try conv.groupMatMul(0)
+        var schedule: MatMulSchedule
+        if let tuned = tunedSchedule(for: gemm) { schedule = tuned } else { schedule = try defaultSchedule(for: gemm) }
         if !conv.isPointwise {
             schedule.rowBlock = MatMulSchedule.producedRowBlock(schedule.rowBlock, k: conv.gemmDepth, rowsPerTile: schedule.rowsPerTile)
+            // Each panel block gathers its row block's windows again: one panel block gathers once.
+            schedule.panelBlock = 1 << 20
         }
         return schedule
     }

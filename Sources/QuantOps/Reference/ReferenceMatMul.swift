@@ -126,9 +126,11 @@ public enum ReferenceMatMul {
             case .dequantize:
                 return values.withUnsafeBytes { Array($0) }
             case let .requantize(type, quant):
-                return values.map {
-                    UInt8(truncatingIfNeeded: QuantArithmetic.quantize($0, scale: quant.scales[0], zeroPoint: quant.zeroPoints[0],
-                                                                       range: type.integerRange!))
+                let reciprocal = EpilogueChain.reciprocal(quant.scales[0])
+                return values.map { value in
+                    let scaled = value * reciprocal
+                    return UInt8(truncatingIfNeeded: QuantArithmetic.saturatingRound(scaled.isNaN ? 0 : scaled, zeroPoint: quant.zeroPoints[0],
+                                                                                     range: type.integerRange!))
                 }
             }
         }

@@ -47,10 +47,12 @@ public final class Autotuner {
         public var bestGMACs: Double { Double(key.m * key.k * key.n) / bestMicroseconds / 1e3 }
     }
 
-    /// A compiled candidate: runs C = A·B for the tuning inputs.
+    /// A compiled candidate: runs C = A·B for the tuning inputs (`extras`: the residual and A's
+    /// run-time parameters, for ops that take them).
     public struct Candidate {
-        public let run: (_ a: UnsafeRawPointer, _ c: UnsafeMutableRawPointer) -> Void
-        public init(run: @escaping (_ a: UnsafeRawPointer, _ c: UnsafeMutableRawPointer) -> Void) { self.run = run }
+        public typealias Run = (_ a: UnsafeRawPointer, _ c: UnsafeMutableRawPointer, _ extras: CompiledMatMulKernel.CallExtras) -> Void
+        public let run: Run
+        public init(run: @escaping Run) { self.run = run }
     }
 
     /// Builds a candidate from a schedule (and B); tests substitute a deliberately broken one.
@@ -78,8 +80,8 @@ public final class Autotuner {
         let kernel = try KernelCompiler.shared().compileMatMul(op, schedule: schedule)
         let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
         let m = op.m!
-        return Candidate { a, c in
-            ParallelMatMul.run(kernel, a: a, lda: op.k, weights: weights.bytes, c: c, ldc: op.n, m: m, pool: pool)
+        return Candidate { a, c, extras in
+            ParallelMatMul.run(kernel, a: a, lda: op.k, weights: weights.bytes, c: c, ldc: op.n, m: m, pool: pool, extras: extras)
         }
     }
 
@@ -124,8 +126,8 @@ public final class Autotuner {
 
         // Tuning inputs and the reference result every candidate must reproduce.
         var generator = SeededGenerator(seed: UInt64(op.k &* 31 &+ op.n &* 7 &+ m))
-        let a = generator.bytes(m * op.k), b = generator.bytes(op.k * op.n)
-        let expected = ReferenceMatMul.run(op, a: a, b: b, m: m)
+        let inputs = TuningInputs(op, m: m, generator: &generator)
+        let a = inputs.a, b = inputs.b, expected = inputs.expected
         var output = [UInt8](repeating: 0, count: expected.count)
 
         var measured: [MatMulSchedule: Double?] = [:]
@@ -145,7 +147,9 @@ public final class Autotuner {
             a.withUnsafeBytes { aBytes in
                 output.withUnsafeMutableBytes { cBytes in
                     let aBase = aBytes.baseAddress!, cBase = cBytes.baseAddress!
-                    return KernelTiming.measure(batches: batches, batchSeconds: 2e-4) { candidate.run(aBase, cBase) }.minSeconds * 1e6
+                    return inputs.withExtras { extras in
+                        KernelTiming.measure(batches: batches, batchSeconds: 2e-4) { candidate.run(aBase, cBase, extras) }.minSeconds * 1e6
+                    }
                 }
             }
         }
@@ -159,7 +163,9 @@ public final class Autotuner {
             do {
                 let candidate = try build(op, schedule, b, pool)
                 _ = output.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0xA5) }
-                a.withUnsafeBytes { aBytes in output.withUnsafeMutableBytes { candidate.run(aBytes.baseAddress!, $0.baseAddress!) } }
+                a.withUnsafeBytes { aBytes in
+                    output.withUnsafeMutableBytes { c in inputs.withExtras { candidate.run(aBytes.baseAddress!, c.baseAddress!, $0) } }
+                }
                 if output == expected {
                     result = time(candidate, batches: 5)
                     kernels[schedule] = candidate
@@ -258,5 +264,58 @@ public final class Autotuner {
         return Result(key: key, best: winner.key, bestMicroseconds: winner.value, runnerUp: runnerUp?.key,
                       runnerUpMicroseconds: runnerUp?.value, defaultSchedule: defaultSchedule, defaultMicroseconds: defaultTime,
                       trials: trials, invalid: invalid, resumedMeasurements: resumed)
+    }
+}
+
+/// The tuning inputs of an op and the reference result every candidate must reproduce: random A
+/// (f32 values for a dynamic linear, whose parameters then come from DynamicQuantizeLinear) and B,
+/// A's run-time parameters and the chain's residual when the op takes them.
+struct TuningInputs {
+    let a: [UInt8]
+    let b: [UInt8]
+    let expected: [UInt8]
+    let runTime: RunTimeAQuant?
+    let residual: [UInt8]?
+    /// N: the residual's row stride.
+    let columns: Int
+
+    init(_ op: MatMul, m: Int, generator: inout SeededGenerator) {
+        columns = op.n
+        let bytes = generator.bytes(m * op.k)
+        b = generator.bytes(op.k * op.n)
+        residual = if case let .chain(chain) = op.output, chain.residual != nil { generator.bytes(m * op.n) } else { nil }
+        let perRow = op.aQuantMode == .perRowAtRunTime
+        if op.aType == .f32 {
+            let floats = bytes.map { Float(Int($0) - 128) / 32 }
+            let quantized = ReferenceOperators.dynamicQuantize(try! DynamicQuantizeLinear(rows: m, columns: op.k, perRow: perRow), floats)
+            a = floats.withUnsafeBytes { Array($0) }
+            runTime = RunTimeAQuant(scales: quantized.scales, zeroPoints: quantized.zeroPoints)
+            expected = ReferenceMatMul.run(op, a: quantized.y, b: b, m: m, runTime: runTime, residual: residual)
+        } else {
+            a = bytes
+            runTime = op.aQuantMode.isRunTime
+                ? RunTimeAQuant(scales: Array(repeating: 0.05, count: perRow ? m : 1), zeroPoints: Array(repeating: 100, count: perRow ? m : 1))
+                : nil
+            expected = ReferenceMatMul.run(op, a: a, b: b, m: m, runTime: runTime, residual: residual)
+        }
+    }
+
+    /// Calls `body` with the extras pointing at this input's residual and run-time parameters.
+    func withExtras<T>(_ body: (CompiledMatMulKernel.CallExtras) -> T) -> T {
+        var extras = CompiledMatMulKernel.CallExtras()
+        extras.ldResidual = columns
+        let scales = runTime?.scales ?? [], zeroPoints = runTime?.zeroPoints ?? []
+        return scales.withUnsafeBufferPointer { scales in
+            zeroPoints.withUnsafeBufferPointer { zeroPoints in
+                (residual ?? []).withUnsafeBytes { residualBytes in
+                    if runTime != nil {
+                        extras.aScales = scales.baseAddress
+                        extras.aZeroPoints = zeroPoints.baseAddress
+                    }
+                    if residual != nil { extras.residual = residualBytes.baseAddress }
+                    return body(extras)
+                }
+            }
+        }
     }
 }
