@@ -55,7 +55,9 @@ struct AOTTests {
             let files = try AOTBuilder.build(specs, target: set.preset.target, library: set.library)
             for (name, bytes) in files {
                 let checkedIn = try Data(contentsOf: Self.root.appendingPathComponent("generated/\(set.folder)/\(name)"))
-                #expect(Array(checkedIn) == bytes, "generated/\(set.folder)/\(name) differs from a fresh build: run tools/regenerate_generated.sh")
+                let same = Array(checkedIn) == bytes
+                let firstDifference = zip(checkedIn, bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                #expect(same, "generated/\(set.folder)/\(name) (\(checkedIn.count) bytes) differs from a fresh build (\(bytes.count) bytes) at byte \(firstDifference ?? min(checkedIn.count, bytes.count)): run tools/regenerate_generated.sh")
             }
         }
     }
