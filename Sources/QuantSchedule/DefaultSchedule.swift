@@ -53,6 +53,23 @@ public enum DefaultSchedule {
         return schedule
     }
 
+    /// A convolution's GEMM schedule from `base` (the matmul default, or a tuned one): row blocks
+    /// small enough for the gathered windows (K bytes per row) to stay on the kernel's stack, and
+    /// one panel block, so that each row block's windows are gathered once.
+    public static func forConvolution(_ conv: Conv2D, base: MatMulSchedule) -> MatMulSchedule {
+        var schedule = base
+        if !conv.isPointwise {
+            schedule.rowBlock = MatMulSchedule.producedRowBlock(schedule.rowBlock, k: conv.gemmDepth, rowsPerTile: schedule.rowsPerTile)
+            schedule.panelBlock = 1 << 20
+        }
+        return schedule
+    }
+
+    /// The default schedule of a convolution's GEMM on `isa`.
+    public static func forConvolution(_ conv: Conv2D, isa: ISA, caches: CacheSizes = HostCPU.current.caches) throws(QuantError) -> MatMulSchedule {
+        forConvolution(conv, base: try forMatMul(try conv.groupMatMul(0), isa: isa, caches: caches))
+    }
+
     /// True when, after shifting operands into the instruction's domains, B's zero point is not
     /// zero for some column, so the kernel must also sum each row of A.
     public static func needsRowSums(_ op: MatMul, instruction: DotInstruction) -> Bool {

@@ -177,14 +177,8 @@ extension Engine {
     /// for the gathered windows (K bytes per row) to stay on the kernel's stack.
     public func defaultSchedule(for conv: Conv2D) throws(QuantError) -> MatMulSchedule {
         let gemm = try conv.groupMatMul(0)
-        var schedule: MatMulSchedule
-        if let tuned = tunedSchedule(for: gemm) { schedule = tuned } else { schedule = try defaultSchedule(for: gemm) }
-        if !conv.isPointwise {
-            schedule.rowBlock = MatMulSchedule.producedRowBlock(schedule.rowBlock, k: conv.gemmDepth, rowsPerTile: schedule.rowsPerTile)
-            // Each panel block gathers its row block's windows again: one panel block gathers once.
-            schedule.panelBlock = 1 << 20
-        }
-        return schedule
+        if let tuned = tunedSchedule(for: gemm) { return DefaultSchedule.forConvolution(conv, base: tuned) }
+        return DefaultSchedule.forConvolution(conv, base: try defaultSchedule(for: gemm))
     }
 
     /// Compiles a convolution: one GEMM kernel per group (with `schedule`, else the default), plus

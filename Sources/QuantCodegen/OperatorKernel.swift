@@ -1,0 +1,74 @@
+import CLLVM
+import LLVMKit
+import QuantOps
+import QuantSchedule
+
+/// One kernel of any operator, as a value: what `KernelCompiler` JIT-compiles for the host and
+/// `AOTCompiler.compileOperator` compiles for another target (the tests run AArch64 objects of every
+/// operator under qemu). Matmul-shaped kernels take `qf_matmul_args`, the others
+/// `qf_elementwise_args`.
+public enum OperatorKernel: Sendable {
+    case matmul(MatMul, MatMulSchedule, convolution: ConvolutionGeometry?)
+    case quantize(QuantizeLinear)
+    case dequantize(DequantizeLinear)
+    /// Over rows of `columns` elements; `parametersOnly` skips writing y.
+    case dynamicQuantize(DynamicQuantizeLinear, parametersOnly: Bool)
+    case binary(QLinearBinary)
+    case lookup(QuantizedLookup)
+    case depthwise(Conv2D)
+    case transpose(batch: Int, rows: Int, columns: Int, elementBytes: Int)
+
+    /// True when the kernel's argument is `qf_matmul_args`.
+    public var takesMatMulArguments: Bool { if case .matmul = self { true } else { false } }
+
+    /// Adds the kernel as function `name` to `module` (for `isa`'s instruction, confined to it).
+    public func emit(into module: Module, name: String, isa: ISA, targetFeatures: String) throws -> LLVMValueRef {
+        let instruction = try InstructionTable.instruction(for: isa)
+        switch self {
+        case let .matmul(op, schedule, convolution):
+            if schedule.isa != isa { throw QuantError.invalidSchedule(constraint: "schedule for \(schedule.isa), kernel for \(isa)") }
+            return try MatMulKernelEmitter(op: op, schedule: schedule, convolution: convolution)
+                .emit(into: module, name: name, targetFeatures: targetFeatures)
+        case let .quantize(op):
+            return QuantizeLinearEmitter(quantization: op.quantization, direction: .quantize)
+                .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        case let .dequantize(op):
+            return QuantizeLinearEmitter(quantization: op.quantization, direction: .dequantize)
+                .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        case let .dynamicQuantize(op, parametersOnly):
+            return DynamicQuantizeEmitter(columns: op.columns, perRow: op.perRow, writesOutput: !parametersOnly)
+                .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        case let .binary(op):
+            return BinaryEmitter(op: op).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        case let .lookup(op):
+            return LookupEmitter(op: op).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        case let .depthwise(conv):
+            return try DepthwiseKernelEmitter(conv: conv).emit(into: module, name: name, instruction: instruction,
+                                                               targetFeatures: targetFeatures)
+        case let .transpose(batch, rows, columns, elementBytes):
+            return TransposeEmitter(batch: batch, rows: rows, columns: columns, elementBytes: elementBytes)
+                .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        }
+    }
+}
+
+extension AOTCompiler {
+    /// Compiles one operator kernel as function `symbol` into an object for `target` (its
+    /// instruction checked against the target first).
+    public static func compileOperator(_ kernel: OperatorKernel, isa: ISA, target: CodegenTarget, symbol: String) throws(QuantError) -> [UInt8] {
+        try target.require(try InstructionTable.instruction(for: isa))
+        do {
+            let machine = try TargetMachine(triple: target.triple, cpu: target.cpu, features: target.features)
+            let module = MatMulModule.make(name: symbol, context: Context(), machine: machine)
+            _ = try kernel.emit(into: module, name: symbol, isa: isa, targetFeatures: machine.features)
+            try MatMulModule.finish(module, name: symbol, machine: machine)
+            return try machine.emit(module, as: .object)
+        } catch let error as QuantError {
+            throw error
+        } catch let error as LLVMError {
+            throw .compilationFailed(stage: error.operation, message: error.message)
+        } catch {
+            throw .compilationFailed(stage: "aot", message: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import QuantForge
+import Testing
+
+/// Every operator's kernels built for AArch64 (NEON dot product) ahead of time, linked with a C
+/// driver and run under qemu-aarch64, bit-exact against the reference: quantize, dequantize,
+/// dynamic quantization, QLinearAdd, lookups, depthwise and implicit-GEMM convolution, the dynamic
+/// linear (f32 A, run-time parameters) and an epilogue chain with a residual.
+struct AArch64OperatorTests {
+    static let target = CodegenTarget(triple: "aarch64-unknown-linux-gnu", cpu: "generic", features: "+neon,+dotprod")
+    static let isa = ISA.neondot
+
+    /// Builds `kernel` into a program and runs it with `arguments` (files written from `inputs`).
+    final class Harness {
+        let runner: CrossRunner
+        var count = 0
+        init() throws { runner = try CrossRunner() }
+        deinit { runner.cleanUp() }
+
+        func file(_ bytes: [UInt8]?) throws -> String {
+            guard let bytes else { return "-" }
+            count += 1
+            let url = runner.directory.appendingPathComponent("in\(count).bin")
+            try Data(bytes).write(to: url)
+            return url.path
+        }
+
+        func program(_ kernel: OperatorKernel) throws -> URL {
+            count += 1
+            let object = runner.directory.appendingPathComponent("k\(count).o")
+            try Data(AOTCompiler.compileOperator(kernel, isa: AArch64OperatorTests.isa, target: AArch64OperatorTests.target,
+                                                 symbol: "qf_kernel")).write(to: object)
+            let program = runner.directory.appendingPathComponent("p\(count)")
+            try CToolchain.build(.aarch64, sources: [CrossRunner.packageRoot.appendingPathComponent("Tests/QuantForgeTests/Fixtures/drivers/operator_driver.c")],
+                                 objects: [object], includes: [CrossRunner.packageRoot.appendingPathComponent("Sources/CQuantSupport/include")],
+                                 output: program)
+            return program
+        }
+
+        func read(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+        /// Runs an elementwise kernel; returns (y, extra, extra2).
+        func elementwise(_ kernel: OperatorKernel, x: [UInt8], x2: [UInt8]? = nil, begin: Int = 0, end: Int = 0,
+                         yBytes: Int, extraBytes: Int = 0, extra2Bytes: Int = 0) throws -> ([UInt8], [UInt8], [UInt8]) {
+            let program = try program(kernel)
+            let outs = (0..<3).map { runner.directory.appendingPathComponent("out\(count)-\($0).bin").path }
+            let outcome = try CToolchain.execute(program, .aarch64, ["elementwise", try file(x), try file(x2), "\(begin)", "\(end)",
+                                                                     "\(yBytes)", "\(extraBytes)", "\(extra2Bytes)"] + outs)
+            try #require(outcome.status == 0, "exit \(outcome.status): \(outcome.stderr)")
+            return (yBytes > 0 ? try read(outs[0]) : [], extraBytes > 0 ? try read(outs[1]) : [], extra2Bytes > 0 ? try read(outs[2]) : [])
+        }
+
+        /// Runs a matmul-shaped kernel; returns C.
+        func matmul(_ kernel: OperatorKernel, a: [UInt8], lda: Int, packed: [UInt8], m: Int, panels: Int, cBytes: Int, ldc: Int,
+                    residual: [UInt8]? = nil, ldr: Int = 0, aScales: [Float]? = nil, aZeroPoints: [Int32]? = nil) throws -> [UInt8] {
+            let program = try program(kernel)
+            let out = runner.directory.appendingPathComponent("c\(count).bin").path
+            let scales = aScales.map { s in s.withUnsafeBytes { Array($0) } }, points = aZeroPoints.map { p in p.withUnsafeBytes { Array($0) } }
+            let outcome = try CToolchain.execute(program, .aarch64, [
+                "matmul", try file(a), "\(lda)", try file(packed), "\(m)", "\(panels)", "\(cBytes)", "\(ldc)", try file(residual), "\(ldr)",
+                try file(scales), try file(points), out,
+            ])
+            try #require(outcome.status == 0, "exit \(outcome.status): \(outcome.stderr)")
+            return try read(out)
+        }
+    }
+
+    @Test func elementwiseOperatorsUnderQemu() throws {
+        let harness = try Harness()
+        var random = TestRandom(seed: 1201)
+        // QuantizeLinear per axis (s8) and DequantizeLinear (u16).
+        let quantization = try AxisQuantization(shape: [3, 37], axis: 1, scales: (0..<37).map { _ in random.float(0.01...1) },
+                                                zeroPoints: (0..<37).map { _ in Int32(random.int(-128...127)) }, type: .s8)
+        let x = (0..<111).map { _ in random.float(-100...100) }
+        let (q, _, _) = try harness.elementwise(.quantize(QuantizeLinear(quantization)), x: x.withUnsafeBytes { Array($0) }, yBytes: 111)
+        #expect(q == ReferenceOperators.quantize(QuantizeLinear(quantization), x))
+        let wide = try AxisQuantization(shape: [29], scales: [0.25], zeroPoints: [30000], type: .u16)
+        let raw = random.bytes(58)
+        let (d, _, _) = try harness.elementwise(.dequantize(DequantizeLinear(wide)), x: raw, yBytes: 29 * 4)
+        #expect(d == ReferenceOperators.dequantize(DequantizeLinear(wide), raw).withUnsafeBytes { Array($0) })
+        // DynamicQuantizeLinear per row.
+        let dynamic = try DynamicQuantizeLinear(rows: 5, columns: 21, perRow: true)
+        let values = (0..<105).map { _ in random.float(-3...7) }
+        let (y, scales, points) = try harness.elementwise(.dynamicQuantize(dynamic, parametersOnly: false), x: values.withUnsafeBytes { Array($0) },
+                                                          end: 5, yBytes: 105, extraBytes: 20, extra2Bytes: 20)
+        let expected = ReferenceOperators.dynamicQuantize(dynamic, values)
+        #expect(y == expected.y)
+        #expect(scales == expected.scales.withUnsafeBytes { Array($0) } && points == expected.zeroPoints.withUnsafeBytes { Array($0) })
+        // QLinearAdd with broadcasting, and a GELU lookup.
+        let add = try QLinearBinary(.add, type: .u8, aShape: [3, 19], bShape: [19], aQuant: .perTensor(scale: 0.1, zeroPoint: 120),
+                                    bQuant: .perTensor(scale: 0.05, zeroPoint: 3), yQuant: .perTensor(scale: 0.2, zeroPoint: 100))
+        let a = random.bytes(57), b = random.bytes(19)
+        #expect(try harness.elementwise(.binary(add), x: a, x2: b, yBytes: 57).0 == ReferenceOperators.binary(add, a: a, b: b))
+        let gelu = try QuantizedLookup(.gelu, count: 300, inputType: .s8, inputQuant: .perTensor(scale: 0.05, zeroPoint: 0),
+                                       outputType: .u8, outputQuant: .perTensor(scale: 0.03, zeroPoint: 10))
+        let bytes = random.bytes(300)
+        #expect(try harness.elementwise(.lookup(gelu), x: bytes, end: 300, yBytes: 300).0 == ReferenceOperators.lookup(gelu, bytes))
+    }
+
+    @Test func convolutionsUnderQemu() throws {
+        let harness = try Harness()
+        var random = TestRandom(seed: 1202)
+        // Depthwise 3×3, stride 2, requantized with bias.
+        let channels = 19
+        let depthwise = try Conv2D(inChannels: channels, height: 9, width: 8, outChannels: channels, kernel: (3, 3), strides: [2, 2],
+                                   pads: [1, 1, 1, 1], groups: channels, xQuant: .perTensor(scale: 0.05, zeroPoint: 7),
+                                   wQuant: .perChannel(scales: (0..<channels).map { _ in random.float(0.01...0.02) }, zeroPoints: [0]),
+                                   output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.1, zeroPoint: 50),
+                                                              bias: (0..<channels).map { _ in Int32(random.int(-99...99)) })))
+        let x = random.bytes(depthwise.inputElements), w = random.bytes(depthwise.weightElements)
+        let packed = try DepthwiseWeights(depthwise, w: w).values.withUnsafeBytes { Array($0) }
+        let (y, _, _) = try harness.elementwise(.depthwise(depthwise), x: x, x2: packed, end: depthwise.gemmRows, yBytes: depthwise.outputElements)
+        #expect(y == ReferenceOperators.conv(depthwise, x: x, w: w))
+
+        // 3×3 convolution as an implicit GEMM (gathered windows, sdot microkernel).
+        let conv = try Conv2D(inChannels: 5, height: 7, width: 6, outChannels: 11, kernel: (3, 3), pads: [1, 0, 1, 2],
+                              dilations: [1, 2], xQuant: .perTensor(scale: 0.02, zeroPoint: 128),
+                              wQuant: .perTensor(scale: 0.01, zeroPoint: 0),
+                              output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.3, zeroPoint: 128))))
+        let gemm = try conv.groupMatMul(0)
+        let schedule = try DefaultSchedule.forConvolution(conv, isa: Self.isa)
+        let convX = random.bytes(conv.inputElements), convW = random.bytes(conv.weightElements)
+        let emitter = try MatMulKernelEmitter(op: gemm, schedule: schedule, convolution: ConvolutionGeometry(conv))
+        let weights = try conv.gemmWeights(convW, group: 0).withUnsafeBytes {
+            try WeightPacker.pack(gemm, b: $0, ldb: gemm.n, instruction: emitter.instruction, layout: emitter.layout, signature: "qemu")
+        }
+        let c = try harness.matmul(.matmul(gemm, schedule, convolution: ConvolutionGeometry(conv)), a: convX, lda: conv.inChannels,
+                                   packed: weights.contents, m: gemm.m!, panels: emitter.layout.panels, cBytes: conv.outputElements,
+                                   ldc: conv.outChannels)
+        #expect(c == ReferenceOperators.conv(conv, x: convX, w: convW), "\(schedule)")
+    }
+
+    @Test func dynamicLinearAndResidualChainUnderQemu() throws {
+        let harness = try Harness()
+        var random = TestRandom(seed: 1203)
+        let (m, k, n) = (6, 45, 23)
+        // f32 A quantized per row in the kernel, then GELU, dequantized.
+        let linear = try MatMul(m: nil, k: k, n: n, aType: .f32, bType: .s8,
+                                bQuant: .perChannel(scales: (0..<n).map { _ in random.float(0.001...0.01) }, zeroPoints: [0]),
+                                output: .chain(EpilogueChain([.bias([0.1]), .activation(.gelu)], output: .dequantize)),
+                                aQuantMode: .perRowAtRunTime)
+        let a = (0..<(m * k)).map { _ in random.float(-2...2) }, b = random.bytes(k * n)
+        let parameters = ReferenceOperators.dynamicQuantize(try DynamicQuantizeLinear(rows: m, columns: k, perRow: true), a)
+        let schedule = try DefaultSchedule.forMatMul(linear, isa: Self.isa)
+        let emitter = try MatMulKernelEmitter(op: linear, schedule: schedule)
+        let weights = try b.withUnsafeBytes {
+            try WeightPacker.pack(linear, b: $0, ldb: n, instruction: emitter.instruction, layout: emitter.layout, signature: "qemu")
+        }
+        let c = try harness.matmul(.matmul(linear, schedule, convolution: nil), a: a.withUnsafeBytes { Array($0) }, lda: k,
+                                   packed: weights.contents, m: m, panels: emitter.layout.panels, cBytes: m * n * 4, ldc: n,
+                                   aScales: parameters.scales, aZeroPoints: parameters.zeroPoints)
+        #expect(c == ReferenceOperators.dynamicLinear(linear, a: a, b: b, m: m))
+
+        // u8 × s8 with a residual add and sigmoid, requantized.
+        let residualOp = try MatMul(m: nil, k: k, n: n, aType: .u8, bType: .s8, aQuant: .perTensor(scale: 0.02, zeroPoint: 100),
+                                    bQuant: .perTensor(scale: 0.004, zeroPoint: 0),
+                                    output: .chain(EpilogueChain([.residualAdd(type: .s8, quant: .perTensor(scale: 0.02, zeroPoint: -5)),
+                                                                  .activation(.sigmoid)],
+                                                                 output: .requantize(type: .u8, quant: .perTensor(scale: 1.0 / 255, zeroPoint: 0)))))
+        let qa = random.bytes(m * k), residual = random.bytes(m * n)
+        let residualSchedule = try DefaultSchedule.forMatMul(residualOp, isa: Self.isa)
+        let residualEmitter = try MatMulKernelEmitter(op: residualOp, schedule: residualSchedule)
+        let residualWeights = try b.withUnsafeBytes {
+            try WeightPacker.pack(residualOp, b: $0, ldb: n, instruction: residualEmitter.instruction, layout: residualEmitter.layout, signature: "qemu")
+        }
+        let out = try harness.matmul(.matmul(residualOp, residualSchedule, convolution: nil), a: qa, lda: k, packed: residualWeights.contents,
+                                     m: m, panels: residualEmitter.layout.panels, cBytes: m * n, ldc: n, residual: residual, ldr: n)
+        #expect(out == ReferenceMatMul.run(residualOp, a: qa, b: b, m: m, residual: residual))
+    }
+}

@@ -1,0 +1,61 @@
+/* Runs one AOT-compiled QuantForge operator kernel (`qf_kernel`) on inputs read from files.
+ *   operator_driver elementwise X X2 BEGIN END Y_BYTES EXTRA_BYTES EXTRA2_BYTES OUT_Y OUT_EXTRA OUT_EXTRA2
+ *   operator_driver matmul A LDA PACKED_B M PANELS C_BYTES LDC RESIDUAL LDR A_SCALES A_ZERO_POINTS OUT_C
+ * An input named "-" is NULL. Outputs are written whole. */
+#include "CQuantSupport.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern void qf_kernel(const void *args);
+
+static void *read_file(const char *path) {
+    if (strcmp(path, "-") == 0) return NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) { perror(path); exit(2); }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    size_t padded = ((size_t)n + 63) / 64 * 64 + 64;
+    void *data = aligned_alloc(64, padded);
+    memset(data, 0, padded);
+    if (fread(data, 1, (size_t)n, f) != (size_t)n) { perror(path); exit(2); }
+    fclose(f);
+    return data;
+}
+
+static void *zeroed(const char *bytes) {
+    size_t n = (size_t)atol(bytes);
+    return n ? calloc(1, n) : NULL;
+}
+
+static void write_file(const char *path, const void *data, const char *bytes) {
+    size_t n = (size_t)atol(bytes);
+    if (n == 0) return;
+    FILE *out = fopen(path, "wb");
+    if (!out || fwrite(data, 1, n, out) != n) { perror(path); exit(2); }
+    fclose(out);
+}
+
+int main(int argc, char **argv) {
+    if (argc == 12 && strcmp(argv[1], "elementwise") == 0) {
+        qf_elementwise_args args = {read_file(argv[2]), read_file(argv[3]), zeroed(argv[6]), zeroed(argv[7]), zeroed(argv[8]),
+                                    atol(argv[4]), atol(argv[5])};
+        qf_kernel(&args);
+        write_file(argv[9], args.y, argv[6]);
+        write_file(argv[10], args.extra, argv[7]);
+        write_file(argv[11], args.extra2, argv[8]);
+        return 0;
+    }
+    if (argc == 14 && strcmp(argv[1], "matmul") == 0) {
+        void *c = zeroed(argv[7]);
+        qf_matmul_args args = {read_file(argv[2]), atol(argv[3]), read_file(argv[4]), c, atol(argv[8]), 0, atol(argv[5]), 0, atol(argv[6]),
+                               read_file(argv[9]), atol(argv[10]), read_file(argv[11]), read_file(argv[12])};
+        qf_kernel(&args);
+        write_file(argv[13], c, argv[7]);
+        return 0;
+    }
+    fprintf(stderr, "usage: see the comment at the top of operator_driver.c\n");
+    return 2;
+}
