@@ -116,6 +116,12 @@ let package = Package(
             dependencies: ["QuantOps", "QuantSchedule", "QuantCodegen", "QuantRuntime", "LLVMKit"],
             swiftSettings: llvmSwiftSettings
         ),
+        // The quantization workflow on top: calibration, fake quant, accuracy, and real models.
+        .target(
+            name: "QuantWorkflow",
+            dependencies: ["QuantForge"],
+            swiftSettings: optimizedSwiftSettings + llvmSwiftSettings
+        ),
         .target(name: "CQuantForgeAPI"),
         .target(
             name: "QuantForgeC",
@@ -124,11 +130,17 @@ let package = Package(
         ),
         .executableTarget(
             name: "qforge",
-            dependencies: ["QuantForge", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["QuantForge", "QuantWorkflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: llvmSwiftSettings
         ),
 
         .testTarget(name: "QuantOpsTests", dependencies: ["QuantOps"]),
+        .testTarget(
+            name: "QuantWorkflowTests",
+            dependencies: ["QuantWorkflow"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: llvmSwiftSettings
+        ),
         .testTarget(name: "LLVMKitTests", dependencies: ["LLVMKit"], swiftSettings: llvmSwiftSettings),
         .testTarget(name: "QuantRuntimeTests", dependencies: ["QuantRuntime"], swiftSettings: llvmSwiftSettings),
         .testTarget(
