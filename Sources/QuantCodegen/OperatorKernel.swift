@@ -15,6 +15,7 @@ public enum OperatorKernel: Sendable {
     case dynamicQuantize(DynamicQuantizeLinear, parametersOnly: Bool)
     case binary(QLinearBinary)
     case lookup(QuantizedLookup)
+    case biasActivation(BiasActivation)
     case depthwise(Conv2D)
     case transpose(batch: Int, rows: Int, columns: Int, elementBytes: Int)
 
@@ -42,6 +43,8 @@ public enum OperatorKernel: Sendable {
             return BinaryEmitter(op: op).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .lookup(op):
             return LookupEmitter(op: op).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        case let .biasActivation(op):
+            return BiasActivationEmitter(op: op).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .depthwise(conv):
             return try DepthwiseKernelEmitter(conv: conv).emit(into: module, name: name, instruction: instruction,
                                                                targetFeatures: targetFeatures)

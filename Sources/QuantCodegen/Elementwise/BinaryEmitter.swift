@@ -93,3 +93,27 @@ struct LookupEmitter {
         return f.function
     }
 }
+
+/// `BiasActivation` over rows [begin, end): bias vectors loaded per column block, the activation
+/// through `VectorMath` (the same operations as the reference). x = input, y = output.
+struct BiasActivationEmitter {
+    let op: BiasActivation
+
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> LLVMValueRef {
+        let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        let b = f.b, context = f.context
+        let bias = op.bias.map { f.constantArray("bias", floats: $0) }
+        f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(LLVMIntSLT, $0, f.end) }) { r, _ in
+            let rowStart = b.mul(r, f.const(op.columns))
+            f.vectorLoop("c", from: f.const(0), to: f.const(op.columns)) { c, width in
+                let index = b.add(rowStart, c)
+                var value = f.loadFloats(f.x, index, width: width)
+                if let bias { value = b.fadd(value, f.loadArray(bias, context.f32, c, width: width)) }
+                f.storeFloats(f.math(width).apply(op.activation, value), f.y, index)
+            }
+            return []
+        }
+        f.finish()
+        return f.function
+    }
+}

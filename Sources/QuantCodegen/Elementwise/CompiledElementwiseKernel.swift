@@ -61,6 +61,10 @@ extension KernelCompiler {
         try compileElementwise(isa: isa) { BinaryEmitter(op: op).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3) }
     }
 
+    public func compile(_ op: BiasActivation, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
+        try compileElementwise(isa: isa) { BiasActivationEmitter(op: op).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3) }
+    }
+
     public func compile(_ op: QuantizedLookup, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
         try compileElementwise(isa: isa) { LookupEmitter(op: op).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3) }
     }

@@ -153,7 +153,36 @@ public final class LookupKernel: Sendable {
     }
 }
 
+/// A compiled `BiasActivation` on f32 rows (in place when x and y are the same buffer).
+public final class BiasActivationKernel: Sendable {
+    public let op: BiasActivation
+    public let compiled: CompiledElementwiseKernel
+
+    init(op: BiasActivation, compiled: CompiledElementwiseKernel) {
+        self.op = op
+        self.compiled = compiled
+    }
+
+    /// `rows` rows of `op.columns` floats from x into y (the same pointer is allowed).
+    public func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int) {
+        compiled.callUnchecked(x: UnsafeRawPointer(x), y: UnsafeMutableRawPointer(y), begin: 0, end: rows)
+    }
+
+    public func run(_ x: [Float]) throws(QuantError) -> [Float] {
+        if x.count % op.columns != 0 {
+            throw .invalidShape(field: "x", reason: "\(x.count) values are not whole rows of \(op.columns)")
+        }
+        var y = x
+        y.withUnsafeMutableBufferPointer { run(x: UnsafePointer($0.baseAddress!), y: $0.baseAddress!, rows: x.count / op.columns) }
+        return y
+    }
+}
+
 extension Engine {
+    public func compile(_ op: BiasActivation) throws(QuantError) -> BiasActivationKernel {
+        BiasActivationKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+    }
+
     public func compile(_ op: QuantizeLinear) throws(QuantError) -> QuantizeKernel {
         QuantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
     }

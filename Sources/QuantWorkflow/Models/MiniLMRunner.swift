@@ -1,0 +1,179 @@
+import Foundation
+import QuantForge
+
+/// Runs all-MiniLM-L6-v2 with one implementation per linear layer: sentences → token ids (padded to
+/// the batch's longest) → embeddings + LayerNorm → 6 × (fused QKV linear, attention, output linear,
+/// residual + LayerNorm, GELU feed-forward, residual + LayerNorm) → mean pooling over real tokens →
+/// L2 normalization. Attention products, softmax and LayerNorm run in f32 in every mode (as in
+/// PyTorch's dynamic quantization, only the linear layers are int8).
+public final class MiniLMRunner {
+    public enum Mode: Sendable, CustomStringConvertible {
+        case f32
+        /// Every linear layer dynamically quantized (A per tensor, or per row = per token).
+        case dynamic(perRow: Bool)
+        /// Every linear layer's input with calibrated u8 parameters ([layer][linear]).
+        case `static`(parameters: [[QuantParams]], method: String)
+
+        public var description: String {
+            switch self {
+            case .f32: "f32"
+            case let .dynamic(perRow): perRow ? "dynamic (per token)" : "dynamic"
+            case let .static(_, method): "static (\(method))"
+            }
+        }
+    }
+
+    public let model: MiniLM
+    public let mode: Mode
+    /// [layer][qkv, attention output, intermediate (GELU), output].
+    public let linears: [[LinearImplementation]]
+    /// Called with every linear layer's input (layer, index 0...3, rows × inputs floats) before it
+    /// runs, and its output after: how calibration and per-layer accuracy watch the f32 model.
+    public var probe: ((_ layer: Int, _ index: Int, _ input: UnsafeBufferPointer<Float>, _ output: UnsafeBufferPointer<Float>) -> Void)?
+
+    public init(model: MiniLM, mode: Mode, engine: Engine) throws(ModelError) {
+        self.model = model
+        self.mode = mode
+        var linears: [[LinearImplementation]] = []
+        for (layerIndex, layer) in model.layers.enumerated() {
+            var row: [LinearImplementation] = []
+            for (index, linear) in layer.linears.enumerated() {
+                let activation: Activation = index == 2 ? .gelu : .none
+                switch mode {
+                case .f32:
+                    row.append(try F32LinearImplementation(linear, activation: activation, engine: engine))
+                case let .dynamic(perRow):
+                    row.append(try Int8LinearImplementation(linear, activation: activation,
+                                                            quantization: perRow ? .dynamicPerRow : .dynamicPerTensor, engine: engine))
+                case let .static(parameters, _):
+                    let q = parameters[layerIndex][index]
+                    row.append(try Int8LinearImplementation(linear, activation: activation,
+                                                            quantization: .fixed(scale: q.scales[0], zeroPoint: q.zeroPoints[0]), engine: engine))
+                }
+            }
+            linears.append(row)
+        }
+        self.linears = linears
+    }
+
+    /// Bytes of the model as this mode keeps it: embeddings and norms in f32, linear layers as their
+    /// implementations keep them.
+    public var modelBytes: Int {
+        model.embeddingBytes + model.normBytes + linears.flatMap { $0 }.reduce(0) { $0 + $1.weightBytes }
+    }
+
+    /// One L2-normalized 384-float embedding per sentence (the batch runs together).
+    public func embed(_ sentences: [String]) -> [[Float]] {
+        embed(ids: sentences.map { model.tokenizer.encode($0) })
+    }
+
+    public func embed(ids batch: [[Int32]]) -> [[Float]] {
+        guard !batch.isEmpty else { return [] }
+        let h = MiniLM.hidden, length = batch.map(\.count).max()!, rows = batch.count * length
+        var x = [Float](repeating: 0, count: rows * h)
+        // Embeddings (padding rows use [PAD]) and their LayerNorm.
+        for (b, ids) in batch.enumerated() {
+            for t in 0..<length {
+                let id = Int(t < ids.count ? ids[t] : model.tokenizer.padding)
+                let row = (b * length + t) * h
+                for c in 0..<h {
+                    x[row + c] = model.wordEmbeddings[id * h + c] + model.positionEmbeddings[t * h + c] + model.tokenTypeEmbeddings[c]
+                }
+            }
+        }
+        Self.layerNorm(&x, rows: rows, model.embeddingNorm)
+        var qkv = [Float](repeating: 0, count: rows * 3 * h), context = [Float](repeating: 0, count: rows * h)
+        var projected = [Float](repeating: 0, count: rows * h), intermediate = [Float](repeating: 0, count: rows * MiniLM.intermediate)
+        var scores = [Float](repeating: 0, count: length * length)
+        for (index, layer) in model.layers.enumerated() {
+            run(index, 0, x, rows: rows, into: &qkv)
+            attention(qkv: qkv, lengths: batch.map(\.count), length: length, scores: &scores, into: &context)
+            run(index, 1, context, rows: rows, into: &projected)
+            for i in 0..<(rows * h) { x[i] += projected[i] }
+            Self.layerNorm(&x, rows: rows, layer.attentionNorm)
+            run(index, 2, x, rows: rows, into: &intermediate)
+            run(index, 3, intermediate, rows: rows, into: &projected)
+            for i in 0..<(rows * h) { x[i] += projected[i] }
+            Self.layerNorm(&x, rows: rows, layer.outputNorm)
+        }
+        // Mean over each sentence's real tokens, then L2 normalization.
+        return batch.enumerated().map { b, ids in
+            var pooled = [Float](repeating: 0, count: h)
+            for t in 0..<ids.count {
+                for c in 0..<h { pooled[c] += x[(b * length + t) * h + c] }
+            }
+            var norm: Float = 0
+            for c in 0..<h {
+                pooled[c] /= Float(ids.count)
+                norm += pooled[c] * pooled[c]
+            }
+            let scale = 1 / max(norm.squareRoot(), 1e-12)
+            return pooled.map { $0 * scale }
+        }
+    }
+
+    private func run(_ layer: Int, _ index: Int, _ input: [Float], rows: Int, into output: inout [Float]) {
+        let implementation = linears[layer][index]
+        let outputs = model.layers[layer].linears[index].outputs
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                implementation.forward(x.baseAddress!, rows: rows, into: y.baseAddress!)
+                probe?(layer, index, UnsafeBufferPointer(start: x.baseAddress, count: rows * model.layers[layer].linears[index].inputs),
+                       UnsafeBufferPointer(start: y.baseAddress, count: rows * outputs))
+            }
+        }
+    }
+
+    /// softmax(Q·Kᵀ / √32 + mask)·V per sentence and head; keys past a sentence's length are masked.
+    private func attention(qkv: [Float], lengths: [Int], length: Int, scores: inout [Float], into context: inout [Float]) {
+        let h = MiniLM.hidden, d = MiniLM.headSize, stride = 3 * h
+        let gemm = F32GEMM.shared
+        qkv.withUnsafeBufferPointer { qkv in
+            scores.withUnsafeMutableBufferPointer { scores in
+                context.withUnsafeMutableBufferPointer { context in
+                    for (b, valid) in lengths.enumerated() {
+                        let base = qkv.baseAddress! + b * length * stride
+                        for head in 0..<MiniLM.heads {
+                            gemm.multiply(m: length, n: length, k: d, a: base + head * d, lda: stride, b: base + h + head * d, ldb: stride,
+                                          transposeB: true, c: scores.baseAddress!, ldc: length, alpha: 1 / Float(d).squareRoot())
+                            for i in 0..<length {
+                                let row = scores.baseAddress! + i * length
+                                var maximum = -Float.infinity
+                                for j in 0..<valid { maximum = max(maximum, row[j]) }
+                                var sum: Float = 0
+                                for j in 0..<length {
+                                    let e = j < valid ? Foundation.exp(row[j] - maximum) : 0
+                                    row[j] = e
+                                    sum += e
+                                }
+                                let inverse = 1 / sum
+                                for j in 0..<length { row[j] *= inverse }
+                            }
+                            gemm.multiply(m: length, n: d, k: length, a: scores.baseAddress!, lda: length, b: base + 2 * h + head * d,
+                                          ldb: stride, transposeB: false, c: context.baseAddress! + b * length * h + head * d, ldc: h)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func layerNorm(_ x: inout [Float], rows: Int, _ norm: MiniLM.LayerNorm) {
+        let h = MiniLM.hidden
+        x.withUnsafeMutableBufferPointer { x in
+            for r in 0..<rows {
+                let row = x.baseAddress! + r * h
+                var mean: Float = 0
+                for c in 0..<h { mean += row[c] }
+                mean /= Float(h)
+                var variance: Float = 0
+                for c in 0..<h {
+                    let centered = row[c] - mean
+                    variance += centered * centered
+                }
+                let inverse = 1 / (variance / Float(h) + MiniLM.layerNormEpsilon).squareRoot()
+                for c in 0..<h { row[c] = (row[c] - mean) * inverse * norm.weight[c] + norm.bias[c] }
+            }
+        }
+    }
+}
