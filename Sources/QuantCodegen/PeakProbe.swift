@@ -57,6 +57,62 @@ public enum PeakProbe {
         return Result(isa: isa, gmacs: best, accumulators: accumulators)
     }
 
+    /// The f32 fused multiply-add peak of the widest vectors this CPU runs (16 lanes with AVX-512,
+    /// 8 with AVX2, 4 otherwise): independent `llvm.fma` chains, as the int8 probe. The f32
+    /// baselines (OpenBLAS, `qforge minilm`) are quoted against it.
+    public static func measureFP32FMA(seconds: Double = 0.2) throws(QuantError) -> (gmacs: Double, lanes: Int) {
+        let host = HostCPU.current
+        let lanes = host.supports(.avx512vnni) ? 16 : (host.supports(.avx2) ? 8 : 4)
+        let compiler = try KernelCompiler.shared()
+        let accumulators = 12
+        let name = "qf_peak_fma_\(UInt32.random(in: 0...UInt32.max))"
+        let function: ProbeFunction
+        let tracker: LLJIT.Tracker
+        do {
+            let context = Context(forJIT: ())
+            let module = Module(name: name, context: context)
+            module.triple = compiler.jit.triple
+            let b = IRBuilder(context)
+            let floats = context.vector(context.f32, lanes)
+            let fn = module.addFunction(name, type: context.function(context.void, [context.i64, context.pointer(to: context.i8)]))
+            b.position(at: b.appendBlock(fn, "entry"))
+            let iterations = LLVMGetParam(fn, 0)!, sink = LLVMGetParam(fn, 1)!
+            let x = b.load(floats, from: sink, align: 4), y = b.load(floats, from: b.byteOffset(sink, context.constInt(context.i64, 64)), align: 4)
+            let initial = (0..<accumulators).map { i in b.load(floats, from: b.byteOffset(sink, context.constInt(context.i64, Int64(128 + 64 * i))), align: 4) }
+            let fma = try module.intrinsic("llvm.fma", overloads: [floats])
+            let result = LoopBuilder(builder: b, function: fn).loop("i", from: context.constInt(context.i64, 0), step: 1, carried: initial,
+                                                                   while: { b.icmp(LLVMIntSLT, $0, iterations) }) { _, values in
+                values.map { b.call(fma.function, type: fma.type, [$0, x, y]) }
+            }
+            for (i, value) in result.carried.enumerated() {
+                b.store(value, to: b.byteOffset(sink, context.constInt(context.i64, Int64(128 + 64 * i))), align: 4)
+            }
+            b.retVoid()
+            try module.verify()
+            tracker = try compiler.jit.add(module)
+            function = unsafeBitCast(try compiler.jit.lookup(name), to: ProbeFunction.self)
+        } catch let error as LLVMError {
+            throw .compilationFailed(stage: "fp32 peak probe: \(error.operation)", message: error.message)
+        } catch {
+            throw .compilationFailed(stage: "fp32 peak probe", message: "\(error)")
+        }
+        defer { try? compiler.jit.remove(tracker) }
+        let sink = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+        defer { sink.deallocate() }
+        sink.initializeMemory(as: Float.self, repeating: 0.999, count: 1024)
+        var iterations: Int64 = 1 << 12
+        var best = 0.0
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        while DispatchTime.now().uptimeNanoseconds < deadline {
+            let start = DispatchTime.now().uptimeNanoseconds
+            function(iterations, sink)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start)
+            best = max(best, Double(accumulators * lanes) * Double(iterations) / elapsed)
+            if elapsed < 2e6 { iterations *= 2 }
+        }
+        return (best, lanes)
+    }
+
     /// `void name(i64 iterations, i8* sink)`: loads A and B operands from `sink`, runs the loop,
     /// stores the accumulators back (so nothing is optimized away).
     private static func emit(_ instruction: DotInstruction, accumulators: Int, module: Module, name: String,

@@ -5,7 +5,8 @@ struct QForge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qforge",
         abstract: "QuantForge: int8 kernels generated for this CPU with LLVM.",
-        subcommands: [InfoCommand.self, BenchCommand.self, PeakCommand.self, AutotuneCommand.self, DBCommand.self, AOTCommand.self],
+        subcommands: [InfoCommand.self, BenchCommand.self, PeakCommand.self, AutotuneCommand.self, DBCommand.self, AOTCommand.self,
+                      MiniLMCommand.self, AccuracyCommand.self],
         defaultSubcommand: InfoCommand.self
     )
 }

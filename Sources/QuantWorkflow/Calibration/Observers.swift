@@ -186,30 +186,40 @@ public struct Observer: Sendable {
     }
 
     /// TensorRT's entropy calibration on the histogram of |x| (`bins / 2` bins of the positive side
-    /// plus the mirrored negative side): for every threshold from 128 bins up, P = the bins below it
-    /// with the mass above folded into the last one, Q = P merged into 128 levels and spread back
-    /// over P's non-zero bins; the threshold with the smallest KL(P‖Q) wins.
+    /// plus the mirrored negative side), as TensorRT and MXNet compute it: for every threshold from
+    /// 128 bins up, P = the bins below it with the mass above folded into the last one, Q = the same
+    /// bins *without* the folded mass merged into 128 levels and spread back over their non-zero
+    /// bins; the threshold with the smallest KL(P‖Q) wins (clipping costs the folded mass).
     func entropyThreshold() -> Float {
-        let half = Self.bins / 2
-        var magnitude = [Double](repeating: 0, count: half)
-        for i in 0..<half { magnitude[i] = histogram[half + i] + histogram[half - 1 - i] }
+        // |x| in TensorRT's 2048 bins over [0, max |x|], re-binned from the fine histogram.
+        let half = Self.bins / 2, coarseBins = 2048
+        let maxMagnitude = max(-minimum, maximum)
+        guard maxMagnitude > 0 else { return 0 }
+        var magnitude = [Double](repeating: 0, count: coarseBins)
+        for i in 0..<half {
+            let count = histogram[half + i] + histogram[half - 1 - i]
+            guard count > 0 else { continue }
+            let value = (Float(i) + 0.5) * binWidth
+            magnitude[min(coarseBins - 1, Int(value / maxMagnitude * Float(coarseBins)))] += count
+        }
+        let coarseWidth = maxMagnitude / Float(coarseBins)
         let levels = 128
-        var bestThreshold = max(-minimum, maximum), bestDivergence = Double.infinity
-        let lastUsed = (magnitude.lastIndex { $0 > 0 } ?? (half - 1)) + 1
-        for end in stride(from: levels, through: max(levels, lastUsed), by: 1) {
+        var bestThreshold = maxMagnitude, bestDivergence = Double.infinity
+        for end in levels...coarseBins {
             // P: the first `end` bins, the mass beyond folded into the last one.
             var p = Array(magnitude[0..<end])
             p[end - 1] += magnitude[end...].reduce(0, +)
-            // Q: P merged into 128 levels, spread back evenly over the bins that were non-zero.
+            // Q: the same bins without the folded mass, merged into 128 levels and spread back evenly
+            // over the bins that were non-zero.
             var q = [Double](repeating: 0, count: end)
             let perLevel = Double(end) / Double(levels)
             for level in 0..<levels {
                 let start = Int((Double(level) * perLevel).rounded(.down)), stop = level == levels - 1 ? end : Int((Double(level + 1) * perLevel).rounded(.down))
                 guard start < stop else { continue }
-                let sum = p[start..<stop].reduce(0, +)
-                let nonZero = p[start..<stop].filter { $0 > 0 }.count
+                let sum = magnitude[start..<stop].reduce(0, +)
+                let nonZero = magnitude[start..<stop].filter { $0 > 0 }.count
                 guard nonZero > 0 else { continue }
-                for i in start..<stop where p[i] > 0 { q[i] = sum / Double(nonZero) }
+                for i in start..<stop where magnitude[i] > 0 { q[i] = sum / Double(nonZero) }
             }
             let pTotal = p.reduce(0, +), qTotal = q.reduce(0, +)
             guard pTotal > 0, qTotal > 0 else { continue }
@@ -220,7 +230,7 @@ public struct Observer: Sendable {
             }
             if divergence < bestDivergence {
                 bestDivergence = divergence
-                bestThreshold = Float(end) * binWidth
+                bestThreshold = Float(end) * coarseWidth
             }
         }
         return bestThreshold

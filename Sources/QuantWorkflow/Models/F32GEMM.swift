@@ -2,9 +2,11 @@ import Foundation
 import QuantForge
 
 /// Single-precision GEMM for the f32 baseline: OpenBLAS (Debian's `libopenblas-dev`), loaded at run
-/// time with its kernel type picked for this CPU (OpenBLAS 0.3.21 takes AMD Zen 5 for Haswell and
-/// would run AVX2 kernels at half the AVX-512 FMA peak) and one thread; QuantForge's own loop when
-/// OpenBLAS is absent (correct, slow: `backend` says which).
+/// time with one thread; QuantForge's own loop when OpenBLAS is absent (correct, slow: `backend`
+/// says which). OpenBLAS 0.3.21 takes AMD Zen 5 for Haswell and runs AVX2 kernels at half the
+/// AVX-512 FMA peak; it honours `OPENBLAS_CORETYPE` only when the variable is in the environment
+/// the process started with, so `qforge minilm` re-executes itself once with
+/// `OPENBLAS_CORETYPE=<preferredCoreType>` (library users set it themselves).
 public final class F32GEMM: @unchecked Sendable {
     public static let shared = F32GEMM()
 
@@ -16,10 +18,13 @@ public final class F32GEMM: @unchecked Sendable {
                                       UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
     private let sgemm: Sgemm?
 
-    private init() {
+    /// The OpenBLAS kernel type for this CPU's widest FMA vectors (nil: let OpenBLAS decide).
+    public static var preferredCoreType: String? {
         let host = HostCPU.current
-        let coreType = host.supports(.avx512vnni) ? "SkylakeX" : (host.supports(.avx2) ? "Haswell" : nil)
-        if let coreType { setenv("OPENBLAS_CORETYPE", coreType, 0) }
+        return host.supports(.avx512vnni) ? "SkylakeX" : (host.supports(.avx2) ? "Haswell" : nil)
+    }
+
+    private init() {
         setenv("OPENBLAS_NUM_THREADS", "1", 0)
         guard let library = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL) ?? dlopen("libopenblas.so", RTLD_NOW | RTLD_LOCAL),
               let symbol = dlsym(library, "cblas_sgemm") else {

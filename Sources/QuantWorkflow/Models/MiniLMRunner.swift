@@ -31,6 +31,21 @@ public final class MiniLMRunner {
     /// runs, and its output after: how calibration and per-layer accuracy watch the f32 model.
     public var probe: ((_ layer: Int, _ index: Int, _ input: UnsafeBufferPointer<Float>, _ output: UnsafeBufferPointer<Float>) -> Void)?
 
+    /// Activation buffers kept between calls (fresh ones would cost page faults on every call):
+    /// a runner is not thread-safe.
+    private final class Workspace {
+        var x: [Float] = [], qkv: [Float] = [], context: [Float] = [], projected: [Float] = [], intermediate: [Float] = [], scores: [Float] = []
+    }
+    private let workspace = Workspace()
+
+    /// The buffer in `slot` (taken out, so that it is not copied on write), at least `count` long.
+    private static func take(_ slot: inout [Float], _ count: Int) -> [Float] {
+        var buffer: [Float] = []
+        swap(&buffer, &slot)
+        if buffer.count < count { buffer = [Float](repeating: 0, count: count) }
+        return buffer
+    }
+
     public init(model: MiniLM, mode: Mode, engine: Engine) throws(ModelError) {
         self.model = model
         self.mode = mode
@@ -70,31 +85,45 @@ public final class MiniLMRunner {
     public func embed(ids batch: [[Int32]]) -> [[Float]] {
         guard !batch.isEmpty else { return [] }
         let h = MiniLM.hidden, length = batch.map(\.count).max()!, rows = batch.count * length
-        var x = [Float](repeating: 0, count: rows * h)
+        var x = Self.take(&workspace.x, rows * h)
         // Embeddings (padding rows use [PAD]) and their LayerNorm.
-        for (b, ids) in batch.enumerated() {
-            for t in 0..<length {
-                let id = Int(t < ids.count ? ids[t] : model.tokenizer.padding)
-                let row = (b * length + t) * h
-                for c in 0..<h {
-                    x[row + c] = model.wordEmbeddings[id * h + c] + model.positionEmbeddings[t * h + c] + model.tokenTypeEmbeddings[c]
+        x.withUnsafeMutableBufferPointer { x in
+            model.wordEmbeddings.withUnsafeBufferPointer { words in
+                model.positionEmbeddings.withUnsafeBufferPointer { positions in
+                    model.tokenTypeEmbeddings.withUnsafeBufferPointer { types in
+                        for (b, ids) in batch.enumerated() {
+                            for t in 0..<length {
+                                let id = Int(t < ids.count ? ids[t] : model.tokenizer.padding)
+                                let row = x.baseAddress! + (b * length + t) * h
+                                let word = words.baseAddress! + id * h, position = positions.baseAddress! + t * h
+                                for c in 0..<h { row[c] = word[c] + position[c] + types[c] }
+                            }
+                        }
+                    }
                 }
             }
         }
-        Self.layerNorm(&x, rows: rows, model.embeddingNorm)
-        var qkv = [Float](repeating: 0, count: rows * 3 * h), context = [Float](repeating: 0, count: rows * h)
-        var projected = [Float](repeating: 0, count: rows * h), intermediate = [Float](repeating: 0, count: rows * MiniLM.intermediate)
-        var scores = [Float](repeating: 0, count: length * length)
+        Self.layerNorm(&x, adding: nil, rows: rows, model.embeddingNorm)
+        var qkv = Self.take(&workspace.qkv, rows * 3 * h), context = Self.take(&workspace.context, rows * h)
+        var projected = Self.take(&workspace.projected, rows * h)
+        var intermediate = Self.take(&workspace.intermediate, rows * MiniLM.intermediate)
+        var scores = Self.take(&workspace.scores, length * length)
+        defer {
+            workspace.x = x
+            workspace.qkv = qkv
+            workspace.context = context
+            workspace.projected = projected
+            workspace.intermediate = intermediate
+            workspace.scores = scores
+        }
         for (index, layer) in model.layers.enumerated() {
             run(index, 0, x, rows: rows, into: &qkv)
             attention(qkv: qkv, lengths: batch.map(\.count), length: length, scores: &scores, into: &context)
             run(index, 1, context, rows: rows, into: &projected)
-            for i in 0..<(rows * h) { x[i] += projected[i] }
-            Self.layerNorm(&x, rows: rows, layer.attentionNorm)
+            Self.layerNorm(&x, adding: projected, rows: rows, layer.attentionNorm)
             run(index, 2, x, rows: rows, into: &intermediate)
             run(index, 3, intermediate, rows: rows, into: &projected)
-            for i in 0..<(rows * h) { x[i] += projected[i] }
-            Self.layerNorm(&x, rows: rows, layer.outputNorm)
+            Self.layerNorm(&x, adding: projected, rows: rows, layer.outputNorm)
         }
         // Mean over each sentence's real tokens, then L2 normalization.
         return batch.enumerated().map { b, ids in
@@ -158,21 +187,29 @@ public final class MiniLMRunner {
         }
     }
 
-    static func layerNorm(_ x: inout [Float], rows: Int, _ norm: MiniLM.LayerNorm) {
-        let h = MiniLM.hidden
+    /// x = LayerNorm(x + residual) per row of 384 (residual nil: x alone).
+    static func layerNorm(_ x: inout [Float], adding residual: [Float]?, rows: Int, _ norm: MiniLM.LayerNorm) {
+        let h = MiniLM.hidden, hasResidual = residual != nil
         x.withUnsafeMutableBufferPointer { x in
-            for r in 0..<rows {
-                let row = x.baseAddress! + r * h
-                var mean: Float = 0
-                for c in 0..<h { mean += row[c] }
-                mean /= Float(h)
-                var variance: Float = 0
-                for c in 0..<h {
-                    let centered = row[c] - mean
-                    variance += centered * centered
+            norm.weight.withUnsafeBufferPointer { weight in
+                norm.bias.withUnsafeBufferPointer { bias in
+                    (residual ?? []).withUnsafeBufferPointer { residual in
+                        for r in 0..<rows {
+                            let row = x.baseAddress! + r * h
+                            if hasResidual, let added = residual.baseAddress { for c in 0..<h { row[c] += added[r * h + c] } }
+                            var mean: Float = 0
+                            for c in 0..<h { mean += row[c] }
+                            mean /= Float(h)
+                            var variance: Float = 0
+                            for c in 0..<h {
+                                let centered = row[c] - mean
+                                variance += centered * centered
+                            }
+                            let inverse = 1 / (variance / Float(h) + MiniLM.layerNormEpsilon).squareRoot()
+                            for c in 0..<h { row[c] = (row[c] - mean) * inverse * weight[c] + bias[c] }
+                        }
+                    }
                 }
-                let inverse = 1 / (variance / Float(h) + MiniLM.layerNormEpsilon).squareRoot()
-                for c in 0..<h { row[c] = (row[c] - mean) * inverse * norm.weight[c] + norm.bias[c] }
             }
         }
     }
