@@ -11,6 +11,7 @@ public enum OperatorKernel: Sendable {
     case matmul(MatMul, MatMulSchedule, convolution: ConvolutionGeometry?)
     case quantize(QuantizeLinear)
     case dequantize(DequantizeLinear)
+    case fakeQuantize(FakeQuantize)
     /// Over rows of `columns` elements; `parametersOnly` skips writing y.
     case dynamicQuantize(DynamicQuantizeLinear, parametersOnly: Bool)
     case binary(QLinearBinary)
@@ -35,6 +36,9 @@ public enum OperatorKernel: Sendable {
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .dequantize(op):
             return QuantizeLinearEmitter(quantization: op.quantization, direction: .dequantize)
+                .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        case let .fakeQuantize(op):
+            return QuantizeLinearEmitter(quantization: op.quantization, direction: .fakeQuantize)
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .dynamicQuantize(op, parametersOnly):
             return DynamicQuantizeEmitter(columns: op.columns, perRow: op.perRow, writesOutput: !parametersOnly)

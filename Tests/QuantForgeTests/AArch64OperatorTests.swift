@@ -95,6 +95,16 @@ struct AArch64OperatorTests {
                                        outputType: .u8, outputQuant: .perTensor(scale: 0.03, zeroPoint: 10))
         let bytes = random.bytes(300)
         #expect(try harness.elementwise(.lookup(gelu), x: bytes, end: 300, yBytes: 300).0 == ReferenceOperators.lookup(gelu, bytes))
+        // Fake quantization (y and mask) and bias + GELU on f32 rows.
+        let fake = FakeQuantize(try AxisQuantization(shape: [45], scales: [0.1], zeroPoints: [3], type: .s8))
+        let floats = (0..<45).map { _ in random.float(-20...20) }
+        let (fy, fmask, _) = try harness.elementwise(.fakeQuantize(fake), x: floats.withUnsafeBytes { Array($0) }, yBytes: 45 * 4, extraBytes: 45)
+        let fakeExpected = ReferenceOperators.fakeQuantize(fake, floats)
+        #expect(fy == fakeExpected.y.withUnsafeBytes { Array($0) } && fmask == fakeExpected.mask)
+        let biasGELU = try BiasActivation(columns: 21, bias: (0..<21).map { _ in random.float(-1...1) }, activation: .gelu)
+        let rows = (0..<63).map { _ in random.float(-5...5) }
+        let (gy, _, _) = try harness.elementwise(.biasActivation(biasGELU), x: rows.withUnsafeBytes { Array($0) }, end: 3, yBytes: 63 * 4)
+        #expect(gy == rows.enumerated().map { biasGELU.apply($1, column: $0 % 21) }.withUnsafeBytes { Array($0) })
     }
 
     @Test func convolutionsUnderQemu() throws {

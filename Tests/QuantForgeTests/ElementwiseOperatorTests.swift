@@ -120,6 +120,46 @@ struct ElementwiseOperatorTests {
         #expect(relu.table == (0..<256).map { UInt8(max($0, 100)) })
     }
 
+    /// Fake quantization equals DequantizeLinear(QuantizeLinear(x)) bit for bit, and its mask is 1
+    /// exactly where the value did not saturate.
+    @Test(arguments: 0..<4)
+    func fakeQuantizeMatchesQuantizeDequantize(_ seed: Int) throws {
+        var random = TestRandom(seed: 950 + UInt64(seed))
+        for type in Self.types {
+            let shape = Self.randomShape(&random)
+            let quantization = try Self.randomQuantization(&random, shape: shape, type: type)
+            let x = Self.randomFloats(&random, quantization.count)
+            let op = FakeQuantize(quantization)
+            let (y, mask) = ReferenceOperators.fakeQuantize(op, x)
+            let roundTrip = ReferenceOperators.dequantize(DequantizeLinear(quantization), ReferenceOperators.quantize(QuantizeLinear(quantization), x))
+            #expect(y.map(\.bitPattern) == roundTrip.map(\.bitPattern))
+            for isa in isasUnderTest {
+                let result = try Engine(isa: isa).compile(op).run(x)
+                #expect(result.y.map(\.bitPattern) == y.map(\.bitPattern) && result.mask == mask, "\(isa) \(shape) \(type)")
+            }
+        }
+        // The mask by hand: u8, scale 1, zero point 10 keeps -10...245.
+        let op = FakeQuantize(try AxisQuantization(shape: [7], scales: [1], zeroPoints: [10], type: .u8))
+        let (y, mask) = ReferenceOperators.fakeQuantize(op, [-10.4, -10.6, 245.4, 245.6, .nan, 3.5, 4.5])
+        #expect(mask == [1, 0, 1, 0, 0, 1, 1])
+        #expect(y.prefix(4) == [-10, -10, 245, 245] && y[5] == 4 && y[6] == 4)
+    }
+
+    @Test func biasActivationIsBitExact() throws {
+        var random = TestRandom(seed: 970)
+        for activation in [Activation.none, .relu, .gelu, .sigmoid, .tanh, .clamp(min: -1, max: 0.5)] {
+            for columns in [1, 7, 33, 384] {
+                let op = try BiasActivation(columns: columns, bias: random.bool() ? (0..<columns).map { _ in random.float(-1...1) } : nil,
+                                            activation: activation)
+                let x = (0..<(3 * columns)).map { _ in random.float(-6...6) }
+                let expected = x.enumerated().map { op.apply($1, column: $0 % columns) }
+                for isa in isasUnderTest {
+                    #expect(try Engine(isa: isa).compile(op).run(x).map(\.bitPattern) == expected.map(\.bitPattern), "\(isa) \(activation) \(columns)")
+                }
+            }
+        }
+    }
+
     @Test func badInputsAreRejected() throws {
         #expect(throws: QuantError.self) { try AxisQuantization(shape: [2, 3], axis: 2, scales: [1, 1, 1], type: .u8) }
         #expect(throws: QuantError.self) { try AxisQuantization(shape: [2, 3], axis: 1, scales: [1, 1], type: .u8) }

@@ -48,4 +48,46 @@ import Testing
             #expect(Self.cosine(embeddings[index], item.embedding) > bound, "\(item.text)")
         }
     }
+
+    @Test func staticPTQCalibratesEveryLinearLayer() throws {
+        let model = try Self.model()
+        let engine = try Engine()
+        let calibration = try MiniLMCalibration(model: model, sentences: Array(MiniLMSentences.calibration.prefix(8)),
+                                                methods: [.minMax, .percentile], engine: engine)
+        for method in [CalibrationMethod.minMax, .percentile] {
+            let parameters = calibration.parameters(method)
+            #expect(parameters.count == 6 && parameters.allSatisfy { $0.count == 4 })
+            #expect(parameters.flatMap { $0 }.allSatisfy { $0.scales[0] > 0 && (0...255).contains($0.zeroPoints[0]) })
+            let runner = try MiniLMRunner(model: model, mode: .static(parameters: parameters, method: method.rawValue), engine: engine)
+            let reference = try MiniLMReference.load()
+            let embeddings = runner.embed(reference.embeddings.map(\.text))
+            for (index, item) in reference.embeddings.enumerated() {
+                #expect(Self.cosine(embeddings[index], item.embedding) > 0.97, "\(method) \(item.text)")
+            }
+        }
+    }
+
+    @Test func perLayerAccuracyReport() throws {
+        let model = try Self.model()
+        let report = try MiniLMAccuracy.measure(model: model, mode: .dynamic(perRow: true), engine: try Engine(),
+                                                sentences: Array(MiniLMSentences.evaluation.prefix(6)))
+        #expect(report.layers.count == 24)
+        for (name, metrics) in report.layers {
+            #expect(metrics.cosine > 0.99 && metrics.sqnr > 15 && metrics.count > 0, "\(name): cosine \(metrics.cosine), SQNR \(metrics.sqnr)")
+        }
+        #expect(report.embeddings.cosine > 0.995)
+    }
+
+    @Test func evaluationReportsEveryField() throws {
+        let model = try Self.model()
+        let evaluation = try MiniLMEvaluation(model: model, engine: try Engine(), evaluation: Array(MiniLMSentences.evaluation.prefix(4)))
+        let report = evaluation.report(try MiniLMRunner(model: model, mode: .dynamic(perRow: false), engine: try Engine()), repeats: 1)
+        #expect(report.mode == "dynamic" && report.cosineMean > 0.98 && report.cosineMin <= report.cosineMean)
+        #expect(report.msBatch1 > 0 && report.msBatch32 > 0 && report.bytes > 40_000_000 && report.bytes < 90_000_000)
+        let json = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+        for field in ["mode", "cosine_mean", "cosine_min", "ms_batch1", "ms_batch32", "bytes"] { #expect(json.contains("\"\(field)\"")) }
+        let svg = TradeOffPlot.svg([.init(label: "f32", milliseconds: 2, cosine: 1), .init(label: "int8 <dyn>", milliseconds: 0.6, cosine: 0.994)],
+                                   title: "test")
+        #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n") && svg.contains("int8 &lt;dyn&gt;") && svg.components(separatedBy: "<circle").count == 3)
+    }
 }

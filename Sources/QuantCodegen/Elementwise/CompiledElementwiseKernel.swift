@@ -41,6 +41,12 @@ extension KernelCompiler {
         }
     }
 
+    public func compile(_ op: FakeQuantize, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
+        try compileElementwise(isa: isa) {
+            QuantizeLinearEmitter(quantization: op.quantization, direction: .fakeQuantize).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3)
+        }
+    }
+
     public func compile(_ op: DequantizeLinear, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
         try compileElementwise(isa: isa) {
             QuantizeLinearEmitter(quantization: op.quantization, direction: .dequantize).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3)

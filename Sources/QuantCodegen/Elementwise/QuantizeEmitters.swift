@@ -8,9 +8,10 @@ import QuantSchedule
 /// `o·outerStride + (c / blockSize)·channelStride`, and the inner loop runs in vectors, with the
 /// parameters splat (inner stride 0) or loaded as vectors (inner stride 1). Per-axis
 /// quantization of the last axis is turned around (one row per outer index, parameters along it)
-/// so that it vectorizes too. x = input, y = output; the whole tensor per call.
+/// so that it vectorizes too. x = input, y = output; the whole tensor per call. Fake quantization
+/// writes y = dequantize(quantize(x)) (f32) and its gradient mask (bytes) to `extra`.
 struct QuantizeLinearEmitter {
-    enum Direction { case quantize, dequantize }
+    enum Direction { case quantize, dequantize, fakeQuantize }
 
     let quantization: AxisQuantization
     let direction: Direction
@@ -52,6 +53,18 @@ struct QuantizeLinearEmitter {
                     case .dequantize:
                         let values = b.sub(f.loadInts(q.type, f.x, index, width: width), zeroPoint)
                         f.storeFloats(b.fmul(b.sitofp(values, to: context.vector(context.f32, width)), scale), f.y, index)
+                    case .fakeQuantize:
+                        let floats = context.vector(context.f32, width)
+                        let values = f.loadFloats(f.x, index, width: width)
+                        let quantized = f.quantize(values, scale: scale, zeroPoint: zeroPoint, range: range, width: width)
+                        f.storeFloats(b.fmul(b.sitofp(b.sub(quantized, zeroPoint), to: floats), scale), f.y, index)
+                        // The mask: RNE(x / scale) within [qmin - zp, qmax - zp] (false for NaN).
+                        let rounded = f.math(width).roundHalfToEven(LLVMBuildFDiv(b.ref, values, scale, "")!, portable: f.portable)
+                        let lower = b.sitofp(b.sub(f.splatInt(range.lowerBound, width), zeroPoint), to: floats)
+                        let upper = b.sitofp(b.sub(f.splatInt(range.upperBound, width), zeroPoint), to: floats)
+                        let inside = b.and(b.fcmp(LLVMRealOGE, rounded, lower), b.fcmp(LLVMRealOLE, rounded, upper))
+                        let mask = b.zext(inside, to: context.vector(context.i8, width))
+                        b.store(mask, to: b.byteOffset(f.extra, index), align: 1)
                     }
                 }
                 return []

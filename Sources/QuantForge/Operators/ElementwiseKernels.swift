@@ -32,6 +32,35 @@ public final class QuantizeKernel: Sendable {
     }
 }
 
+/// A compiled FakeQuantize (QAT forward): f32 in; f32 out and the gradient mask.
+public final class FakeQuantizeKernel: Sendable {
+    public let op: FakeQuantize
+    public let compiled: CompiledElementwiseKernel
+
+    init(op: FakeQuantize, compiled: CompiledElementwiseKernel) {
+        self.op = op
+        self.compiled = compiled
+    }
+
+    /// y (f32) and mask (one byte per element, 1 = the gradient passes) from x.
+    public func run(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>, mask: UnsafeMutableRawBufferPointer) throws(QuantError) {
+        let count = op.quantization.count
+        try checkBuffer("x", bytes: x.count * 4, count: count, type: .f32)
+        try checkBuffer("y", bytes: y.count * 4, count: count, type: .f32)
+        try checkBuffer("mask", bytes: mask.count, count: count, type: .u8)
+        compiled.callUnchecked(x: UnsafeRawPointer(x.baseAddress), y: UnsafeMutableRawPointer(y.baseAddress), extra: mask.baseAddress)
+    }
+
+    public func run(_ x: [Float]) throws(QuantError) -> (y: [Float], mask: [UInt8]) {
+        try checkBuffer("x", bytes: x.count * 4, count: op.quantization.count, type: .f32)
+        var y = [Float](repeating: 0, count: op.quantization.count), mask = [UInt8](repeating: 0, count: op.quantization.count)
+        x.withUnsafeBytes { x in
+            y.withUnsafeMutableBytes { y in mask.withUnsafeMutableBytes { compiled.callUnchecked(x: x.baseAddress, y: y.baseAddress, extra: $0.baseAddress) } }
+        }
+        return (y, mask)
+    }
+}
+
 /// A compiled DequantizeLinear: the quantized type in, f32 out.
 public final class DequantizeKernel: Sendable {
     public let op: DequantizeLinear
@@ -185,6 +214,10 @@ extension Engine {
 
     public func compile(_ op: QuantizeLinear) throws(QuantError) -> QuantizeKernel {
         QuantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+    }
+
+    public func compile(_ op: FakeQuantize) throws(QuantError) -> FakeQuantizeKernel {
+        FakeQuantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
     }
 
     public func compile(_ op: DequantizeLinear) throws(QuantError) -> DequantizeKernel {

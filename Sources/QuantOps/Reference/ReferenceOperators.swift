@@ -29,6 +29,14 @@ public enum ReferenceOperators {
         }
     }
 
+    /// FakeQuantize: (y, mask).
+    public static func fakeQuantize(_ op: FakeQuantize, _ x: [Float]) -> (y: [Float], mask: [UInt8]) {
+        let q = op.quantization
+        var y = [Float](repeating: 0, count: q.count), mask = [UInt8](repeating: 0, count: q.count)
+        for index in 0..<q.count { (y[index], mask[index]) = op.apply(x[index], parameter: q.parameterIndex(index)) }
+        return (y, mask)
+    }
+
     // MARK: DynamicQuantizeLinear
 
     /// Returns y (u8) and the parameters (one pair, or one per row).
