@@ -103,6 +103,15 @@ struct CalibrationTests {
         #expect(QuantizationScheme().parameters(lower: 0, upper: 0).scales[0] == 1)
     }
 
+    @Test func perChannelObserversKeepChannelsApart() {
+        // Two channels: one in [-1, 1], one in [0, 100].
+        var observers = ChannelObservers(.minMax, channels: 2)
+        observers.observe([-1, 0, 1, 100, 0.5, 50])
+        let parameters = observers.parameters(QuantizationScheme(type: .s8, symmetric: true))
+        #expect(parameters.granularity == .perChannel && parameters.scales == [2 / Float(255), 200 / Float(255)])
+        #expect(parameters.zeroPoints == [0, 0])
+    }
+
     @Test func weightQuantizationIsPerChannelSymmetric() {
         // Two output channels of three inputs: [1, -2, 0.5] and [0, 0, 0].
         let weights = QuantizedWeights(weights: [1, -2, 0.5, 0, 0, 0], outputs: 2, inputs: 3)

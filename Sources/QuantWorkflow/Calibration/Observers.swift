@@ -236,3 +236,33 @@ public struct Observer: Sendable {
         return bestThreshold
     }
 }
+
+/// One observer per channel of a row-major [rows × channels] tensor (per-channel calibration of
+/// activations or weights): parameters come out per channel.
+public struct ChannelObservers: Sendable {
+    public private(set) var observers: [Observer]
+
+    public init(_ method: CalibrationMethod, channels: Int) {
+        observers = Array(repeating: Observer(method), count: channels)
+    }
+
+    public var channels: Int { observers.count }
+
+    /// Observes rows of `channels` values.
+    public mutating func observe(_ values: UnsafeBufferPointer<Float>) {
+        let rows = values.count / channels
+        var column = [Float](repeating: 0, count: rows)
+        for c in 0..<channels {
+            for r in 0..<rows { column[r] = values[r * channels + c] }
+            column.withUnsafeBufferPointer { observers[c].observe($0) }
+        }
+    }
+
+    public mutating func observe(_ values: [Float]) { values.withUnsafeBufferPointer { observe($0) } }
+
+    /// Per-channel parameters for `scheme`.
+    public func parameters(_ scheme: QuantizationScheme = QuantizationScheme()) -> QuantParams {
+        let each = observers.map { $0.parameters(scheme) }
+        return .perChannel(scales: each.map { $0.scales[0] }, zeroPoints: each.map { $0.zeroPoints[0] })
+    }
+}
