@@ -81,8 +81,8 @@ struct BenchCommand: ParsableCommand {
             var dispatched: KernelTiming.Result? = nil
             if dispatch {
                 let dispatcher = try b.withUnsafeBytes { try MatMulDispatcher(engine: engine, op: matmul, b: $0) }
-                dispatched = try a.withUnsafeBytes { aBuffer in
-                    try c.withUnsafeMutableBytes { cBuffer in
+                dispatched = a.withUnsafeBytes { aBuffer in
+                    c.withUnsafeMutableBytes { cBuffer in
                         KernelTiming.measure(minSeconds: minTime) { try! dispatcher.run(a: aBuffer, c: cBuffer, m: shape.m) }
                     }
                 }
