@@ -206,3 +206,15 @@ public struct MatMul: Sendable, Hashable, Codable {
         return qLower...max(qLower, qUpper)
     }
 }
+
+extension MatMul {
+    /// Decoding validates, as the initializer does: a spec file cannot produce an invalid op.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(m: try c.decodeIfPresent(Int.self, forKey: .m), k: try c.decode(Int.self, forKey: .k), n: try c.decode(Int.self, forKey: .n),
+                      aType: try c.decode(ElementType.self, forKey: .aType), bType: try c.decode(ElementType.self, forKey: .bType),
+                      aQuant: try c.decode(QuantParams.self, forKey: .aQuant), bQuant: try c.decode(QuantParams.self, forKey: .bQuant),
+                      output: try c.decode(MatMulOutput.self, forKey: .output),
+                      aQuantMode: try c.decodeIfPresent(AQuantMode.self, forKey: .aQuantMode) ?? .constant)
+    }
+}

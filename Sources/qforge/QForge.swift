@@ -6,7 +6,7 @@ struct QForge: ParsableCommand {
         commandName: "qforge",
         abstract: "QuantForge: int8 kernels generated for this CPU with LLVM.",
         subcommands: [InfoCommand.self, BenchCommand.self, PeakCommand.self, AutotuneCommand.self, DBCommand.self, AOTCommand.self,
-                      MiniLMCommand.self, AccuracyCommand.self],
+                      MiniLMCommand.self, AccuracyCommand.self, FuzzCommand.self],
         defaultSubcommand: InfoCommand.self
     )
 }

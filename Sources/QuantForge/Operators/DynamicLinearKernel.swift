@@ -23,30 +23,44 @@ public final class DynamicLinearKernel: Sendable {
     /// Packs B (K×N) once.
     public func packWeights(_ b: [UInt8]) throws(QuantError) -> PackedWeights { try matmul.packWeights(b) }
 
-    /// C = dynamic_quantize(A) · B → the op's epilogue, for `m` rows (the op's M when fixed).
-    public func run(a: UnsafeBufferPointer<Float>, weights: PackedWeights, c: UnsafeMutableRawBufferPointer, m: Int? = nil) throws(QuantError) {
+    /// C = dynamic_quantize(A) · B → the op's epilogue, for `m` rows (the op's M when fixed);
+    /// `residual` (M×N, row stride `residualRowStride`) when the epilogue chain adds one. Every
+    /// buffer is checked before a kernel runs.
+    public func run(a: UnsafeBufferPointer<Float>, weights: PackedWeights, c: UnsafeMutableRawBufferPointer, m: Int? = nil,
+                    residual: UnsafeRawBufferPointer? = nil, residualRowStride: Int? = nil) throws(QuantError) {
         let rows = try op.resolveM(m)
         var call = try matmul.compiled.prepareCall(a: UnsafeRawBufferPointer(a), weights: weights, c: c, m: m)
         let count = op.aQuantMode == .perRowAtRunTime ? rows : 1
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { scales in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { zeroPoints in
-                // Rows of K floats, whole rows only (the parameter pass reads A contiguously).
-                precondition(call.lda == op.k)
-                parameters.callUnchecked(x: UnsafeRawPointer(a.baseAddress), y: nil, extra: UnsafeMutableRawPointer(scales.baseAddress),
-                                         extra2: UnsafeMutableRawPointer(zeroPoints.baseAddress), begin: 0, end: rows)
-                call.extras.aScales = UnsafePointer(scales.baseAddress)
-                call.extras.aZeroPoints = UnsafePointer(zeroPoints.baseAddress)
-                matmul.runPrepared(call)
-            }
+        // Rows of K floats, whole rows only (the parameter pass reads A contiguously).
+        precondition(call.lda == op.k)
+        let scales = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        let zeroPoints = UnsafeMutableBufferPointer<Int32>.allocate(capacity: count)
+        defer {
+            scales.deallocate()
+            zeroPoints.deallocate()
         }
+        parameters.callUnchecked(x: UnsafeRawPointer(a.baseAddress), y: nil, extra: UnsafeMutableRawPointer(scales.baseAddress),
+                                 extra2: UnsafeMutableRawPointer(zeroPoints.baseAddress), begin: 0, end: rows)
+        // The residual is checked like any matmul's; the parameters just computed are valid.
+        call.extras = try matmul.compiled.extras(m: rows, residual: residual, residualRowStride: residualRowStride,
+                                                 aScales: UnsafeBufferPointer(scales), aZeroPoints: UnsafeBufferPointer(zeroPoints))
+        matmul.runPrepared(call)
     }
 
     /// Runs on arrays; returns C's bytes.
-    public func run(a: [Float], weights: PackedWeights, m: Int? = nil) throws(QuantError) -> [UInt8] {
+    public func run(a: [Float], weights: PackedWeights, m: Int? = nil, residual: [UInt8]? = nil) throws(QuantError) -> [UInt8] {
         let rows = try op.resolveM(m)
         var c = [UInt8](repeating: 0, count: try op.cSpec(m: rows).requiredBytes)
         do {
-            try a.withUnsafeBufferPointer { a in try c.withUnsafeMutableBytes { try run(a: a, weights: weights, c: $0, m: m) } }
+            try a.withUnsafeBufferPointer { a in
+                try c.withUnsafeMutableBytes { c in
+                    if let residual {
+                        try residual.withUnsafeBytes { try run(a: a, weights: weights, c: c, m: m, residual: $0) }
+                    } else {
+                        try run(a: a, weights: weights, c: c, m: m)
+                    }
+                }
+            }
         } catch let error as QuantError {
             throw error
         } catch {

@@ -22,3 +22,12 @@ public struct BiasActivation: Sendable, Hashable, Codable {
     @inline(__always)
     public func apply(_ x: Float, column c: Int) -> Float { activation.apply(bias.map { x + $0[c] } ?? x) }
 }
+
+extension BiasActivation {
+    /// Decoding validates, as the initializer does.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(columns: try c.decode(Int.self, forKey: .columns), bias: try c.decodeIfPresent([Float].self, forKey: .bias),
+                      activation: try c.decode(Activation.self, forKey: .activation))
+    }
+}

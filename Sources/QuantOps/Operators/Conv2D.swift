@@ -169,3 +169,19 @@ extension MatMulOutput {
         }
     }
 }
+
+extension Conv2D {
+    /// Decoding validates, as the initializer does.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(batch: try c.decode(Int.self, forKey: .batch), inChannels: try c.decode(Int.self, forKey: .inChannels),
+                      height: try c.decode(Int.self, forKey: .height), width: try c.decode(Int.self, forKey: .width),
+                      outChannels: try c.decode(Int.self, forKey: .outChannels),
+                      kernel: (try c.decode(Int.self, forKey: .kernelHeight), try c.decode(Int.self, forKey: .kernelWidth)),
+                      strides: try c.decode([Int].self, forKey: .strides), pads: try c.decode([Int].self, forKey: .pads),
+                      dilations: try c.decode([Int].self, forKey: .dilations), groups: try c.decode(Int.self, forKey: .groups),
+                      layout: try c.decode(Layout.self, forKey: .layout), xType: try c.decode(ElementType.self, forKey: .xType),
+                      wType: try c.decode(ElementType.self, forKey: .wType), xQuant: try c.decode(QuantParams.self, forKey: .xQuant),
+                      wQuant: try c.decode(QuantParams.self, forKey: .wQuant), output: try c.decode(MatMulOutput.self, forKey: .output))
+    }
+}

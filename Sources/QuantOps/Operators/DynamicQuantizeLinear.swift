@@ -27,3 +27,12 @@ public struct DynamicQuantizeLinear: Sendable, Hashable, Codable {
         return (scale, Int32(clamped.rounded(.toNearestOrEven)))
     }
 }
+
+extension DynamicQuantizeLinear {
+    /// Decoding validates, as the initializer does.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(rows: try c.decode(Int.self, forKey: .rows), columns: try c.decode(Int.self, forKey: .columns),
+                      perRow: try c.decode(Bool.self, forKey: .perRow))
+    }
+}

@@ -80,3 +80,14 @@ public struct QLinearBinary: Sendable, Hashable, Codable {
         return QuantArithmetic.saturatingRound(value, zeroPoint: yQuant.zeroPoints[0], range: type.integerRange!)
     }
 }
+
+extension QLinearBinary {
+    /// Decoding validates, as the initializer does (the output shape is recomputed).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(try c.decode(Kind.self, forKey: .kind), type: try c.decode(ElementType.self, forKey: .type),
+                      aShape: try c.decode([Int].self, forKey: .aShape), bShape: try c.decode([Int].self, forKey: .bShape),
+                      aQuant: try c.decode(QuantParams.self, forKey: .aQuant), bQuant: try c.decode(QuantParams.self, forKey: .bQuant),
+                      yQuant: try c.decode(QuantParams.self, forKey: .yQuant))
+    }
+}

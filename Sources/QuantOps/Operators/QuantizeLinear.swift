@@ -106,3 +106,13 @@ public struct DequantizeLinear: Sendable, Hashable, Codable {
     public let quantization: AxisQuantization
     public init(_ quantization: AxisQuantization) { self.quantization = quantization }
 }
+
+extension AxisQuantization {
+    /// Decoding validates, as the initializer does.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(shape: try c.decode([Int].self, forKey: .shape), axis: try c.decodeIfPresent(Int.self, forKey: .axis),
+                      blockSize: try c.decode(Int.self, forKey: .blockSize), scales: try c.decode([Float].self, forKey: .scales),
+                      zeroPoints: try c.decode([Int32].self, forKey: .zeroPoints), type: try c.decode(ElementType.self, forKey: .type))
+    }
+}

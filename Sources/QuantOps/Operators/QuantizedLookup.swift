@@ -37,3 +37,13 @@ public struct QuantizedLookup: Sendable, Hashable, Codable {
         }
     }
 }
+
+extension QuantizedLookup {
+    /// Decoding validates, as the initializer does.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(try c.decode(Activation.self, forKey: .function), count: try c.decode(Int.self, forKey: .count),
+                      inputType: try c.decode(ElementType.self, forKey: .inputType), inputQuant: try c.decode(QuantParams.self, forKey: .inputQuant),
+                      outputType: try c.decode(ElementType.self, forKey: .outputType), outputQuant: try c.decode(QuantParams.self, forKey: .outputQuant))
+    }
+}

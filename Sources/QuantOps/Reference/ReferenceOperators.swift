@@ -65,10 +65,10 @@ public enum ReferenceOperators {
 
     /// f32 A (M×K) → DynamicQuantizeLinear (per tensor or per row) → int8 matmul against B →
     /// the op's output mode (`op.aQuantMode` says which quantization).
-    public static func dynamicLinear(_ op: MatMul, a: [Float], b: [UInt8], m: Int) -> [UInt8] {
+    public static func dynamicLinear(_ op: MatMul, a: [Float], b: [UInt8], m: Int, residual: [UInt8]? = nil) -> [UInt8] {
         let quantizer = try! DynamicQuantizeLinear(rows: m, columns: op.k, perRow: op.aQuantMode == .perRowAtRunTime)
         let (qa, scales, zeroPoints) = dynamicQuantize(quantizer, a)
-        return ReferenceMatMul.run(op, a: qa, b: b, m: m, runTime: RunTimeAQuant(scales: scales, zeroPoints: zeroPoints))
+        return ReferenceMatMul.run(op, a: qa, b: b, m: m, runTime: RunTimeAQuant(scales: scales, zeroPoints: zeroPoints), residual: residual)
     }
 
     // MARK: Elementwise

@@ -1,0 +1,94 @@
+import Foundation
+import QuantCodegen
+
+/// One differential-fuzzing case: an operator, the ISA (and schedule) its kernel is built for, and
+/// the seed its inputs are drawn from. Codable: a failing case is written out as a JSON spec file
+/// and replayed with `qforge fuzz --replay FILE` (decoding re-validates every operator).
+public struct FuzzCase: Codable, Sendable {
+    public enum Operator: Codable, Sendable {
+        /// A matmul run with `m` rows (f32 A: the dynamic linear).
+        case matmul(MatMul, m: Int)
+        case convolution(Conv2D)
+        case quantize(QuantizeLinear)
+        case dequantize(DequantizeLinear)
+        case fakeQuantize(FakeQuantize)
+        case dynamicQuantize(DynamicQuantizeLinear)
+        case binary(QLinearBinary)
+        case lookup(QuantizedLookup)
+        case biasActivation(BiasActivation)
+
+        public var name: String {
+            switch self {
+            case let .matmul(op, _):
+                if op.aType == .f32 { return "dynamic linear" }
+                switch op.output {
+                case .int32: return "matmul int32"
+                case .requantized: return "matmul requantized"
+                case .dequantized: return "matmul dequantized"
+                case .chain: return "matmul chain"
+                }
+            case let .convolution(conv): return conv.isDepthwise ? "depthwise conv" : "conv"
+            case .quantize: return "quantize"
+            case .dequantize: return "dequantize"
+            case .fakeQuantize: return "fake quantize"
+            case .dynamicQuantize: return "dynamic quantize"
+            case .binary: return "qlinear binary"
+            case .lookup: return "lookup"
+            case .biasActivation: return "bias activation"
+            }
+        }
+    }
+
+    public var op: Operator
+    public var isa: ISA
+    /// The GEMM schedule of matmuls and convolutions (nil: the default; depthwise: its own kernel).
+    public var schedule: MatMulSchedule?
+    public var inputSeed: UInt64
+
+    public init(op: Operator, isa: ISA, schedule: MatMulSchedule?, inputSeed: UInt64) {
+        self.op = op
+        self.isa = isa
+        self.schedule = schedule
+        self.inputSeed = inputSeed
+    }
+}
+
+/// What checking a case found.
+public enum FuzzOutcome: Sendable, Equatable {
+    case match
+    /// The kernel's output differs from the reference interpreter's (first differing byte).
+    case mismatch(firstByte: Int, of: Int)
+    /// Compiling or running refused the case with a typed error.
+    case error(String)
+}
+
+/// Random inputs for a case, from its seed: mostly uniform bytes or floats, sometimes extremes
+/// (all-minimum, all-maximum, zero-point-only) to hit saturation and large sums.
+struct FuzzInputs {
+    var generator: SeededGenerator
+
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+
+    mutating func bytes(_ count: Int, type: ElementType = .u8) -> [UInt8] {
+        switch generator.next() % 8 {
+        case 0: return Array(repeating: type == .s8 ? 0x80 : 0, count: count)     // minimum
+        case 1: return Array(repeating: type == .s8 ? 0x7F : 0xFF, count: count)  // maximum
+        default: return generator.bytes(count)
+        }
+    }
+
+    mutating func floats(_ count: Int, magnitude: Float = 8) -> [Float] {
+        let mode = generator.next() % 8
+        return (0..<count).map { _ in
+            let unit = Float(generator.next() >> 40) / Float(1 << 24) * 2 - 1
+            switch mode {
+            case 0: return 0
+            case 1: return unit * magnitude * 1000          // large values: saturation
+            case 2: return (unit * 20).rounded() + 0.5      // rounding ties
+            default: return unit * magnitude
+            }
+        }
+    }
+
+    mutating func next() -> UInt64 { generator.next() }
+}

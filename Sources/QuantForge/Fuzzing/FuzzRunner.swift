@@ -1,0 +1,187 @@
+import Foundation
+import QuantCodegen
+
+/// Compiles a case's kernel once and runs it on inputs drawn from consecutive seeds, comparing
+/// every output byte with the reference interpreter (f32 outputs: equal bits, or both NaN).
+public final class FuzzRunner: @unchecked Sendable {
+    private var engines: [ISA: Engine] = [:]
+    private let lock = NSLock()
+
+    public init() {}
+
+    func engine(_ isa: ISA) throws(QuantError) -> Engine {
+        lock.lock()
+        defer { lock.unlock() }
+        if let engine = engines[isa] { return engine }
+        let engine = try Engine(isa: isa, kernelCacheBytes: 8 << 20)
+        engines[isa] = engine
+        return engine
+    }
+
+    /// The microkernel a case runs on (for the coverage count).
+    public func implementation(_ c: FuzzCase) -> String {
+        switch c.op {
+        case .matmul, .convolution:
+            if case let .convolution(conv) = c.op, conv.isDepthwise, c.schedule == nil { return "depthwise" }
+            return (try? InstructionTable.instruction(for: c.schedule?.isa ?? c.isa))?.kind.rawValue ?? "?"
+        default:
+            return "elementwise"
+        }
+    }
+
+    /// Checks `c` on `inputs` input seeds from `c.inputSeed`; returns the outcome and, for a
+    /// mismatch, the seed that produced it.
+    public func check(_ c: FuzzCase, inputs: Int = 1) -> (FuzzOutcome, seed: UInt64) {
+        do {
+            let engine = try engine(c.isa)
+            let run = try prepare(c, engine: engine)
+            for i in 0..<UInt64(inputs) {
+                let outcome = run(c.inputSeed &+ i)
+                if outcome != .match { return (outcome, c.inputSeed &+ i) }
+            }
+            return (.match, c.inputSeed)
+        } catch {
+            return (.error("\(error)"), c.inputSeed)
+        }
+    }
+
+    static func compare(_ got: [UInt8], _ expected: [UInt8], floats: Bool) -> FuzzOutcome {
+        if got.count != expected.count { return .mismatch(firstByte: min(got.count, expected.count), of: expected.count) }
+        if !floats {
+            if let index = zip(got, expected).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                return .mismatch(firstByte: index, of: expected.count)
+            }
+            return .match
+        }
+        return got.withUnsafeBytes { g in
+            expected.withUnsafeBytes { e in
+                for i in 0..<(got.count / 4) {
+                    let x = g.load(fromByteOffset: 4 * i, as: UInt32.self), y = e.load(fromByteOffset: 4 * i, as: UInt32.self)
+                    if x != y && !(Float(bitPattern: x).isNaN && Float(bitPattern: y).isNaN) { return .mismatch(firstByte: 4 * i, of: got.count) }
+                }
+                return .match
+            }
+        }
+    }
+
+    /// Compiles the case's kernel and returns a function that checks one input seed.
+    private func prepare(_ c: FuzzCase, engine: Engine) throws(QuantError) -> (UInt64) -> FuzzOutcome {
+        switch c.op {
+        case let .matmul(op, m):
+            if op.aType == .f32 {
+                let kernel = try engine.compileDynamicLinear(op, schedule: c.schedule)
+                return { seed in
+                    var inputs = FuzzInputs(seed: seed)
+                    let a = inputs.floats(m * op.k), b = inputs.bytes(op.k * op.n, type: op.bType)
+                    let residual: [UInt8]? = if case let .chain(chain) = op.output, chain.residual != nil { inputs.bytes(m * op.n) } else { nil }
+                    guard let weights = try? kernel.packWeights(b),
+                          let got = try? kernel.run(a: a, weights: weights, m: op.m == nil ? m : nil, residual: residual)
+                    else { return .error("run refused the case") }
+                    return Self.compare(got, ReferenceOperators.dynamicLinear(op, a: a, b: b, m: m, residual: residual),
+                                        floats: op.output.elementType == .f32)
+                }
+            }
+            let kernel = try engine.compile(op, schedule: c.schedule)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let a = inputs.bytes(m * op.k, type: op.aType), b = inputs.bytes(op.k * op.n, type: op.bType)
+                let residual: [UInt8]? = if case let .chain(chain) = op.output, chain.residual != nil { inputs.bytes(m * op.n) } else { nil }
+                let rows = op.aQuantMode == .perRowAtRunTime ? m : 1
+                let runTime = op.aQuantMode.isRunTime
+                    ? RunTimeAQuant(scales: (0..<rows).map { _ in Float(inputs.next() % 1000 + 1) / 10_000 },
+                                    zeroPoints: (0..<rows).map { _ in Int32(inputs.next() % 256) }) : nil
+                let expected = ReferenceMatMul.run(op, a: a, b: b, m: m, runTime: runTime, residual: residual)
+                guard let weights = try? kernel.packWeights(b) else { return .error("packing refused the case") }
+                var c = [UInt8](repeating: 0xA5, count: expected.count)
+                let ran: Bool = a.withUnsafeBytes { aBytes in
+                    c.withUnsafeMutableBytes { cBytes in
+                        (residual ?? []).withUnsafeBytes { rBytes in
+                            (runTime?.scales ?? []).withUnsafeBufferPointer { scales in
+                                (runTime?.zeroPoints ?? []).withUnsafeBufferPointer { points in
+                                    (try? kernel.run(a: aBytes, weights: weights, c: cBytes, m: op.m == nil ? m : nil,
+                                                     residual: residual == nil ? nil : rBytes,
+                                                     aScales: runTime == nil ? nil : scales, aZeroPoints: runTime == nil ? nil : points)) != nil
+                                }
+                            }
+                        }
+                    }
+                }
+                return ran ? Self.compare(c, expected, floats: op.output.elementType == .f32) : .error("run refused the case")
+            }
+        case let .convolution(conv):
+            let kernel = try engine.compile(conv, schedule: c.schedule)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let x = inputs.bytes(conv.inputElements, type: conv.xType), w = inputs.bytes(conv.weightElements, type: conv.wType)
+                let residual: [UInt8]? = if case let .chain(chain) = conv.output, chain.residual != nil { inputs.bytes(conv.outputElements) } else { nil }
+                guard let weights = try? kernel.packWeights(w), let got = try? kernel.run(x: x, weights: weights, residual: residual) else {
+                    return .error("run refused the case")
+                }
+                return Self.compare(got, ReferenceOperators.conv(conv, x: x, w: w, residual: residual), floats: conv.output.elementType == .f32)
+            }
+        case let .quantize(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let x = inputs.floats(op.quantization.count, magnitude: 300)
+                guard let got = try? kernel.run(x) else { return .error("run refused the case") }
+                return Self.compare(got, ReferenceOperators.quantize(op, x), floats: false)
+            }
+        case let .dequantize(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let x = inputs.bytes(op.quantization.count * op.quantization.type.byteSize)
+                guard let got = try? kernel.run(x) else { return .error("run refused the case") }
+                return Self.compare(got.withUnsafeBytes { Array($0) }, ReferenceOperators.dequantize(op, x).withUnsafeBytes { Array($0) }, floats: true)
+            }
+        case let .fakeQuantize(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let x = inputs.floats(op.quantization.count, magnitude: 300)
+                guard let got = try? kernel.run(x) else { return .error("run refused the case") }
+                let expected = ReferenceOperators.fakeQuantize(op, x)
+                let y = Self.compare(got.y.withUnsafeBytes { Array($0) }, expected.y.withUnsafeBytes { Array($0) }, floats: true)
+                return y == .match ? Self.compare(got.mask, expected.mask, floats: false) : y
+            }
+        case let .dynamicQuantize(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let x = inputs.floats(op.rows * op.columns)
+                guard let got = try? kernel.run(x) else { return .error("run refused the case") }
+                let expected = ReferenceOperators.dynamicQuantize(op, x)
+                let gotBytes = got.y + got.scales.withUnsafeBytes { Array($0) } + got.zeroPoints.withUnsafeBytes { Array($0) }
+                let expectedBytes = expected.y + expected.scales.withUnsafeBytes { Array($0) } + expected.zeroPoints.withUnsafeBytes { Array($0) }
+                return Self.compare(gotBytes, expectedBytes, floats: false)
+            }
+        case let .binary(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let a = inputs.bytes(op.aShape.reduce(1, *), type: op.type), b = inputs.bytes(op.bShape.reduce(1, *), type: op.type)
+                guard let got = try? kernel.run(a: a, b: b) else { return .error("run refused the case") }
+                return Self.compare(got, ReferenceOperators.binary(op, a: a, b: b), floats: false)
+            }
+        case let .lookup(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let x = inputs.bytes(op.count)
+                guard let got = try? kernel.run(x) else { return .error("run refused the case") }
+                return Self.compare(got, ReferenceOperators.lookup(op, x), floats: false)
+            }
+        case let .biasActivation(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let rows = Int(inputs.next() % 4) + 1
+                let x = inputs.floats(rows * op.columns)
+                guard let got = try? kernel.run(x) else { return .error("run refused the case") }
+                let expected = x.enumerated().map { op.apply($1, column: $0 % op.columns) }
+                return Self.compare(got.withUnsafeBytes { Array($0) }, expected.withUnsafeBytes { Array($0) }, floats: true)
+            }
+        }
+    }
+}

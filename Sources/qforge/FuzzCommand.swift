@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import QuantForge
+
+/// `qforge fuzz`: differential fuzzing of every operator, ISA and schedule against the reference
+/// interpreter; failures are minimized and written as replayable spec files.
+struct FuzzCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fuzz",
+                                                    abstract: "Differential fuzzing: random operators, shapes, parameters and schedules on every ISA vs the reference.")
+
+    @Option(help: "Run for this many seconds.") var seconds: Double = 60
+    @Option(help: "Stop after this many kernels instead (each run on --inputs seeds).") var kernels: Int?
+    @Option(help: "Random seed (the same seed and jobs draw the same cases).") var seed: UInt64 = 1
+    @Option(help: "Parallel jobs.") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Input seeds per compiled kernel.") var inputs: Int = 16
+    @Option(help: "Comma-separated ISAs (default: every one this CPU runs).") var isa: String?
+    @Option(help: "Folder for the minimized failing cases.") var out: String = "fuzz-failures"
+    @Option(help: "Replay one spec file written by an earlier run instead of fuzzing.") var replay: String?
+
+    func run() throws {
+        if let replay {
+            let data = try Data(contentsOf: URL(fileURLWithPath: replay))
+            let fuzzCase: FuzzCase
+            do { fuzzCase = try JSONDecoder().decode(FuzzCase.self, from: data) } catch {
+                throw ValidationError("\(replay) is not a valid fuzz case: \(error)")
+            }
+            let outcome = DifferentialFuzzer(seed: seed, isas: [fuzzCase.isa]).replay(fuzzCase)
+            print("\(fuzzCase.op.name) on \(fuzzCase.isa)\(fuzzCase.schedule.map { " (\($0))" } ?? ""), input seed \(fuzzCase.inputSeed): \(outcome)")
+            if outcome != .match { throw ExitCode(1) }
+            return
+        }
+        let engine = try Engine()
+        let isas = try isa.map { try $0.split(separator: ",").map { try ISA.parse(String($0)) } } ?? engine.compilableISAs
+        for chosen in isas { try HostCPU.current.require(chosen) }
+        let fuzzer = DifferentialFuzzer(seed: seed, isas: isas, jobs: jobs, inputsPerKernel: inputs)
+        print("fuzzing \(isas.map(\.rawValue).joined(separator: ",")) with \(jobs) job(s), seed \(seed), \(inputs) inputs per kernel")
+        fflush(stdout)
+        let lastPrint = LastPrint()
+        let summary = fuzzer.run(seconds: kernels == nil ? seconds : nil, kernels: kernels) { summary in
+            if lastPrint.due() { FileHandle.standardOutput.write(Data(("\r" + summary.line + "   ").utf8)) }
+        }
+        print("\r" + summary.line + "   ")
+        if !summary.failures.isEmpty {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            for (index, (fuzzCase, outcome)) in summary.failures.enumerated() {
+                let path = "\(out)/fuzz-\(seed)-\(index).json"
+                try encoder.encode(fuzzCase).write(to: URL(fileURLWithPath: path))
+                print("FAILED \(fuzzCase.op.name) on \(fuzzCase.isa): \(outcome) -> \(path) (qforge fuzz --replay \(path))")
+            }
+            throw ExitCode(1)
+        }
+    }
+
+    /// Rate-limits the progress line to one per second.
+    final class LastPrint: @unchecked Sendable {
+        private var last: UInt64 = 0
+        func due() -> Bool {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now - last < 1_000_000_000 { return false }
+            last = now
+            return true
+        }
+    }
+}
