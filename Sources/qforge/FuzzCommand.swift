@@ -33,8 +33,7 @@ struct FuzzCommand: ParsableCommand {
         let isas = try isa.map { try $0.split(separator: ",").map { try ISA.parse(String($0)) } } ?? engine.compilableISAs
         for chosen in isas { try HostCPU.current.require(chosen) }
         let fuzzer = DifferentialFuzzer(seed: seed, isas: isas, jobs: jobs, inputsPerKernel: inputs)
-        print("fuzzing \(isas.map(\.rawValue).joined(separator: ",")) with \(jobs) job(s), seed \(seed), \(inputs) inputs per kernel")
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data("fuzzing \(isas.map(\.rawValue).joined(separator: ",")) with \(jobs) job(s), seed \(seed), \(inputs) inputs per kernel\n".utf8))
         let lastPrint = LastPrint()
         let summary = fuzzer.run(seconds: kernels == nil ? seconds : nil, kernels: kernels) { summary in
             if lastPrint.due() { FileHandle.standardOutput.write(Data(("\r" + summary.line + "   ").utf8)) }
