@@ -1,0 +1,45 @@
+import Foundation
+import QuantForge
+import Testing
+
+/// A seeded slice of the differential fuzzer (every operator kind, every ISA here), its minimizer
+/// and its replayable spec files.
+struct FuzzTests {
+    @Test func aSeededSliceFindsNoMismatch() {
+        let fuzzer = DifferentialFuzzer(seed: 20261127, isas: isasUnderTest, jobs: 2, inputsPerKernel: 4)
+        let summary = fuzzer.run(kernels: 160)
+        for (fuzzCase, outcome) in summary.failures {
+            let json = (try? JSONEncoder().encode(fuzzCase)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+            Issue.record("\(fuzzCase.op.name) on \(fuzzCase.isa): \(outcome); replay: \(json)")
+        }
+        #expect(summary.kernels == 160 && summary.cases >= 160 * 4)
+        #expect(summary.combinations.count >= 25, "\(summary.combinations.count) combinations")
+    }
+
+    @Test func theMinimizerShrinksWhileTheFailureHolds() throws {
+        let op = try MatMul(m: nil, k: 300, n: 50, bQuant: .perChannel(scales: Array(repeating: 0.01, count: 50), zeroPoints: [0]),
+                            output: .dequantized(.init(bias: Array(repeating: 0.5, count: 50))))
+        let start = FuzzCase(op: .matmul(op, m: 40), isa: .portable, schedule: nil, inputSeed: 9)
+        // A stand-in failure: any matmul with K > 37 and N > 5 "fails".
+        let minimized = FuzzMinimizer.minimize(start) { c in
+            if case let .matmul(op, _) = c.op { return op.k > 37 && op.n > 5 }
+            return false
+        }
+        guard case let .matmul(small, m) = minimized.op else { Issue.record("not a matmul"); return }
+        #expect(small.k == 38 && small.n == 6 && m == 1, "\(small.k) \(small.n) \(m)")
+        #expect(small.bQuant.scales.count == 6)  // per-channel parameters follow N
+    }
+
+    @Test func specFilesRoundTripAndAreValidated() throws {
+        let conv = try Conv2D(inChannels: 3, height: 5, width: 5, outChannels: 4, kernel: (3, 3), pads: [1, 1, 1, 1])
+        let fuzzCase = FuzzCase(op: .convolution(conv), isa: .portable, schedule: nil, inputSeed: 42)
+        let data = try JSONEncoder().encode(fuzzCase)
+        let decoded = try JSONDecoder().decode(FuzzCase.self, from: data)
+        guard case let .convolution(back) = decoded.op else { Issue.record("not a convolution"); return }
+        #expect(back == conv && decoded.inputSeed == 42)
+        #expect(DifferentialFuzzer(seed: 1, isas: [.portable]).replay(decoded, inputs: 3) == .match)
+        // A hand-edited file with an impossible geometry is refused, not run.
+        let tampered = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"groups\":1", with: "\"groups\":2")
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(FuzzCase.self, from: Data(tampered.utf8)) }
+    }
+}
