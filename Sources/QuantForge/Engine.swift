@@ -23,6 +23,9 @@ public final class Engine: Sendable {
     /// Where tuned schedules come from; nil uses the default heuristic for everything.
     public let database: TuningDatabase?
     private let isaForced: Bool
+    /// Why better instruction sets the CPU has were passed over (e.g. AMX whose permission request
+    /// failed), each also logged once to stderr.
+    public let isaFallbackReasons: [ISA: String]
     let pool: ThreadPool?
     /// Kernels this engine compiled, by (op, schedule), bounded in bytes of machine code.
     public let kernelCache: KernelCache
@@ -51,6 +54,18 @@ public final class Engine: Sendable {
             self.isa = Engine.bestISA(on: host)
             isaForced = false
         }
+        var reasons: [ISA: String] = [:]
+        if !isaForced {
+            // ISAs ranked above the chosen one that the CPU has (its features are there) but cannot use.
+            let chosen = self.isa
+            let ranked: [ISA] = [.amx, .avx512vnni, .avxvnni, .avx2]
+            for better in ranked.prefix(while: { $0 != chosen }) where better == .amx
+                && host.features.contains(.amxTile) && host.features.contains(.amxInt8) {
+                if let reason = host.unavailabilityReason(better) { reasons[better] = reason }
+            }
+        }
+        isaFallbackReasons = reasons
+        for (skipped, reason) in reasons { FallbackLog.once("quantforge: \(skipped.rawValue) not used (\(reason)); falling back to \(self.isa.rawValue)") }
         try host.require(self.isa)
         _ = try InstructionTable.instruction(for: self.isa)
     }
@@ -125,5 +140,18 @@ extension MatMulKernel {
             fatalError("unreachable: \(error)")
         }
         return c
+    }
+}
+
+/// One stderr line per distinct fallback per process.
+enum FallbackLog {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var seen: Set<String> = []
+
+    static func once(_ message: String) {
+        lock.lock()
+        let first = seen.insert(message).inserted
+        lock.unlock()
+        if first { FileHandle.standardError.write(Data((message + "\n").utf8)) }
     }
 }

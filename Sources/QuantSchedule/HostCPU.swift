@@ -198,3 +198,13 @@ public struct HostCPU: Sendable, CustomStringConvertible {
         String(decoding: withUnsafeBytes(of: value.littleEndian) { Array($0) }.filter { $0 != 0 }, as: UTF8.self)
     }
 }
+
+extension HostCPU {
+    /// A described machine rather than the detected one: tests and fault injection simulate CPUs
+    /// (an AMX CPU whose permission request fails, a CPU without AVX-512, ...) with it.
+    public init(describing architecture: Architecture, vendor: String = "simulated", brand: String = "simulated CPU", features: Features,
+                xcr0: UInt64, amxPermission: AMXPermission, caches: CacheSizes = HostCPU.current.caches) {
+        self.init(architecture: architecture, vendor: vendor, brand: brand, family: 0, model: 0, features: features, xcr0: xcr0,
+                  amxPermission: amxPermission, caches: caches)
+    }
+}
