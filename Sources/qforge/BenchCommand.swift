@@ -32,6 +32,8 @@ struct BenchCommand: ParsableCommand {
     var dispatch = false
     @Flag(help: "One JSON object per line (the peers' field names).")
     var json = false
+    @Option(help: "Instead of timing: this many compile-and-evict cycles, with the process's RSS before and after (JIT memory must be freed).")
+    var memory: Int?
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads \(threads) must be ≥ 1") }
@@ -47,6 +49,18 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let memory {
+            let engine = try Engine(isa: isa.map { try ISA.parse($0) }, kernelCacheBytes: 64 << 10)
+            let warm = try MemoryCycles.run(engine: engine, cycles: 200)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let after = try MemoryCycles.run(engine: engine, cycles: memory, offset: 200)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let statistics = try KernelCompiler.shared().statistics
+            print(String(format: "%d compile/evict cycles in %.1f s (%@): RSS %.1f MiB after 200 warm-up cycles, %.1f MiB after %d more (%+.1f MiB); JIT code live %d KiB, kernels freed %d",
+                         memory, seconds, engine.isa.rawValue, Double(warm.residentBytes) / 1048576, Double(after.residentBytes) / 1048576, memory,
+                         Double(after.residentBytes - warm.residentBytes) / 1048576, after.liveCodeBytes >> 10, statistics.freed))
+            return
+        }
         let database = try db.map { try TuningDatabase(path: $0) }
         let engine = try Engine(isa: isa.map { try ISA.parse($0) }, threads: threads, database: database)
         // The unit's peak measured now (all threads), so that "% of peak" is honest on a noisy machine.
