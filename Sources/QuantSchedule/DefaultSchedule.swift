@@ -65,9 +65,20 @@ public enum DefaultSchedule {
         return schedule
     }
 
-    /// The default schedule of a convolution's GEMM on `isa`.
+    /// The default schedule of a convolution's GEMM on `isa`: chosen for the group that needs the
+    /// most registers (one whose weight zero points need row sums, if any), so that it fits every group.
     public static func forConvolution(_ conv: Conv2D, isa: ISA, caches: CacheSizes = HostCPU.current.caches) throws(QuantError) -> MatMulSchedule {
-        forConvolution(conv, base: try forMatMul(try conv.groupMatMul(0), isa: isa, caches: caches))
+        forConvolution(conv, base: try forMatMul(try representativeGroup(conv, isa: isa), isa: isa, caches: caches))
+    }
+
+    /// The GEMM of the group whose schedule constraints are the tightest.
+    public static func representativeGroup(_ conv: Conv2D, isa: ISA) throws(QuantError) -> MatMul {
+        let instruction = try InstructionTable.instruction(for: isa)
+        for g in 0..<conv.groups {
+            let gemm = try conv.groupMatMul(g)
+            if needsRowSums(gemm, instruction: instruction) { return gemm }
+        }
+        return try conv.groupMatMul(0)
     }
 
     /// True when, after shifting operands into the instruction's domains, B's zero point is not

@@ -131,7 +131,8 @@ public struct FuzzGenerator {
             let conv = try Conv2D(batch: int(1...2), inChannels: groups * cg, height: int(1...14), width: int(1...14), outChannels: oc, kernel: kernel,
                                   strides: [int(1...3), int(1...3)], pads: pads, dilations: dilations, groups: groups, layout: layout,
                                   xType: xType, wType: wType, xQuant: xQuant, wQuant: wQuant, output: output)
-            let gemm = try conv.groupMatMul(0)
+            // A schedule must suit every group (their weight zero points may need row sums or not).
+            let gemm = try DefaultSchedule.representativeGroup(conv, isa: isa)
             let schedule = conv.isDepthwise && bool() ? nil : self.schedule(for: gemm, isa: isa).map { DefaultSchedule.forConvolution(conv, base: $0) }
             return (.convolution(conv), schedule)
         case 11...14:  // quantize, dequantize, fake quantize

@@ -176,7 +176,7 @@ extension Engine {
     /// has it (`qforge autotune --conv`), else the matmul default; row blocks are kept small enough
     /// for the gathered windows (K bytes per row) to stay on the kernel's stack.
     public func defaultSchedule(for conv: Conv2D) throws(QuantError) -> MatMulSchedule {
-        let gemm = try conv.groupMatMul(0)
+        let gemm = try DefaultSchedule.representativeGroup(conv, isa: isa)
         if let tuned = tunedSchedule(for: gemm) { return DefaultSchedule.forConvolution(conv, base: tuned) }
         return DefaultSchedule.forConvolution(conv, base: try defaultSchedule(for: gemm))
     }
