@@ -22,8 +22,10 @@ public final class TargetMachine: @unchecked Sendable {
     }
 
     /// A target machine for `triple`/`cpu`/`features`; throws when LLVM lacks the target.
+    /// `largeCodeModel`: 64-bit absolute addresses for every symbol, so that code loaded anywhere
+    /// (the JIT) reaches libm and libc however far away they are mapped.
     public init(triple: String, cpu: String, features: String, optimization: OptimizationLevel = .default,
-                positionIndependent: Bool = true) throws {
+                positionIndependent: Bool = true, largeCodeModel: Bool = false) throws {
         LLVM.initialize()
         var target: LLVMTargetRef?
         var message: UnsafeMutablePointer<CChar>?
@@ -32,7 +34,7 @@ public final class TargetMachine: @unchecked Sendable {
         }
         guard let machine = LLVMCreateTargetMachine(
             target, triple, cpu, features, optimization.llvm,
-            positionIndependent ? LLVMRelocPIC : LLVMRelocDefault, LLVMCodeModelDefault)
+            positionIndependent ? LLVMRelocPIC : LLVMRelocDefault, largeCodeModel ? LLVMCodeModelLarge : LLVMCodeModelDefault)
         else { throw LLVMError("create target machine", "\(triple) cpu=\(cpu) features=\(features)") }
         self.ref = machine
         self.triple = triple

@@ -100,7 +100,7 @@ public final class KernelCompiler: @unchecked Sendable {
         var phases: [(String, UInt64)] = [("start", DispatchTime.now().uptimeNanoseconds)]
         func phase(_ name: String) { phases.append((name, DispatchTime.now().uptimeNanoseconds)) }
         do {
-            let machine = try TargetMachine(triple: jit.triple, cpu: jit.cpu, features: jit.features)
+            let machine = try TargetMachine(triple: jit.triple, cpu: jit.cpu, features: jit.features, largeCodeModel: true)
             let module = MatMulModule.make(name: "qf_kernel", context: Context(), machine: machine)
             let function = try emit(module, machine)
             phase("emit")
@@ -108,7 +108,7 @@ public final class KernelCompiler: @unchecked Sendable {
             // names in every process and the disk cache can find them.
             var hash = StableHash()
             hash.combine(module.irText)
-            hash.combine(machine.triple + " " + machine.cpu + " " + machine.features)
+            hash.combine(machine.triple + " " + machine.cpu + " " + machine.features + " large code model")
             hash.combine("LLVM \(LLVM.majorVersion) generator \(generatorVersion)")
             let symbol = "qf_k_" + hash.hex
             LLVMSetValueName2(function, symbol, symbol.utf8.count)

@@ -9,9 +9,10 @@ struct EpilogueChainTests {
         let kernel = try Engine(isa: isa).compile(op)
         let weights = try kernel.packWeights(b)
         var c = [UInt8](repeating: 0xA5, count: try op.cSpec(m: m).requiredBytes)
+        // The residual's pointer is valid only inside withUnsafeBytes: keep everything inside it.
         try a.withUnsafeBytes { aBytes in
-            try c.withUnsafeMutableBytes { cBytes in
-                let residualBytes = residual.map { r in r.withUnsafeBytes { $0 } }
+            try c.withUnsafeMutableBytes { cBytes in try (residual ?? []).withUnsafeBytes { residualStorage in
+                let residualBytes = residual == nil ? nil : residualStorage
                 if let runTime {
                     try runTime.scales.withUnsafeBufferPointer { scales in
                         try runTime.zeroPoints.withUnsafeBufferPointer { points in
@@ -22,7 +23,7 @@ struct EpilogueChainTests {
                 } else {
                     try kernel.run(a: aBytes, weights: weights, c: cBytes, m: op.m == nil ? m : nil, residual: residualBytes)
                 }
-            }
+            } }
         }
         return c
     }
@@ -99,7 +100,7 @@ struct EpilogueChainTests {
         let op = try MatMul(m: 2, k: 4, n: 4, output: .chain(EpilogueChain(
             [.residualAdd(type: .u8, quant: .perTensor(scale: 1))], output: .dequantize)))
         let kernel = try Engine(isa: .portable).compile(op)
-        let weights = try kernel.packWeights(Array(repeating: 1, count: 16).withUnsafeBytes { $0 })
+        let weights = try kernel.packWeights([UInt8](repeating: 1, count: 16))
         var c = [Float](repeating: 0, count: 8)
         let a = [UInt8](repeating: 1, count: 8), short = [UInt8](repeating: 1, count: 7)
         #expect(throws: QuantError.self) {  // residual missing
