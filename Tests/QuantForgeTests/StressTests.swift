@@ -109,6 +109,9 @@ struct StressTests {
         let after = try MemoryCycles.run(engine: engine, cycles: 240, offset: 60)
         #expect(try KernelCompiler.shared().statistics.freed - freedBefore >= 200)
         // Flat: far below what 240 live kernels would take (their code, IR constants and packed weights).
+        // Not under a sanitizer: AddressSanitizer quarantines freed memory (256 MB by default), so
+        // RSS grows there by design; the freed-kernel count above still holds.
+        if sanitizer != nil { return }
         #expect(after.residentBytes - before.residentBytes < 6 << 20,
                 "RSS grew by \((after.residentBytes - before.residentBytes) >> 10) KiB over 240 compile/evict cycles")
     }

@@ -1,5 +1,9 @@
+import Foundation
 import QuantForge
 import Testing
+
+/// The sanitizer the suite runs under (`tools/asan.sh` and `tools/tsan.sh` set QFORGE_SANITIZER), or nil.
+let sanitizer: String? = ProcessInfo.processInfo.environment["QFORGE_SANITIZER"]
 
 /// The instruction sets exercised on this machine: every one that runs here and has a
 /// microkernel (forced one by one, not just the default).
