@@ -9,7 +9,7 @@ struct ThreadPoolTests {
             let pool = ThreadPool(threads: threads)
             for round in 0..<2000 {
                 let tasks = round % 7 + 1
-                let counts = Mutex([Int](repeating: 0, count: tasks))
+                let counts = Locked([Int](repeating: 0, count: tasks))
                 pool.run(tasks: tasks) { task in counts.withLock { $0[task] += 1 } }
                 #expect(counts.withLock { $0.allSatisfy { $0 == 1 } }, "threads \(threads) round \(round)")
             }
@@ -18,25 +18,15 @@ struct ThreadPoolTests {
 
     @Test func workersReallyRunInParallel() {
         let pool = ThreadPool(threads: 2)
-        // An NSLock rather than Synchronization.Mutex: the Mutex's futex is invisible to
-        // ThreadSanitizer (a false race under tools/tsan.sh), pthread mutexes are not.
-        final class Threads: @unchecked Sendable {
-            let lock = NSLock()
-            var ids: Set<UInt> = []
-        }
-        let threads = Threads()
+        let threads = Locked(Set<UInt>())
         for _ in 0..<200 {
             pool.run(tasks: 2) { _ in
                 let me = UInt(pthread_self())
-                threads.lock.lock()
-                threads.ids.insert(me)
-                threads.lock.unlock()
+                threads.withLock { _ = $0.insert(me) }
                 Thread.sleep(forTimeInterval: 0.0002)
             }
         }
-        threads.lock.lock()
-        #expect(threads.ids.count >= 2)
-        threads.lock.unlock()
+        #expect(threads.withLock { $0.count } >= 2)
     }
 
     final class Counter: Sendable {
@@ -80,5 +70,18 @@ struct WorkPartitionTests {
     @Test func smallProblemsStayOnOneThread() {
         let partition = WorkPartition.matMul(rows: 4, panels: 4, k: 16, panelWidth: 64, rowTile: 4, threads: 2)
         #expect(partition.taskCount == 1)
+    }
+}
+
+/// A value behind an NSLock. Not Synchronization.Mutex: its futex is invisible to ThreadSanitizer,
+/// which then reports false races under tools/tsan.sh; pthread mutexes are understood.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }
