@@ -3,7 +3,7 @@
 # JIT-compiled kernels are not instrumented (LLVM emits them at run time); everything around them —
 # packing, reference, caches, the C API — is. No sanitizer suppressions; QFORGE_SANITIZER makes
 # the suite skip what cannot work instrumented: the C-example and Python tests (a plain program
-# cannot load the instrumented libquantforge.so) and the RSS bound (ASan quarantines freed memory).
+# cannot load the instrumented libquantforge.so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QFORGE_SANITIZER=address

@@ -3,7 +3,7 @@
 # not instrumented; the thread pool, kernel cache, JIT locking, tuning database and the 16-thread
 # stress test are. No sanitizer suppressions; QFORGE_SANITIZER makes
 # the suite skip what cannot work instrumented: the C-example and Python tests (a plain program
-# cannot load the instrumented libquantforge.so) and the RSS bound (ASan quarantines freed memory).
+# cannot load the instrumented libquantforge.so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QFORGE_SANITIZER=thread

