@@ -41,8 +41,13 @@ public enum ReferenceOperators {
 
     /// Returns y (u8) and the parameters (one pair, or one per row).
     public static func dynamicQuantize(_ op: DynamicQuantizeLinear, _ x: [Float]) -> (y: [UInt8], scales: [Float], zeroPoints: [Int32]) {
-        let rows = op.perRow ? op.rows : 1, length = op.perRow ? op.columns : op.rows * op.columns
-        var y = [UInt8](repeating: 0, count: op.rows * op.columns)
+        dynamicQuantize(x, rows: op.rows, columns: op.columns, perRow: op.perRow)
+    }
+
+    /// DynamicQuantizeLinear of a rows × columns matrix (one parameter pair, or one per row).
+    public static func dynamicQuantize(_ x: [Float], rows allRows: Int, columns: Int, perRow: Bool) -> (y: [UInt8], scales: [Float], zeroPoints: [Int32]) {
+        let rows = perRow ? allRows : 1, length = perRow ? columns : allRows * columns
+        var y = [UInt8](repeating: 0, count: allRows * columns)
         var scales: [Float] = [], zeroPoints: [Int32] = []
         for r in 0..<rows {
             let part = x[(r * length)..<((r + 1) * length)]
@@ -66,8 +71,7 @@ public enum ReferenceOperators {
     /// f32 A (M×K) → DynamicQuantizeLinear (per tensor or per row) → int8 matmul against B →
     /// the op's output mode (`op.aQuantMode` says which quantization).
     public static func dynamicLinear(_ op: MatMul, a: [Float], b: [UInt8], m: Int, residual: [UInt8]? = nil) -> [UInt8] {
-        let quantizer = try! DynamicQuantizeLinear(rows: m, columns: op.k, perRow: op.aQuantMode == .perRowAtRunTime)
-        let (qa, scales, zeroPoints) = dynamicQuantize(quantizer, a)
+        let (qa, scales, zeroPoints) = dynamicQuantize(a, rows: m, columns: op.k, perRow: op.aQuantMode == .perRowAtRunTime)
         return ReferenceMatMul.run(op, a: qa, b: b, m: m, runTime: RunTimeAQuant(scales: scales, zeroPoints: zeroPoints), residual: residual)
     }
 

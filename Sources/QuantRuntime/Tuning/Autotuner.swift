@@ -287,7 +287,7 @@ struct TuningInputs {
         let perRow = op.aQuantMode == .perRowAtRunTime
         if op.aType == .f32 {
             let floats = bytes.map { Float(Int($0) - 128) / 32 }
-            let quantized = ReferenceOperators.dynamicQuantize(try! DynamicQuantizeLinear(rows: m, columns: op.k, perRow: perRow), floats)
+            let quantized = ReferenceOperators.dynamicQuantize(floats, rows: m, columns: op.k, perRow: perRow)
             a = floats.withUnsafeBytes { Array($0) }
             runTime = RunTimeAQuant(scales: quantized.scales, zeroPoints: quantized.zeroPoints)
             expected = ReferenceMatMul.run(op, a: quantized.y, b: b, m: m, runTime: runTime, residual: residual)

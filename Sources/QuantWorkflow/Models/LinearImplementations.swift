@@ -75,6 +75,9 @@ public final class Int8LinearImplementation: LinearImplementation {
     }
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        // The buffers are exactly rows × inputs and rows × outputs, so the kernels' checks pass by
+        // construction; no rows, no work.
+        guard rows > 0 else { return }
         let a = UnsafeBufferPointer(start: x, count: rows * linear.inputs)
         let c = UnsafeMutableRawBufferPointer(start: y, count: rows * linear.outputs * 4)
         if let dynamic {
