@@ -128,6 +128,12 @@ let package = Package(
             dependencies: ["QuantForge", "CQuantForgeAPI", "CQuantSupport"],
             swiftSettings: llvmSwiftSettings
         ),
+        // libFuzzer targets for the parsers of outside input (tools/libfuzzer.sh).
+        .executableTarget(
+            name: "FuzzTargets",
+            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI", "QuantWorkflow"],
+            swiftSettings: llvmSwiftSettings
+        ),
         .executableTarget(
             name: "qforge",
             dependencies: ["QuantForge", "QuantWorkflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],

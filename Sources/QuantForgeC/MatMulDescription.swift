@@ -2,8 +2,8 @@ import CQuantForgeAPI
 import QuantForge
 
 /// `qf_matmul_desc` → `MatMul`, refusing bad enums and null arrays by field name.
-enum MatMulDescription {
-    static func matMul(_ d: qf_matmul_desc) throws(QuantError) -> MatMul {
+public enum MatMulDescription {
+    public static func matMul(_ d: qf_matmul_desc) throws(QuantError) -> MatMul {
         let n = Int(d.n)
         func bad(_ field: String, _ reason: String) -> QuantError { .invalidSpec(path: "desc.\(field)", reason: reason) }
         func type(_ value: qf_type, _ field: String) throws(QuantError) -> ElementType {
