@@ -9,6 +9,9 @@ public enum OperatorPreset: String, Sendable, CaseIterable {
 
     /// The preset's matmul for `k`×`n` weights; `m` nil makes M dynamic.
     public func matMul(m: Int?, k: Int, n: Int) throws(QuantError) -> MatMul {
+        // Dimensions first: the per-column constants below are built from n (libFuzzer found a
+        // spec with n < 0 trapping in the range before any check).
+        _ = try MatMul(m: m, k: k, n: n)
         switch self {
         case .u8s8s32:
             return try MatMul(m: m, k: k, n: n, aType: .u8, bType: .s8)

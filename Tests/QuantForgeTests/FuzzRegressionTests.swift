@@ -36,4 +36,14 @@ struct FuzzRegressionTests {
             #expect(try kernel.run(a: a, weights: weights, m: 4, residual: residual) == ReferenceOperators.dynamicLinear(op, a: a, b: b, m: 4, residual: residual))
         }
     }
+
+    /// libFuzzer (the spec target): a kernel spec with a negative N trapped building the preset's
+    /// per-column scales before the dimensions were checked.
+    @Test func aSpecWithANegativeDimensionIsATypedError() {
+        let spec = #"{"kernels": [{"name": "bad", "preset": "u8s8u8_requant", "m": 1, "k": 384, "n": -9174}]}"#
+        #expect(throws: QuantError.self) { try KernelSpec.parse(Data(spec.utf8)) }
+        for preset in OperatorPreset.allCases {
+            #expect(throws: QuantError.self) { try preset.matMul(m: 1, k: 8, n: -1) }
+        }
+    }
 }
