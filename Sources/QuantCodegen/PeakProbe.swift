@@ -40,10 +40,19 @@ public enum PeakProbe {
             throw .compilationFailed(stage: "peak probe", message: "\(error)")
         }
         defer { try? compiler.jit.remove(tracker) }
+        let gmacs = bestRate(function, macsPerIteration: Double(accumulators * instruction.lanes * instruction.kGroup), seconds: seconds) {
+            $0.initializeMemory(as: UInt8.self, repeating: 3, count: 4096)
+        }
+        return Result(isa: isa, gmacs: gmacs, accumulators: accumulators)
+    }
+
+    /// The best rate (GMAC/s) of `function` over about `seconds`: runs of doubling length on a
+    /// 4 KiB operand sink filled by `fill`, until a run takes 2 ms.
+    private static func bestRate(_ function: ProbeFunction, macsPerIteration: Double, seconds: Double,
+                                 fill: (UnsafeMutableRawPointer) -> Void) -> Double {
         let sink = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
         defer { sink.deallocate() }
-        sink.initializeMemory(as: UInt8.self, repeating: 3, count: 4096)
-        let macsPerIteration = Double(accumulators * instruction.lanes * instruction.kGroup)
+        fill(sink)
         var iterations: Int64 = 1 << 12
         var best = 0.0
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
@@ -54,7 +63,7 @@ public enum PeakProbe {
             best = max(best, macsPerIteration * Double(iterations) / elapsed)
             if elapsed < 2e6 { iterations *= 2 }
         }
-        return Result(isa: isa, gmacs: best, accumulators: accumulators)
+        return best
     }
 
     /// The f32 fused multiply-add peak of the widest vectors this CPU runs (16 lanes with AVX-512,
@@ -97,20 +106,10 @@ public enum PeakProbe {
             throw .compilationFailed(stage: "fp32 peak probe", message: "\(error)")
         }
         defer { try? compiler.jit.remove(tracker) }
-        let sink = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
-        defer { sink.deallocate() }
-        sink.initializeMemory(as: Float.self, repeating: 0.999, count: 1024)
-        var iterations: Int64 = 1 << 12
-        var best = 0.0
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
-        while DispatchTime.now().uptimeNanoseconds < deadline {
-            let start = DispatchTime.now().uptimeNanoseconds
-            function(iterations, sink)
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start)
-            best = max(best, Double(accumulators * lanes) * Double(iterations) / elapsed)
-            if elapsed < 2e6 { iterations *= 2 }
+        let gmacs = bestRate(function, macsPerIteration: Double(accumulators * lanes), seconds: seconds) {
+            $0.initializeMemory(as: Float.self, repeating: 0.999, count: 1024)
         }
-        return (best, lanes)
+        return (gmacs, lanes)
     }
 
     /// `void name(i64 iterations, i8* sink)`: loads A and B operands from `sink`, runs the loop,
