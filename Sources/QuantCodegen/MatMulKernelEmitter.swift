@@ -336,12 +336,8 @@ private struct EmissionState {
             func quantize(_ offset: LLVMValueRef, width: Int) {
                 let math = VectorMath(module: module, b: b, lanes: width)
                 let x = b.load(context.vector(context.f32, width), from: b.byteOffset(source, b.mul(offset, const(4))), align: 4)
-                let zero = b.splat(zeroPoint, count: width)
-                let floats = context.vector(context.f32, width)
-                let lower = b.sitofp(b.sub(LLVMConstNull(context.vector(context.i32, width)), zero), to: floats)
-                let upper = b.sitofp(b.sub(context.constVector(Array(repeating: context.constInt(context.i32, 255), count: width)), zero), to: floats)
-                let scaled = LLVMBuildFDiv(b.ref, x, b.splat(scale, count: width), "")!
-                let q = math.saturatingRound(scaled, zeroPoint: zero, lowerMinusZero: lower, upperMinusZero: upper, portable: portable)
+                let q = math.quantize(x, scale: b.splat(scale, count: width), zeroPoint: b.splat(zeroPoint, count: width), range: 0...255,
+                                      portable: portable)
                 b.store(b.trunc(q, to: context.vector(context.i8, width)), to: b.byteOffset(target, offset), align: 1)
             }
             let whole = k / lanes * lanes

@@ -72,6 +72,17 @@ struct VectorMath {
         return b.call(roundEven.function, type: roundEven.type, [value])
     }
 
+    /// QuantizeLinear `sat(RNE(x / scale) + zp)` of f32 lanes, as i32 lanes; `scale` and `zeroPoint`
+    /// are vectors (f32, i32), `range` the type's.
+    func quantize(_ x: LLVMValueRef, scale: LLVMValueRef, zeroPoint: LLVMValueRef, range: ClosedRange<Int32>, portable: Bool) -> LLVMValueRef {
+        let context = module.context
+        func splat(_ v: Int32) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(context.i32, Int64(v)), count: lanes)) }
+        let lower = b.sitofp(b.sub(splat(range.lowerBound), zeroPoint), to: floats)
+        let upper = b.sitofp(b.sub(splat(range.upperBound), zeroPoint), to: floats)
+        return saturatingRound(LLVMBuildFDiv(b.ref, x, scale, "")!, zeroPoint: zeroPoint, lowerMinusZero: lower, upperMinusZero: upper,
+                               portable: portable)
+    }
+
     /// QuantizeLinear of a vector already divided by the scale: NaN → 0, clamped to
     /// [lower - zp, upper - zp], rounded half to even, plus the zero point (i32 lanes).
     func saturatingRound(_ scaled: LLVMValueRef, zeroPoint: LLVMValueRef, lowerMinusZero: LLVMValueRef,

@@ -137,10 +137,6 @@ struct ElementwiseFunction {
 
     /// `sat(RNE(x / scale) + zp)` on f32 lanes, as i32 lanes (QuantizeLinear).
     func quantize(_ x: LLVMValueRef, scale: LLVMValueRef, zeroPoint: LLVMValueRef, range: ClosedRange<Int32>, width: Int) -> LLVMValueRef {
-        let floats = context.vector(context.f32, width)
-        let scaled = LLVMBuildFDiv(b.ref, x, scale, "")!
-        let lower = b.sitofp(b.sub(splatInt(range.lowerBound, width), zeroPoint), to: floats)
-        let upper = b.sitofp(b.sub(splatInt(range.upperBound, width), zeroPoint), to: floats)
-        return math(width).saturatingRound(scaled, zeroPoint: zeroPoint, lowerMinusZero: lower, upperMinusZero: upper, portable: portable)
+        math(width).quantize(x, scale: scale, zeroPoint: zeroPoint, range: range, portable: portable)
     }
 }
