@@ -7,22 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver_io.h"
+
 extern void qf_kernel(const qf_matmul_args *args);
 
-static void *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { perror(path); exit(2); }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    size_t padded = ((size_t)n + 63) / 64 * 64 + 64;
-    void *data = aligned_alloc(64, padded);
-    memset(data, 0, padded);
-    if (fread(data, 1, (size_t)n, f) != (size_t)n) { perror(path); exit(2); }
-    fclose(f);
-    *size = (size_t)n;
-    return data;
-}
 
 int main(int argc, char **argv) {
     if (argc != 9) { fprintf(stderr, "usage: %s M LDA LDC PANELS A PACKED OUT OUT_BYTES\n", argv[0]); return 2; }

@@ -8,21 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver_io.h"
+
 extern void qf_kernel(const void *args);
 
-static void *read_file(const char *path) {
+/* An input named "-" is NULL. */
+static void *read_input(const char *path) {
     if (strcmp(path, "-") == 0) return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) { perror(path); exit(2); }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    size_t padded = ((size_t)n + 63) / 64 * 64 + 64;
-    void *data = aligned_alloc(64, padded);
-    memset(data, 0, padded);
-    if (fread(data, 1, (size_t)n, f) != (size_t)n) { perror(path); exit(2); }
-    fclose(f);
-    return data;
+    size_t size;
+    return read_file(path, &size);
 }
 
 static void *zeroed(const char *bytes) {
@@ -40,7 +34,7 @@ static void write_file(const char *path, const void *data, const char *bytes) {
 
 int main(int argc, char **argv) {
     if (argc == 12 && strcmp(argv[1], "elementwise") == 0) {
-        qf_elementwise_args args = {read_file(argv[2]), read_file(argv[3]), zeroed(argv[6]), zeroed(argv[7]), zeroed(argv[8]),
+        qf_elementwise_args args = {read_input(argv[2]), read_input(argv[3]), zeroed(argv[6]), zeroed(argv[7]), zeroed(argv[8]),
                                     atol(argv[4]), atol(argv[5])};
         qf_kernel(&args);
         write_file(argv[9], args.y, argv[6]);
@@ -50,8 +44,8 @@ int main(int argc, char **argv) {
     }
     if (argc == 14 && strcmp(argv[1], "matmul") == 0) {
         void *c = zeroed(argv[7]);
-        qf_matmul_args args = {read_file(argv[2]), atol(argv[3]), read_file(argv[4]), c, atol(argv[8]), 0, atol(argv[5]), 0, atol(argv[6]),
-                               read_file(argv[9]), atol(argv[10]), read_file(argv[11]), read_file(argv[12])};
+        qf_matmul_args args = {read_input(argv[2]), atol(argv[3]), read_input(argv[4]), c, atol(argv[8]), 0, atol(argv[5]), 0, atol(argv[6]),
+                               read_input(argv[9]), atol(argv[10]), read_input(argv[11]), read_input(argv[12])};
         qf_kernel(&args);
         write_file(argv[13], c, argv[7]);
         return 0;
