@@ -13,6 +13,8 @@ binary=.build-fuzz/debug/FuzzTargets
 mkdir -p fuzz-corpus/crashes
 for target in ${targets[@]}; do
     mkdir -p "fuzz-corpus/$target"
+    # The spec target starts from a real kernel spec when its corpus is empty (JSON is hard to guess).
+    if [ "$target" = spec ] && [ -z "$(ls -A fuzz-corpus/spec)" ]; then cp generated/transformer_spec.json fuzz-corpus/spec/; fi
     echo "== $target, $seconds s"
     QFORGE_FUZZ_TARGET="$target" ASAN_OPTIONS=detect_leaks=0 "$binary" "fuzz-corpus/$target" \
         -max_total_time="$seconds" -artifact_prefix=fuzz-corpus/crashes/"$target"- -print_final_stats=1 2>&1 | tail -12

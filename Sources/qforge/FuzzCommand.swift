@@ -14,6 +14,8 @@ struct FuzzCommand: ParsableCommand {
     @Option(help: "Parallel jobs.") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Input seeds per compiled kernel.") var inputs: Int = 16
     @Option(help: "Comma-separated ISAs (default: every one this CPU runs).") var isa: String?
+    @Option(help: "Every N-th kernel is built for AArch64 (NEON dot product) and run under qemu-aarch64 (0: none).")
+    var aarch64Every: Int = 50
     @Option(help: "Folder for the minimized failing cases.") var out: String = "fuzz-failures"
     @Option(help: "Replay one spec file written by an earlier run instead of fuzzing.") var replay: String?
 
@@ -32,8 +34,14 @@ struct FuzzCommand: ParsableCommand {
         let engine = try Engine()
         let isas = try isa.map { try $0.split(separator: ",").map { try ISA.parse(String($0)) } } ?? engine.compilableISAs
         for chosen in isas { try HostCPU.current.require(chosen) }
-        let fuzzer = DifferentialFuzzer(seed: seed, isas: isas, jobs: jobs, inputsPerKernel: inputs)
-        FileHandle.standardOutput.write(Data("fuzzing \(isas.map(\.rawValue).joined(separator: ",")) with \(jobs) job(s), seed \(seed), \(inputs) inputs per kernel\n".utf8))
+        var aarch64Every = self.aarch64Every
+        if aarch64Every > 0, let reason = AArch64Emulator.unavailableReason {
+            print("no AArch64 sample: \(reason)")
+            aarch64Every = 0
+        }
+        let fuzzer = DifferentialFuzzer(seed: seed, isas: isas, jobs: jobs, inputsPerKernel: inputs, aarch64Every: aarch64Every)
+        let sample = aarch64Every > 0 ? ", every \(aarch64Every)th kernel for AArch64 under qemu (\(fuzzer.aarch64Inputs) inputs)" : ""
+        FileHandle.standardOutput.write(Data("fuzzing \(isas.map(\.rawValue).joined(separator: ",")) with \(jobs) job(s), seed \(seed), \(inputs) inputs per kernel\(sample)\n".utf8))
         let lastPrint = LastPrint()
         let summary = fuzzer.run(seconds: kernels == nil ? seconds : nil, kernels: kernels) { summary in
             if lastPrint.due() { FileHandle.standardOutput.write(Data(("\r" + summary.line + "   ").utf8)) }

@@ -7,61 +7,27 @@ import Testing
 /// dynamic quantization, QLinearAdd, lookups, depthwise and implicit-GEMM convolution, the dynamic
 /// linear (f32 A, run-time parameters) and an epilogue chain with a residual.
 struct AArch64OperatorTests {
-    static let target = CodegenTarget(triple: "aarch64-unknown-linux-gnu", cpu: "generic", features: "+neon,+dotprod")
-    static let isa = ISA.neondot
-
-    /// Builds `kernel` into a program and runs it with `arguments` (files written from `inputs`).
+    /// The library's emulator with the tests' call shapes (a test fails when a run does).
     final class Harness {
-        let runner: CrossRunner
-        var count = 0
-        init() throws { runner = try CrossRunner() }
-        deinit { runner.cleanUp() }
-
-        func file(_ bytes: [UInt8]?) throws -> String {
-            guard let bytes else { return "-" }
-            count += 1
-            let url = runner.directory.appendingPathComponent("in\(count).bin")
-            try Data(bytes).write(to: url)
-            return url.path
+        let emulator: AArch64Emulator
+        init() throws {
+            try #require(AArch64Emulator.unavailableReason == nil, "\(AArch64Emulator.unavailableReason ?? "")")
+            emulator = try AArch64Emulator()
         }
-
-        func program(_ kernel: OperatorKernel) throws -> URL {
-            count += 1
-            let object = runner.directory.appendingPathComponent("k\(count).o")
-            try Data(AOTCompiler.compileOperator(kernel, isa: AArch64OperatorTests.isa, target: AArch64OperatorTests.target,
-                                                 symbol: "qf_kernel")).write(to: object)
-            let program = runner.directory.appendingPathComponent("p\(count)")
-            try CToolchain.build(.aarch64, sources: [CrossRunner.packageRoot.appendingPathComponent("Tests/QuantForgeTests/Fixtures/drivers/operator_driver.c")],
-                                 objects: [object], includes: [CrossRunner.packageRoot.appendingPathComponent("Sources/CQuantSupport/include")],
-                                 output: program)
-            return program
-        }
-
-        func read(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
 
         /// Runs an elementwise kernel; returns (y, extra, extra2).
         func elementwise(_ kernel: OperatorKernel, x: [UInt8], x2: [UInt8]? = nil, begin: Int = 0, end: Int = 0,
                          yBytes: Int, extraBytes: Int = 0, extra2Bytes: Int = 0) throws -> ([UInt8], [UInt8], [UInt8]) {
-            let program = try program(kernel)
-            let outs = (0..<3).map { runner.directory.appendingPathComponent("out\(count)-\($0).bin").path }
-            let outcome = try CToolchain.execute(program, .aarch64, ["elementwise", try file(x), try file(x2), "\(begin)", "\(end)",
-                                                                     "\(yBytes)", "\(extraBytes)", "\(extra2Bytes)"] + outs)
-            try #require(outcome.status == 0, "exit \(outcome.status): \(outcome.stderr)")
-            return (yBytes > 0 ? try read(outs[0]) : [], extraBytes > 0 ? try read(outs[1]) : [], extra2Bytes > 0 ? try read(outs[2]) : [])
+            let out = try emulator.runElementwise(try emulator.build(kernel), x: x, x2: x2, begin: begin, end: end, yBytes: yBytes,
+                                                  extraBytes: extraBytes, extra2Bytes: extra2Bytes)
+            return (out.y, out.extra, out.extra2)
         }
 
         /// Runs a matmul-shaped kernel; returns C.
         func matmul(_ kernel: OperatorKernel, a: [UInt8], lda: Int, packed: [UInt8], m: Int, panels: Int, cBytes: Int, ldc: Int,
                     residual: [UInt8]? = nil, ldr: Int = 0, aScales: [Float]? = nil, aZeroPoints: [Int32]? = nil) throws -> [UInt8] {
-            let program = try program(kernel)
-            let out = runner.directory.appendingPathComponent("c\(count).bin").path
-            let scales = aScales.map { s in s.withUnsafeBytes { Array($0) } }, points = aZeroPoints.map { p in p.withUnsafeBytes { Array($0) } }
-            let outcome = try CToolchain.execute(program, .aarch64, [
-                "matmul", try file(a), "\(lda)", try file(packed), "\(m)", "\(panels)", "\(cBytes)", "\(ldc)", try file(residual), "\(ldr)",
-                try file(scales), try file(points), out,
-            ])
-            try #require(outcome.status == 0, "exit \(outcome.status): \(outcome.stderr)")
-            return try read(out)
+            try emulator.runMatMul(try emulator.build(kernel), a: a, lda: lda, packedB: packed, m: m, panels: panels, cBytes: cBytes, ldc: ldc,
+                                   residual: residual, ldr: ldr, aScales: aScales, aZeroPoints: aZeroPoints)
         }
     }
 
@@ -128,7 +94,7 @@ struct AArch64OperatorTests {
                               wQuant: .perTensor(scale: 0.01, zeroPoint: 0),
                               output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.3, zeroPoint: 128))))
         let gemm = try conv.groupMatMul(0)
-        let schedule = try DefaultSchedule.forConvolution(conv, isa: Self.isa)
+        let schedule = try DefaultSchedule.forConvolution(conv, isa: AArch64Emulator.isa)
         let convX = random.bytes(conv.inputElements), convW = random.bytes(conv.weightElements)
         let emitter = try MatMulKernelEmitter(op: gemm, schedule: schedule, convolution: ConvolutionGeometry(conv))
         let weights = try conv.gemmWeights(convW, group: 0).withUnsafeBytes {
@@ -151,7 +117,7 @@ struct AArch64OperatorTests {
                                 aQuantMode: .perRowAtRunTime)
         let a = (0..<(m * k)).map { _ in random.float(-2...2) }, b = random.bytes(k * n)
         let parameters = ReferenceOperators.dynamicQuantize(try DynamicQuantizeLinear(rows: m, columns: k, perRow: true), a)
-        let schedule = try DefaultSchedule.forMatMul(linear, isa: Self.isa)
+        let schedule = try DefaultSchedule.forMatMul(linear, isa: AArch64Emulator.isa)
         let emitter = try MatMulKernelEmitter(op: linear, schedule: schedule)
         let weights = try b.withUnsafeBytes {
             try WeightPacker.pack(linear, b: $0, ldb: n, instruction: emitter.instruction, layout: emitter.layout, signature: "qemu")
@@ -168,7 +134,7 @@ struct AArch64OperatorTests {
                                                                   .activation(.sigmoid)],
                                                                  output: .requantize(type: .u8, quant: .perTensor(scale: 1.0 / 255, zeroPoint: 0)))))
         let qa = random.bytes(m * k), residual = random.bytes(m * n)
-        let residualSchedule = try DefaultSchedule.forMatMul(residualOp, isa: Self.isa)
+        let residualSchedule = try DefaultSchedule.forMatMul(residualOp, isa: AArch64Emulator.isa)
         let residualEmitter = try MatMulKernelEmitter(op: residualOp, schedule: residualSchedule)
         let residualWeights = try b.withUnsafeBytes {
             try WeightPacker.pack(residualOp, b: $0, ldb: n, instruction: residualEmitter.instruction, layout: residualEmitter.layout, signature: "qemu")

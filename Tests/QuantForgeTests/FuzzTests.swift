@@ -16,6 +16,20 @@ struct FuzzTests {
         #expect(summary.combinations.count >= 25, "\(summary.combinations.count) combinations")
     }
 
+    /// The fuzzer's AArch64 sample: here every kernel is built for AArch64 and run under qemu.
+    @Test func anAArch64SliceUnderQemuFindsNoMismatch() throws {
+        try #require(AArch64Emulator.unavailableReason == nil, "\(AArch64Emulator.unavailableReason ?? "")")
+        let fuzzer = DifferentialFuzzer(seed: 20261128, isas: [.portable], jobs: 2, inputsPerKernel: 2, aarch64Every: 1)
+        let summary = fuzzer.run(kernels: 24)
+        for (fuzzCase, outcome) in summary.failures {
+            let json = (try? JSONEncoder().encode(fuzzCase)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+            Issue.record("\(fuzzCase.op.name) on \(fuzzCase.isa): \(outcome); replay: \(json)")
+        }
+        #expect(summary.aarch64Kernels == 24 && summary.cases == 24 * 2)
+        #expect(summary.combinations.allSatisfy { $0.contains("| neondot |") })
+        #expect(summary.combinations.count >= 6, "\(summary.combinations.sorted())")
+    }
+
     @Test func theMinimizerShrinksWhileTheFailureHolds() throws {
         let op = try MatMul(m: nil, k: 300, n: 50, bQuant: .perChannel(scales: Array(repeating: 0.01, count: 50), zeroPoints: [0]),
                             output: .dequantized(.init(bias: Array(repeating: 0.5, count: 50))))

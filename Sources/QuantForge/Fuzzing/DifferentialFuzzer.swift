@@ -10,6 +10,8 @@ public final class DifferentialFuzzer: @unchecked Sendable {
         public var cases = 0
         /// Kernels compiled.
         public var kernels = 0
+        /// Of those, AArch64 kernels run under qemu.
+        public var aarch64Kernels = 0
         /// Distinct (operator, ISA, microkernel) combinations.
         public var combinations: Set<String> = []
         /// Minimized failing cases (mismatches and refused cases) with what was found.
@@ -20,8 +22,8 @@ public final class DifferentialFuzzer: @unchecked Sendable {
         public var errors: Int { failures.count - mismatches }
 
         public var line: String {
-            String(format: "%d cases (%d kernels) in %.0f s across %d (operator, ISA, microkernel) combinations: %d mismatches, %d errors",
-                   cases, kernels, seconds, combinations.count, mismatches, errors)
+            String(format: "%d cases (%d kernels, %d for AArch64 under qemu) in %.0f s across %d (operator, ISA, microkernel) combinations: %d mismatches, %d errors",
+                   cases, kernels, aarch64Kernels, seconds, combinations.count, mismatches, errors)
         }
     }
 
@@ -29,13 +31,18 @@ public final class DifferentialFuzzer: @unchecked Sendable {
     public let isas: [ISA]
     public let jobs: Int
     public let inputsPerKernel: Int
+    /// Every `aarch64Every`-th kernel of a job is an AArch64 one run under qemu (0: none).
+    public let aarch64Every: Int
+    /// Input seeds per AArch64 kernel (each is a qemu process).
+    public var aarch64Inputs: Int { min(inputsPerKernel, 4) }
     let runner = FuzzRunner()
 
-    public init(seed: UInt64, isas: [ISA], jobs: Int = 1, inputsPerKernel: Int = 16) {
+    public init(seed: UInt64, isas: [ISA], jobs: Int = 1, inputsPerKernel: Int = 16, aarch64Every: Int = 0) {
         self.seed = seed
         self.isas = isas
         self.jobs = max(1, jobs)
         self.inputsPerKernel = max(1, inputsPerKernel)
+        self.aarch64Every = max(0, aarch64Every)
     }
 
     /// Runs until `seconds` pass or `kernels` kernels were checked (whichever comes first);
@@ -51,14 +58,18 @@ public final class DifferentialFuzzer: @unchecked Sendable {
         let state = State()
         DispatchQueue.concurrentPerform(iterations: jobs) { job in
             var generator = FuzzGenerator(seed: seed &+ UInt64(job) &* 0x9E37_79B9, isas: isas)
+            var drawn = 0
             while true {
                 state.lock.lock()
                 let done = (seconds.map { state.elapsed >= $0 } ?? false) || (limit.map { state.summary.kernels >= $0 } ?? false)
                 if !done { state.summary.kernels += 1 }
                 state.lock.unlock()
                 if done { break }
-                let fuzzCase = generator.next()
-                let (outcome, failingSeed) = runner.check(fuzzCase, inputs: inputsPerKernel)
+                drawn += 1
+                let emulated = aarch64Every > 0 && drawn % aarch64Every == 0
+                let fuzzCase = emulated ? generator.next(isa: AArch64Emulator.isa, accept: FuzzRunner.supportsEmulation) : generator.next()
+                let inputs = emulated ? aarch64Inputs : inputsPerKernel
+                let (outcome, failingSeed) = runner.check(fuzzCase, inputs: inputs)
                 var failure: (FuzzCase, FuzzOutcome)? = nil
                 if outcome != .match {
                     var failing = fuzzCase
@@ -67,7 +78,8 @@ public final class DifferentialFuzzer: @unchecked Sendable {
                     failure = (minimized, runner.check(minimized).0)
                 }
                 state.lock.lock()
-                state.summary.cases += outcome == .match ? inputsPerKernel : Int(failingSeed &- fuzzCase.inputSeed) + 1
+                if emulated { state.summary.aarch64Kernels += 1 }
+                state.summary.cases += outcome == .match ? inputs : Int(failingSeed &- fuzzCase.inputSeed) + 1
                 state.summary.combinations.insert("\(fuzzCase.op.name) | \(fuzzCase.isa) | \(runner.implementation(fuzzCase))")
                 if let failure { state.summary.failures.append(failure) }
                 state.summary.seconds = state.elapsed

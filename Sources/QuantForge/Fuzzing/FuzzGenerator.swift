@@ -87,11 +87,14 @@ public struct FuzzGenerator {
         return (try? MatMulKernelEmitter(op: op, schedule: schedule)) != nil ? schedule : nil
     }
 
-    public mutating func next() -> FuzzCase {
-        let isa = pick(isas)
+    /// The next case, on one of `isas` or on `isa` when given; `accept` rejects operators to draw again.
+    public mutating func next(isa: ISA? = nil, accept: (FuzzCase) -> Bool = { _ in true }) -> FuzzCase {
+        let isa = isa ?? pick(isas)
         let seed = random.next()
         while true {
-            if let op = try? nextOperator(isa: isa) { return FuzzCase(op: op.0, isa: isa, schedule: op.1, inputSeed: seed) }
+            guard let op = try? nextOperator(isa: isa) else { continue }
+            let drawn = FuzzCase(op: op.0, isa: isa, schedule: op.1, inputSeed: seed)
+            if accept(drawn) { return drawn }
         }
     }
 

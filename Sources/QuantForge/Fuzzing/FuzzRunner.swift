@@ -5,6 +5,7 @@ import QuantCodegen
 /// every output byte with the reference interpreter (f32 outputs: equal bits, or both NaN).
 public final class FuzzRunner: @unchecked Sendable {
     private var engines: [ISA: Engine] = [:]
+    private var emulator: AArch64Emulator?
     private let lock = NSLock()
 
     public init() {}
@@ -16,6 +17,16 @@ public final class FuzzRunner: @unchecked Sendable {
         let engine = try Engine(isa: isa, kernelCacheBytes: 8 << 20)
         engines[isa] = engine
         return engine
+    }
+
+    /// The AArch64 emulator of cases drawn for `AArch64Emulator.isa` (created on first use).
+    func aarch64Emulator() throws(QuantError) -> AArch64Emulator {
+        lock.lock()
+        defer { lock.unlock() }
+        if let emulator { return emulator }
+        let created = try AArch64Emulator()
+        emulator = created
+        return created
     }
 
     /// The microkernel a case runs on (for the coverage count).
@@ -33,8 +44,8 @@ public final class FuzzRunner: @unchecked Sendable {
     /// mismatch, the seed that produced it.
     public func check(_ c: FuzzCase, inputs: Int = 1) -> (FuzzOutcome, seed: UInt64) {
         do {
-            let engine = try engine(c.isa)
-            let run = try prepare(c, engine: engine)
+            let run = c.isa == AArch64Emulator.isa ? try prepareEmulated(c, emulator: try aarch64Emulator())
+                : try prepare(c, engine: try engine(c.isa))
             for i in 0..<UInt64(inputs) {
                 let outcome = run(c.inputSeed &+ i)
                 if outcome != .match { return (outcome, c.inputSeed &+ i) }

@@ -1,4 +1,5 @@
 import Foundation
+import QuantForge
 import Testing
 
 /// Compiles C test programs for the host (`cc`) or AArch64 (`aarch64-linux-gnu-gcc -static`, run
@@ -36,21 +37,7 @@ enum CToolchain {
 
     /// Runs a process; a negative status is the signal that killed it.
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment
-        merged.removeValue(forKey: "QFORGE_ISA")
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
-        return Outcome(status: status, stdout: stdout, stderr: stderr)
+        let outcome = try ExternalProcess.run(executable, arguments, environment: environment)
+        return Outcome(status: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
 }

@@ -6,10 +6,9 @@ import Testing
 /// `aarch64-linux-gnu-gcc -static` links the object with a C driver, `qemu-aarch64` runs it.
 /// `.ci/run` installs `qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross`.
 struct CrossRunner {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    static let compiler = "/usr/bin/aarch64-linux-gnu-gcc"
-    static let emulator = "/usr/bin/qemu-aarch64"
+    static let packageRoot = SourceTree.root
+    static let compiler = AArch64Emulator.compiler
+    static let emulator = AArch64Emulator.emulator
 
     let directory: URL
 
@@ -29,7 +28,7 @@ struct CrossRunner {
         try Data(library.object).write(to: object)
         let program = directory.appendingPathComponent(name)
         try CToolchain.build(.aarch64, sources: [Self.packageRoot.appendingPathComponent("Tests/QuantForgeTests/Fixtures/drivers/matmul_driver.c")],
-                             objects: [object], includes: [Self.packageRoot.appendingPathComponent("Sources/CQuantSupport/include")],
+                             objects: [object], includes: [AArch64Emulator.supportHeaders, AArch64Emulator.drivers],
                              output: program)
         return program
     }

@@ -11,18 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-static void *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { perror(path); exit(2); }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *data = malloc((size_t)n + 64);
-    if (fread(data, 1, (size_t)n, f) != (size_t)n) { perror(path); exit(2); }
-    fclose(f);
-    *size = (size_t)n;
-    return data;
-}
+#include "driver_io.h"
 
 static double now_us(void) {
     struct timespec t;
