@@ -100,6 +100,28 @@ public final class IRBuilder {
         return LLVMBuildShuffleVector(ref, single, LLVMGetUndef(vectorType), zeroMask, name)
     }
 
+    /// The vectors `parts` (same type) side by side in one vector of their total length.
+    public func concat(_ parts: [LLVMValueRef], _ name: String = "") -> LLVMValueRef {
+        guard parts.count > 1 else { return parts[0] }
+        let type = LLVMTypeOf(parts[0])!, lanes = Int(LLVMGetVectorSize(type)), total = lanes * parts.count
+        func mask(_ indices: [Int?]) -> LLVMValueRef {
+            let i32 = context.i32
+            return context.constVector(indices.map { $0.map { context.constInt(i32, Int64($0)) } ?? LLVMGetUndef(i32) })
+        }
+        /// A part widened to `total` lanes (its lanes first, the rest undefined).
+        func widened(_ part: LLVMValueRef) -> LLVMValueRef {
+            LLVMBuildShuffleVector(ref, part, LLVMGetUndef(type), mask((0..<total).map { $0 < lanes ? $0 : nil }), "")
+        }
+        var result = widened(parts[0])
+        for (index, part) in parts.enumerated().dropFirst() {
+            let start = index * lanes
+            // Lanes before `start` from the result so far, then the part's lanes (the rest undefined).
+            let indices: [Int?] = (0..<total).map { $0 < start ? $0 : ($0 < start + lanes ? total + $0 - start : nil) }
+            result = LLVMBuildShuffleVector(ref, result, widened(part), mask(indices), index == parts.count - 1 ? name : "")
+        }
+        return result
+    }
+
     // MARK: Calls
     @discardableResult
     public func call(_ function: LLVMValueRef, type: LLVMTypeRef, _ args: [LLVMValueRef], _ name: String = "") -> LLVMValueRef {

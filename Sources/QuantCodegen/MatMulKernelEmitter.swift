@@ -95,6 +95,8 @@ private struct EmissionState {
     /// MR × NR output tile on the stack: the last, partial panel is stored here and its valid
     /// columns copied to C, so that no store ever passes column N.
     var scratchTile: LLVMValueRef? = nil
+    /// The int32 rows of a tile between its dot products and its epilogue.
+    var accumulatorTile: LLVMValueRef? = nil
     /// The row block's packed A (pack-A instructions only): `rowBlock` rows of one i32 per K group.
     var packedA: LLVMValueRef? = nil
     /// The row block's gathered convolution windows (convolutions only): `rowBlock` rows of K bytes.
@@ -160,6 +162,13 @@ private struct EmissionState {
             aZeroPoints = b.intToPtr(field(12), to: bytePointer)
         }
         makeEpilogueConstants()
+        do {
+            let m0 = e.instruction.rowsPerInstruction
+            let bytes = (e.schedule.rowsPerTile + m0 - 1) / m0 * m0 * e.layout.panelWidth * 4
+            let tile = LLVMBuildAlloca(b.ref, context.array(context.i8, bytes), "acc.tile")!
+            LLVMSetAlignment(tile, 64)
+            accumulatorTile = b.bitcast(tile, to: bytePointer)
+        }
         if e.layout.lastPanelColumns != e.layout.panelWidth {
             let bytes = e.schedule.rowsPerTile * e.layout.panelWidth * e.op.output.elementType.byteSize
             let tile = LLVMBuildAlloca(b.ref, context.array(context.i8, bytes), "scratch.tile")!
@@ -427,7 +436,6 @@ private struct EmissionState {
         let outputType = op.output.elementType
         let compensation = b.byteOffset(bBase, const(e.layout.compensationOffset))
         let size = outputType.byteSize, tileRowBytes = e.layout.panelWidth * size
-        let int32s = context.vector(context.i32, lanes)
         let columnSums = e.layout.hasColumnSums ? b.byteOffset(bBase, const(e.layout.columnSumsOffset)) : nil
         // The residual rows of this tile (the last, partial panel's valid columns copied to the stack).
         var residualRows: [LLVMValueRef] = []
@@ -451,38 +459,47 @@ private struct EmissionState {
             }
         }
         var cTiles: [LLVMValueRef] = []
+        let width = e.layout.panelWidth, wideInts = context.vector(context.i32, width)
+        // The tile's int32 rows go to a stack tile first and come back one row at a time (volatile,
+        // so that LLVM cannot forward the stores): the epilogue of a row then has the register file
+        // to itself instead of spilling the accumulators of the rows still waiting.
+        var rowSums: [LLVMValueRef?] = []
+        for i in 0..<rows {
+            let group = i / m0
+            rowSums.append(e.adjustment.needsRowSums ? dot.rowSum(b, accumulators[groups * vectors + group], row: i % m0) : nil)
+            let outputs = dot.rowOutputs(b, accumulators[(group * vectors)..<(group * vectors + vectors)], row: i % m0)
+            precondition(outputs.count * lanes == width, "a tile row holds the panel's columns")
+            b.store(b.concat(Array(outputs)), to: b.byteOffset(accumulatorTile!, const(i * width * 4)), align: 64)
+        }
         for i in 0..<rows {
             let cRow = b.byteOffset(cBase, b.mul(b.mul(b.add(row, const(i)), ldc), const(size)))
             let cTile = b.byteOffset(cRow, b.mul(column, const(size)), "c.tile\(i)")
             cTiles.append(cTile)
             // Rows of the last, partial panel go to the scratch tile first.
             let target = isTail.map { b.select($0, b.byteOffset(scratchTile!, const(i * tileRowBytes)), cTile) } ?? cTile
-            let group = i / m0
-            let rowSum = e.adjustment.needsRowSums
-                ? b.splat(dot.rowSum(b, accumulators[groups * vectors + group], row: i % m0), count: lanes) : nil
-            let outputs = dot.rowOutputs(b, accumulators[(group * vectors)..<(group * vectors + vectors)], row: i % m0)
+            // The row's vectors as one wide vector: every epilogue operation then becomes `vectors`
+            // independent instructions side by side, which keeps long chains (GELU) from stalling.
+            let rowSum = rowSums[i].map { b.splat($0, count: width) }
+            let loaded = b.load(wideInts, from: b.byteOffset(accumulatorTile!, const(i * width * 4)), align: 64)
+            LLVMSetVolatile(loaded, 1)
             // A's run-time scale and zero point for this row (one per call, or one per row).
             var runTimeA: (scale: LLVMValueRef, zeroPoint: LLVMValueRef)? = nil
             if let aScales, let aZeroPoints {
                 let index = e.op.aQuantMode == .perRowAtRunTime ? b.add(row, const(i)) : const(0)
                 let scale = b.load(context.f32, from: b.byteOffset(aScales, b.mul(index, const(4))), align: 4)
                 let zeroPoint = b.load(context.i32, from: b.byteOffset(aZeroPoints, b.mul(index, const(4))), align: 4)
-                runTimeA = (b.splat(scale, count: lanes), b.splat(zeroPoint, count: lanes))
+                runTimeA = (b.splat(scale, count: width), b.splat(zeroPoint, count: width))
             }
-            for (u, output) in outputs.enumerated() {
-                let vColumn = b.add(column, const(u * lanes))
-                var acc = b.add(output, b.load(int32s, from: b.byteOffset(compensation, b.mul(vColumn, const(4))), align: 4 * lanes))
-                if let rowSum, let bZeroPoints {
-                    acc = b.sub(acc, b.mul(bZeroPoints.load(b, column: vColumn, width: lanes), rowSum))
-                }
-                if let runTimeA, let columnSums {
-                    let sums = b.load(int32s, from: b.byteOffset(columnSums, b.mul(vColumn, const(4))), align: 4 * lanes)
-                    acc = b.sub(acc, b.mul(runTimeA.zeroPoint, sums))
-                }
-                let residual = residualRows.isEmpty ? nil : b.byteOffset(residualRows[i], const(u * lanes))
-                b.store(outputMode.convert(acc, column: vColumn, width: lanes, aScale: runTimeA?.scale, residual: residual),
-                        to: b.byteOffset(target, const(u * lanes * size)), align: 1)
+            var acc = b.add(loaded, b.load(wideInts, from: b.byteOffset(compensation, b.mul(column, const(4))), align: 4 * lanes))
+            if let rowSum, let bZeroPoints {
+                acc = b.sub(acc, b.mul(bZeroPoints.load(b, column: column, width: width), rowSum))
             }
+            if let runTimeA, let columnSums {
+                let sums = b.load(wideInts, from: b.byteOffset(columnSums, b.mul(column, const(4))), align: 4 * lanes)
+                acc = b.sub(acc, b.mul(runTimeA.zeroPoint, sums))
+            }
+            let residual = residualRows.isEmpty ? nil : residualRows[i]
+            b.store(outputMode.convert(acc, column: column, width: width, aScale: runTimeA?.scale, residual: residual), to: target, align: 1)
         }
         guard let isTail else { return }
         let copy = b.appendBlock(function, "tail.copy"), done = b.appendBlock(function, "tail.done")

@@ -22,8 +22,11 @@ enum ColumnConstant {
         case let .uniform(scalar):
             return context.constVector(Array(repeating: scalar, count: width))
         case let .perColumn(global, type):
+            // Globals are 64-byte aligned and `column` is a multiple of `width`: the offset is a
+            // multiple of the largest power of two dividing 4·width.
+            let bytes = 4 * width
             return b.load(context.vector(type, width), from: b.byteOffset(global, b.mul(column, context.constInt(context.i64, 4))),
-                          align: 4 * width)
+                          align: min(64, bytes & -bytes))
         }
     }
 }
