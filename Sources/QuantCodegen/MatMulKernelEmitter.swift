@@ -427,7 +427,7 @@ private struct EmissionState {
             bZeroPoints = ColumnConstant.make("b.zero.points", points, context.i32, uniform: e.adjustment.uniformBZeroPoint,
                                               paddedTo: e.layout.paddedN, module: module)
         }
-        outputMode = OutputEpilogue(op: e.op, module: module, builder: b, columns: e.layout.paddedN, portable: e.instruction.isa == .portable)
+        outputMode = OutputEpilogue(op: e.op, module: module, builder: b, columns: e.layout.paddedN, isa: e.instruction.isa)
     }
 
     private func epilogue(rows: Int, groups: Int, row: LLVMValueRef, column: LLVMValueRef, isTail: LLVMValueRef?,

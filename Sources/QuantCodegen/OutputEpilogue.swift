@@ -1,6 +1,7 @@
 import CLLVM
 import LLVMKit
 import QuantOps
+import QuantSchedule
 
 /// A per-column constant of an epilogue: one value for every column (a splat), or a private global
 /// array padded to the kernel's column count.
@@ -39,18 +40,19 @@ struct OutputEpilogue {
     let op: MatMul
     let module: Module
     let b: IRBuilder
-    let portable: Bool
+    let isa: ISA
+    var portable: Bool { isa == .portable }
     private var multipliers: ColumnConstant? = nil
     private var dequantBias: ColumnConstant? = nil
     /// The chain's per-column constants, one entry per step (nil for steps without one).
     private var chainConstants: [ColumnConstant?] = []
 
     /// `columns`: the padded column count the kernel may load constants for.
-    init(op: MatMul, module: Module, builder: IRBuilder, columns: Int, portable: Bool) {
+    init(op: MatMul, module: Module, builder: IRBuilder, columns: Int, isa: ISA) {
         self.op = op
         self.module = module
         b = builder
-        self.portable = portable
+        self.isa = isa
         let context = module.context
         func constant(_ name: String, _ values: [Float], uniform: Bool) -> ColumnConstant {
             ColumnConstant.make(name, values.map(context.constFloat), context.f32, uniform: uniform, paddedTo: columns, module: module)
@@ -80,7 +82,7 @@ struct OutputEpilogue {
     /// the residual bytes of these columns.
     func convert(_ acc: LLVMValueRef, column: LLVMValueRef, width: Int, aScale: LLVMValueRef? = nil,
                  residual: LLVMValueRef? = nil) -> LLVMValueRef {
-        let context = module.context, math = VectorMath(module: module, b: b, lanes: width)
+        let context = module.context, math = VectorMath(module: module, b: b, lanes: width, isa: isa)
         let floats = context.vector(context.f32, width), ints = context.vector(context.i32, width)
         func splat(_ x: Int32) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(context.i32, Int64(x)), count: width)) }
         func load(_ constant: ColumnConstant) -> LLVMValueRef { constant.load(b, column: column, width: width) }

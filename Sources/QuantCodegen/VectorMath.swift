@@ -1,6 +1,7 @@
 import CLLVM
 import LLVMKit
 import QuantOps
+import QuantSchedule
 
 /// The real-domain functions of epilogues on float vectors, operation for operation what
 /// `Activation.apply` and `RealFunctions` do on scalars (fused multiply-adds as `llvm.fma`, no
@@ -9,6 +10,9 @@ struct VectorMath {
     let module: Module
     let b: IRBuilder
     let lanes: Int
+    /// The kernel's instruction set: it picks how 16-entry tables are looked up (AVX-512 and AVX2
+    /// permutes, or one lane at a time).
+    var isa: ISA = .portable
 
     var context: Context { module.context }
     var floats: LLVMTypeRef { context.vector(context.f32, lanes) }
@@ -36,9 +40,66 @@ struct VectorMath {
         case let .clamp(lower, upper): return clamp(x, lower, upper)
         case .tanh: return tanh(x)
         case .sigmoid: return fma(splat(0.5), tanh(b.fmul(splat(0.5), x)), splat(0.5))
-        case .gelu:
-            let h = b.fmul(splat(0.5), x)
-            return fma(h, erf(b.fmul(x, splat(0.707106769084930419921875))), h)
+        case .gelu: return gelu(x)
+        }
+    }
+
+    /// `RealFunctions.gelu`: x/2 + g(|x|), g from the interval's degree-4 polynomial (coefficients
+    /// by table lookup), max(x, 0) from `geluLimit` on.
+    func gelu(_ x: LLVMValueRef) -> LLVMValueRef {
+        let ints = context.vector(context.i32, lanes)
+        let fabs = try! module.intrinsic("llvm.fabs", overloads: [floats])
+        let floor = try! module.intrinsic("llvm.floor", overloads: [floats])
+        let t = b.call(fabs.function, type: fabs.type, [x])
+        let s = b.fmul(t, splat(RealFunctions.geluIntervalsPerUnit))
+        let whole = b.call(floor.function, type: floor.type, [s])
+        let interval = b.select(b.fcmp(LLVMRealOLT, whole, splat(15)), whole, splat(15))  // NaN → 15
+        let u = b.fsub(s, interval)
+        let index = b.fptosi(interval, to: ints)
+        let c = RealFunctions.geluCoefficients
+        var p = lookup16(c[4], index)
+        for k in stride(from: 3, through: 0, by: -1) { p = fma(p, u, lookup16(c[k], index)) }
+        let polynomial = fma(splat(0.5), x, p)
+        let positive = b.select(b.fcmp(LLVMRealOGT, x, splat(0)), x, splat(0))
+        return b.select(b.fcmp(LLVMRealOGE, t, splat(RealFunctions.geluLimit)), positive, polynomial)
+    }
+
+    /// `table[index]` per lane (`index` in 0..<16): `vpermps` on zmm (AVX-512), two `vpermps` on
+    /// ymm and a blend (AVX2), or one lane at a time elsewhere.
+    func lookup16(_ table: [Float], _ index: LLVMValueRef) -> LLVMValueRef {
+        precondition(table.count == 16)
+        let i32 = context.i32
+        func part(_ vector: LLVMValueRef, _ start: Int, _ count: Int) -> LLVMValueRef {
+            let mask = context.constVector((start..<(start + count)).map { context.constInt(i32, Int64($0)) })
+            return LLVMBuildShuffleVector(b.ref, vector, LLVMGetUndef(LLVMTypeOf(vector)), mask, "")!
+        }
+        func constants(_ values: ArraySlice<Float>) -> LLVMValueRef { context.constVector(values.map { context.constFloat($0) }) }
+        let x86 = isa == .avx2 || isa == .avxvnni || isa == .avx512vnni
+        switch isa {
+        case .avx512vnni where lanes % 16 == 0:
+            let permute = try! module.intrinsic("llvm.x86.avx512.permvar.sf.512")
+            let entries = constants(table[...])
+            return b.concat((0..<(lanes / 16)).map { chunk in
+                b.call(permute.function, type: permute.type, [entries, part(index, chunk * 16, 16)])
+            })
+        case _ where x86 && lanes % 8 == 0:
+            let permute = try! module.intrinsic("llvm.x86.avx2.permps")
+            let low = constants(table[0..<8]), high = constants(table[8..<16])
+            let eights = context.constVector(Array(repeating: context.constInt(i32, 8), count: 8))
+            return b.concat((0..<(lanes / 8)).map { chunk in
+                let lanesIndex = part(index, chunk * 8, 8)
+                let fromLow = b.call(permute.function, type: permute.type, [low, lanesIndex])
+                let fromHigh = b.call(permute.function, type: permute.type, [high, lanesIndex])
+                return b.select(b.icmp(LLVMIntSLT, lanesIndex, eights), fromLow, fromHigh)
+            })
+        default:
+            let entries = constants(table[...])
+            var result = LLVMGetUndef(floats)!
+            for lane in 0..<lanes {
+                let entry = LLVMBuildExtractElement(b.ref, entries, b.extractElement(index, lane), "")!
+                result = b.insertElement(result, entry, lane)
+            }
+            return result
         }
     }
 

@@ -2,8 +2,9 @@ import Foundation
 import QuantOps
 import Testing
 
-/// QuantForge's rational erf/tanh (and the GELU/sigmoid built on them) stay within a few float
-/// ulps of libm over the whole line, so that quantized tables and epilogues are accurate.
+/// QuantForge's rational erf/tanh (and the sigmoid built on them) and its piecewise-polynomial GELU
+/// stay within a few float ulps of libm over the whole line, so that quantized tables and epilogues
+/// are accurate.
 struct RealFunctionsTests {
     @Test func closeToLibm() {
         var worst: (erf: Double, tanh: Double, gelu: Double, sigmoid: Double) = (0, 0, 0, 0)
@@ -21,6 +22,30 @@ struct RealFunctionsTests {
         #expect(worst.gelu < 4e-6, "gelu error \(worst.gelu)")
         #expect(worst.sigmoid < 2e-6, "sigmoid error \(worst.sigmoid)")
         #expect(abs(RealFunctions.erf(100) - 1) <= 3e-7 && abs(RealFunctions.tanh(-100) + 1) <= 3e-7)
+    }
+
+    /// GELU's piecewise polynomial: absolute error against the exact x·Φ(x) over [-10, 10] in steps
+    /// of 1e-4 (and at every interval boundary), and its special values.
+    @Test func geluIsAccurateEverywhere() {
+        var worst = 0.0, worstAt: Float = 0
+        for i in -100_000...100_000 {
+            let x = Float(i) / 10_000
+            let d = Double(x), exact = 0.5 * d * (1 + Foundation.erf(d / 2.0.squareRoot()))
+            let error = abs(Double(RealFunctions.gelu(x)) - exact)
+            if error > worst { (worst, worstAt) = (error, x) }
+        }
+        // About 1 ulp of the result where |x| approaches 6 (ulp(5.6) = 4.8e-7).
+        #expect(worst < 6e-7, "gelu error \(worst) at \(worstAt)")
+        // Interval boundaries (6/16 apart): both sides agree to within the error bound.
+        for k in 1...16 {
+            let boundary = Float(k) * 6 / 16
+            let below = RealFunctions.gelu(boundary.nextDown), above = RealFunctions.gelu(boundary.nextUp)
+            #expect(abs(above - below) < 2e-6, "jump at \(boundary): \(below) → \(above)")
+        }
+        #expect(RealFunctions.gelu(0) == 0 && RealFunctions.gelu(-0.0) == 0)
+        #expect(RealFunctions.gelu(6) == 6 && RealFunctions.gelu(-6) == 0 && RealFunctions.gelu(1e30) == 1e30)
+        #expect(RealFunctions.gelu(.infinity) == .infinity && RealFunctions.gelu(-.infinity) == 0)
+        #expect(RealFunctions.gelu(.nan).isNaN)
     }
 
     @Test func dynamicQuantizationParameters() {

@@ -23,7 +23,7 @@ struct DepthwiseKernelEmitter {
         let b = f.b, context = f.context
         let channels = conv.inChannels, taps = conv.kernelHeight * conv.kernelWidth
         let outputType = conv.output.elementType, size = outputType.byteSize
-        let epilogue = OutputEpilogue(op: try Self.outputOp(conv), module: module, builder: b, columns: channels, portable: f.portable)
+        let epilogue = OutputEpilogue(op: try Self.outputOp(conv), module: module, builder: b, columns: channels, isa: instruction.isa)
         let hasBias = DepthwiseWeights.hasBias(conv)
         let hasResidual = if case let .chain(chain) = conv.output { chain.residual != nil } else { false }
         let xZero = conv.xQuant.zeroPoints[0]

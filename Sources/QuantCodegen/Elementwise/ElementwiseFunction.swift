@@ -15,7 +15,8 @@ struct ElementwiseFunction {
     let function: LLVMValueRef
     let loops: LoopBuilder
     let lanes: Int
-    let portable: Bool
+    let isa: ISA
+    var portable: Bool { isa == .portable }
     let i64: LLVMTypeRef
     // qf_elementwise_args
     let x: LLVMValueRef
@@ -46,7 +47,7 @@ struct ElementwiseFunction {
         }
         loops = LoopBuilder(builder: b, function: function)
         lanes = instruction.lanes
-        portable = instruction.isa == .portable
+        isa = instruction.isa
         let builder = b, context = context
         builder.position(at: builder.appendBlock(function, "entry"))
         let args = LLVMGetParam(function, 0)!
@@ -63,7 +64,7 @@ struct ElementwiseFunction {
     }
 
     func const(_ value: Int) -> LLVMValueRef { context.constInt(i64, Int64(value)) }
-    func math(_ lanes: Int) -> VectorMath { VectorMath(module: module, b: b, lanes: lanes) }
+    func math(_ lanes: Int) -> VectorMath { VectorMath(module: module, b: b, lanes: lanes, isa: isa) }
 
     func finish() { b.retVoid() }
 
