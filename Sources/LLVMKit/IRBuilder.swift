@@ -122,6 +122,12 @@ public final class IRBuilder {
         return result
     }
 
+    /// Lanes `start..<start + count` of `vector`.
+    public func slice(_ vector: LLVMValueRef, from start: Int, count: Int) -> LLVMValueRef {
+        let mask = context.constVector((start..<(start + count)).map { context.constInt(context.i32, Int64($0)) })
+        return LLVMBuildShuffleVector(ref, vector, LLVMGetUndef(LLVMTypeOf(vector)), mask, "")
+    }
+
     // MARK: Calls
     @discardableResult
     public func call(_ function: LLVMValueRef, type: LLVMTypeRef, _ args: [LLVMValueRef], _ name: String = "") -> LLVMValueRef {

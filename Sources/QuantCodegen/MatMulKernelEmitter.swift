@@ -430,6 +430,10 @@ private struct EmissionState {
         outputMode = OutputEpilogue(op: e.op, module: module, builder: b, columns: e.layout.paddedN, isa: e.instruction.isa)
     }
 
+    /// Tile rows whose epilogues run side by side in one vector (2 measured best on Zen 5 for the
+    /// GELU chain: 2 points less overhead than 1; 3 the same, 6 worse).
+    static let rowsTogether = 2
+
     private func epilogue(rows: Int, groups: Int, row: LLVMValueRef, column: LLVMValueRef, isTail: LLVMValueRef?,
                           accumulators: [LLVMValueRef]) {
         let op = e.op, lanes = dot.outputLanes, vectors = e.schedule.vectorsPerRow, m0 = e.instruction.rowsPerInstruction
@@ -471,14 +475,16 @@ private struct EmissionState {
             precondition(outputs.count * lanes == width, "a tile row holds the panel's columns")
             b.store(b.concat(Array(outputs)), to: b.byteOffset(accumulatorTile!, const(i * width * 4)), align: 64)
         }
+        var pending: [(acc: LLVMValueRef, aScale: LLVMValueRef?, residual: LLVMValueRef?, target: LLVMValueRef)] = []
         for i in 0..<rows {
             let cRow = b.byteOffset(cBase, b.mul(b.mul(b.add(row, const(i)), ldc), const(size)))
             let cTile = b.byteOffset(cRow, b.mul(column, const(size)), "c.tile\(i)")
             cTiles.append(cTile)
             // Rows of the last, partial panel go to the scratch tile first.
             let target = isTail.map { b.select($0, b.byteOffset(scratchTile!, const(i * tileRowBytes)), cTile) } ?? cTile
-            // The row's vectors as one wide vector: every epilogue operation then becomes `vectors`
-            // independent instructions side by side, which keeps long chains (GELU) from stalling.
+            // The row's vectors as one wide vector, and below two rows side by side: every epilogue
+            // operation becomes 2·`vectors` independent instructions, which keeps long chains (GELU)
+            // from stalling.
             let rowSum = rowSums[i].map { b.splat($0, count: width) }
             let loaded = b.load(wideInts, from: b.byteOffset(accumulatorTile!, const(i * width * 4)), align: 64)
             LLVMSetVolatile(loaded, 1)
@@ -498,8 +504,17 @@ private struct EmissionState {
                 let sums = b.load(wideInts, from: b.byteOffset(columnSums, b.mul(column, const(4))), align: 4 * lanes)
                 acc = b.sub(acc, b.mul(runTimeA.zeroPoint, sums))
             }
-            let residual = residualRows.isEmpty ? nil : residualRows[i]
-            b.store(outputMode.convert(acc, column: column, width: width, aScale: runTimeA?.scale, residual: residual), to: target, align: 1)
+            pending.append((acc, runTimeA?.scale, residualRows.isEmpty ? nil : residualRows[i], target))
+        }
+        // Rows go through the epilogue `rowsTogether` at a time, side by side in one vector.
+        for first in stride(from: 0, to: rows, by: Self.rowsTogether) {
+            let group = pending[first..<min(rows, first + Self.rowsTogether)]
+            let scales = group.compactMap(\.aScale)
+            let out = outputMode.convert(b.concat(group.map(\.acc)), column: column, width: width * group.count, rows: group.count,
+                                         aScale: scales.isEmpty ? nil : b.concat(scales), residual: group.compactMap(\.residual))
+            for (r, row) in group.enumerated() {
+                b.store(group.count == 1 ? out : b.slice(out, from: r * width, count: width), to: row.target, align: 1)
+            }
         }
         guard let isTail else { return }
         let copy = b.appendBlock(function, "tail.copy"), done = b.appendBlock(function, "tail.done")

@@ -77,15 +77,19 @@ struct OutputEpilogue {
         }
     }
 
-    /// int32 accumulators (`width` lanes, columns from `column`) → the output vector (i32, i8 or
-    /// f32 lanes). `aScale` is A's run-time scale (splat) when the op has one; `residual` points at
-    /// the residual bytes of these columns.
-    func convert(_ acc: LLVMValueRef, column: LLVMValueRef, width: Int, aScale: LLVMValueRef? = nil,
-                 residual: LLVMValueRef? = nil) -> LLVMValueRef {
+    /// int32 accumulators (`width` lanes: `rows` rows side by side, each of the `width / rows`
+    /// columns from `column`) → the output vector (i32, i8 or f32 lanes). `aScale` is A's run-time
+    /// scale (a splat per row) when the op has one; `residual` points at each row's residual bytes
+    /// of these columns.
+    func convert(_ acc: LLVMValueRef, column: LLVMValueRef, width: Int, rows: Int = 1, aScale: LLVMValueRef? = nil,
+                 residual: [LLVMValueRef] = []) -> LLVMValueRef {
         let context = module.context, math = VectorMath(module: module, b: b, lanes: width, isa: isa)
         let floats = context.vector(context.f32, width), ints = context.vector(context.i32, width)
         func splat(_ x: Int32) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(context.i32, Int64(x)), count: width)) }
-        func load(_ constant: ColumnConstant) -> LLVMValueRef { constant.load(b, column: column, width: width) }
+        func load(_ constant: ColumnConstant) -> LLVMValueRef {
+            let row = constant.load(b, column: column, width: width / rows)
+            return rows == 1 ? row : b.concat(Array(repeating: row, count: rows))
+        }
         /// `a_scale * b_scale[n]` (`/ y_scale` folded in for .requantized), as the reference computes it.
         func multiplier() -> LLVMValueRef {
             let constant = load(multipliers!)
@@ -113,7 +117,7 @@ struct OutputEpilogue {
                 case .scale: value = b.fmul(value, load(chainConstants[index]!))
                 case let .activation(activation): value = math.apply(activation, value)
                 case let .residualAdd(type, quant):
-                    let bytes = b.load(context.vector(context.i8, width), from: residual!, align: 1)
+                    let bytes = b.concat(residual.map { b.load(context.vector(context.i8, width / rows), from: $0, align: 1) })
                     let wide = type == .s8 ? b.sext(bytes, to: ints) : b.zext(bytes, to: ints)
                     let real = b.fmul(math.splat(quant.scales[0]), b.sitofp(b.sub(wide, splat(quant.zeroPoints[0])), to: floats))
                     value = b.fadd(value, real)

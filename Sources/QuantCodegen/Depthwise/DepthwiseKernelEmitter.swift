@@ -65,7 +65,7 @@ struct DepthwiseKernelEmitter {
                 }
                 let element = b.add(b.mul(p, f.const(channels)), c)
                 let residual = hasResidual ? b.byteOffset(f.extra, element) : nil
-                let value = epilogue.convert(acc, column: c, width: width, residual: residual)
+                let value = epilogue.convert(acc, column: c, width: width, residual: residual.map { [$0] } ?? [])
                 b.store(value, to: b.byteOffset(f.y, b.mul(element, f.const(size))), align: 1)
             }
             return []
