@@ -95,8 +95,9 @@ private struct EmissionState {
     /// MR × NR output tile on the stack: the last, partial panel is stored here and its valid
     /// columns copied to C, so that no store ever passes column N.
     var scratchTile: LLVMValueRef? = nil
-    /// The int32 rows of a tile between its dot products and its epilogue.
+    /// The int32 rows of a tile between its dot products and its epilogue (not for int32 output).
     var accumulatorTile: LLVMValueRef? = nil
+    var epilogueGoesThroughTile: Bool { if case .int32 = e.op.output { false } else { true } }
     /// The row block's packed A (pack-A instructions only): `rowBlock` rows of one i32 per K group.
     var packedA: LLVMValueRef? = nil
     /// The row block's gathered convolution windows (convolutions only): `rowBlock` rows of K bytes.
@@ -162,7 +163,7 @@ private struct EmissionState {
             aZeroPoints = b.intToPtr(field(12), to: bytePointer)
         }
         makeEpilogueConstants()
-        do {
+        if epilogueGoesThroughTile {
             let m0 = e.instruction.rowsPerInstruction
             let bytes = (e.schedule.rowsPerTile + m0 - 1) / m0 * m0 * e.layout.panelWidth * 4
             let tile = LLVMBuildAlloca(b.ref, context.array(context.i8, bytes), "acc.tile")!
@@ -467,13 +468,15 @@ private struct EmissionState {
         // The tile's int32 rows go to a stack tile first and come back one row at a time (volatile,
         // so that LLVM cannot forward the stores): the epilogue of a row then has the register file
         // to itself instead of spilling the accumulators of the rows still waiting.
-        var rowSums: [LLVMValueRef?] = []
+        // (An int32 output has no epilogue arithmetic: its rows are stored straight from registers.)
+        var rowSums: [LLVMValueRef?] = [], rowValues: [LLVMValueRef] = []
         for i in 0..<rows {
             let group = i / m0
             rowSums.append(e.adjustment.needsRowSums ? dot.rowSum(b, accumulators[groups * vectors + group], row: i % m0) : nil)
             let outputs = dot.rowOutputs(b, accumulators[(group * vectors)..<(group * vectors + vectors)], row: i % m0)
             precondition(outputs.count * lanes == width, "a tile row holds the panel's columns")
-            b.store(b.concat(Array(outputs)), to: b.byteOffset(accumulatorTile!, const(i * width * 4)), align: 64)
+            rowValues.append(b.concat(Array(outputs)))
+            if let accumulatorTile { b.store(rowValues[i], to: b.byteOffset(accumulatorTile, const(i * width * 4)), align: 64) }
         }
         var pending: [(acc: LLVMValueRef, aScale: LLVMValueRef?, residual: LLVMValueRef?, target: LLVMValueRef)] = []
         for i in 0..<rows {
@@ -486,8 +489,11 @@ private struct EmissionState {
             // operation becomes 2·`vectors` independent instructions, which keeps long chains (GELU)
             // from stalling.
             let rowSum = rowSums[i].map { b.splat($0, count: width) }
-            let loaded = b.load(wideInts, from: b.byteOffset(accumulatorTile!, const(i * width * 4)), align: 64)
-            LLVMSetVolatile(loaded, 1)
+            var loaded = rowValues[i]
+            if let accumulatorTile {
+                loaded = b.load(wideInts, from: b.byteOffset(accumulatorTile, const(i * width * 4)), align: 64)
+                LLVMSetVolatile(loaded, 1)
+            }
             // A's run-time scale and zero point for this row (one per call, or one per row).
             var runTimeA: (scale: LLVMValueRef, zeroPoint: LLVMValueRef)? = nil
             if let aScales, let aZeroPoints {
