@@ -103,10 +103,6 @@ struct VectorMath {
         }
     }
 
-    func erf(_ x: LLVMValueRef) -> LLVMValueRef {
-        oddRational(x, clamp: RealFunctions.erfClamp, RealFunctions.erfNumerator, RealFunctions.erfDenominator)
-    }
-
     func tanh(_ x: LLVMValueRef) -> LLVMValueRef {
         oddRational(x, clamp: RealFunctions.tanhClamp, RealFunctions.tanhNumerator, RealFunctions.tanhDenominator)
     }

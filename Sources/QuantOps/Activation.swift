@@ -1,8 +1,9 @@
 /// An activation applied in the real (dequantized) domain.
 ///
-/// `none`, `relu` and `clamp` are piecewise linear and may be used by every output mode; `gelu`,
-/// `sigmoid` and `tanh` are QuantForge's rational approximations (`RealFunctions`, evaluated the
-/// same way by the reference and by the kernels) and need an epilogue chain or a lookup table.
+/// `none`, `relu` and `clamp` are piecewise linear and may be used by every output mode; `gelu`
+/// (a piecewise polynomial), `sigmoid` and `tanh` (a rational tanh) are QuantForge's approximations
+/// (`RealFunctions`, evaluated the same way by the reference and by the kernels) and need an
+/// epilogue chain or a lookup table.
 public enum Activation: Sendable, Hashable, Codable {
     case none
     /// `max(x, 0)`
