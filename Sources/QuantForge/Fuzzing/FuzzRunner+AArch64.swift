@@ -29,6 +29,17 @@ extension FuzzRunner {
             do { return try body() } catch { return .error("\(error)") }
         }
         func bytes(_ floats: [Float]) -> [UInt8] { floats.withUnsafeBytes { Array($0) } }
+        /// Builds `kernel`'s program once; the check runs `body` on each seed's inputs.
+        func eachSeed(_ kernel: OperatorKernel, _ body: @escaping (inout FuzzInputs, AArch64Emulator.Program) throws -> FuzzOutcome)
+            throws(QuantError) -> (UInt64) -> FuzzOutcome {
+            let program = try emulator.build(kernel)
+            return { seed in
+                checked {
+                    var inputs = FuzzInputs(seed: seed)
+                    return try body(&inputs, program)
+                }
+            }
+        }
         switch c.op {
         case let .matmul(op, m):
             let schedule = if let chosen = c.schedule { chosen } else { try DefaultSchedule.forMatMul(op, isa: isa) }
@@ -67,69 +78,49 @@ extension FuzzRunner {
                 }
             }
         case let .convolution(conv) where conv.isDepthwise && c.schedule == nil:
-            let program = try emulator.build(.depthwise(conv))
-            return { seed in
-                checked {
-                    var inputs = FuzzInputs(seed: seed)
-                    let x = inputs.bytes(conv.inputElements, type: conv.xType), w = inputs.bytes(conv.weightElements, type: conv.wType)
-                    let packed = try DepthwiseWeights(conv, w: w).values.withUnsafeBytes { Array($0) }
-                    let expected = ReferenceOperators.conv(conv, x: x, w: w)
-                    let got = try emulator.runElementwise(program, x: x, x2: packed, end: conv.gemmRows, yBytes: expected.count).y
-                    return Self.compare(got, expected, floats: conv.output.elementType == .f32)
-                }
+            return try eachSeed(.depthwise(conv)) { inputs, program in
+                let x = inputs.bytes(conv.inputElements, type: conv.xType), w = inputs.bytes(conv.weightElements, type: conv.wType)
+                let packed = try DepthwiseWeights(conv, w: w).values.withUnsafeBytes { Array($0) }
+                let expected = ReferenceOperators.conv(conv, x: x, w: w)
+                let got = try emulator.runElementwise(program, x: x, x2: packed, end: conv.gemmRows, yBytes: expected.count).y
+                return Self.compare(got, expected, floats: conv.output.elementType == .f32)
             }
         case let .convolution(conv):
             let gemm = try conv.groupMatMul(0)
             let schedule = if let chosen = c.schedule { chosen } else { try DefaultSchedule.forConvolution(conv, isa: isa) }
             let geometry = conv.isPointwise ? nil : ConvolutionGeometry(conv)
             let emitter = try MatMulKernelEmitter(op: gemm, schedule: schedule, convolution: geometry)
-            let program = try emulator.build(.matmul(gemm, schedule, convolution: geometry))
-            return { seed in
-                checked {
-                    var inputs = FuzzInputs(seed: seed)
-                    let x = inputs.bytes(conv.inputElements, type: conv.xType), w = inputs.bytes(conv.weightElements, type: conv.wType)
-                    let residual: [UInt8]? = if case let .chain(chain) = conv.output, chain.residual != nil { inputs.bytes(conv.outputElements) } else { nil }
-                    let weights = try conv.gemmWeights(w, group: 0).withUnsafeBytes { b in
-                        try WeightPacker.pack(gemm, b: b, ldb: gemm.n, instruction: emitter.instruction, layout: emitter.layout, signature: "aarch64")
-                    }
-                    let expected = ReferenceOperators.conv(conv, x: x, w: w, residual: residual)
-                    let got = try emulator.runMatMul(program, a: x, lda: conv.inChannels, packedB: weights.contents, m: conv.gemmRows,
-                                                     panels: emitter.layout.panels, cBytes: expected.count, ldc: conv.outChannels,
-                                                     residual: residual, ldr: conv.outChannels)
-                    return Self.compare(got, expected, floats: conv.output.elementType == .f32)
+            return try eachSeed(.matmul(gemm, schedule, convolution: geometry)) { inputs, program in
+                let x = inputs.bytes(conv.inputElements, type: conv.xType), w = inputs.bytes(conv.weightElements, type: conv.wType)
+                let residual: [UInt8]? = if case let .chain(chain) = conv.output, chain.residual != nil { inputs.bytes(conv.outputElements) } else { nil }
+                let weights = try conv.gemmWeights(w, group: 0).withUnsafeBytes { b in
+                    try WeightPacker.pack(gemm, b: b, ldb: gemm.n, instruction: emitter.instruction, layout: emitter.layout, signature: "aarch64")
                 }
+                let expected = ReferenceOperators.conv(conv, x: x, w: w, residual: residual)
+                let got = try emulator.runMatMul(program, a: x, lda: conv.inChannels, packedB: weights.contents, m: conv.gemmRows,
+                                                 panels: emitter.layout.panels, cBytes: expected.count, ldc: conv.outChannels,
+                                                 residual: residual, ldr: conv.outChannels)
+                return Self.compare(got, expected, floats: conv.output.elementType == .f32)
             }
         case let .quantize(op):
-            let program = try emulator.build(.quantize(op))
-            return { seed in
-                checked {
-                    var inputs = FuzzInputs(seed: seed)
-                    let x = inputs.floats(op.quantization.count, magnitude: 300)
-                    let expected = ReferenceOperators.quantize(op, x)
-                    return Self.compare(try emulator.runElementwise(program, x: bytes(x), yBytes: expected.count).y, expected, floats: false)
-                }
+            return try eachSeed(.quantize(op)) { inputs, program in
+                let x = inputs.floats(op.quantization.count, magnitude: 300)
+                let expected = ReferenceOperators.quantize(op, x)
+                return Self.compare(try emulator.runElementwise(program, x: bytes(x), yBytes: expected.count).y, expected, floats: false)
             }
         case let .dequantize(op):
-            let program = try emulator.build(.dequantize(op))
-            return { seed in
-                checked {
-                    var inputs = FuzzInputs(seed: seed)
-                    let x = inputs.bytes(op.quantization.count * op.quantization.type.byteSize)
-                    let expected = bytes(ReferenceOperators.dequantize(op, x))
-                    return Self.compare(try emulator.runElementwise(program, x: x, yBytes: expected.count).y, expected, floats: true)
-                }
+            return try eachSeed(.dequantize(op)) { inputs, program in
+                let x = inputs.bytes(op.quantization.count * op.quantization.type.byteSize)
+                let expected = bytes(ReferenceOperators.dequantize(op, x))
+                return Self.compare(try emulator.runElementwise(program, x: x, yBytes: expected.count).y, expected, floats: true)
             }
         case let .fakeQuantize(op):
-            let program = try emulator.build(.fakeQuantize(op))
-            return { seed in
-                checked {
-                    var inputs = FuzzInputs(seed: seed)
-                    let x = inputs.floats(op.quantization.count, magnitude: 300)
-                    let expected = ReferenceOperators.fakeQuantize(op, x)
-                    let got = try emulator.runElementwise(program, x: bytes(x), yBytes: 4 * x.count, extraBytes: x.count)
-                    let y = Self.compare(got.y, bytes(expected.y), floats: true)
-                    return y == .match ? Self.compare(got.extra, expected.mask, floats: false) : y
-                }
+            return try eachSeed(.fakeQuantize(op)) { inputs, program in
+                let x = inputs.floats(op.quantization.count, magnitude: 300)
+                let expected = ReferenceOperators.fakeQuantize(op, x)
+                let got = try emulator.runElementwise(program, x: bytes(x), yBytes: 4 * x.count, extraBytes: x.count)
+                let y = Self.compare(got.y, bytes(expected.y), floats: true)
+                return y == .match ? Self.compare(got.extra, expected.mask, floats: false) : y
             }
         case let .dynamicQuantize(op):
             let program = try emulator.build(.dynamicQuantize(op, parametersOnly: false))
@@ -146,35 +137,23 @@ extension FuzzRunner {
                 }
             }
         case let .binary(op):
-            let program = try emulator.build(.binary(op))
-            return { seed in
-                checked {
-                    var inputs = FuzzInputs(seed: seed)
-                    let a = inputs.bytes(op.aShape.reduce(1, *), type: op.type), b = inputs.bytes(op.bShape.reduce(1, *), type: op.type)
-                    let expected = ReferenceOperators.binary(op, a: a, b: b)
-                    return Self.compare(try emulator.runElementwise(program, x: a, x2: b, yBytes: expected.count).y, expected, floats: false)
-                }
+            return try eachSeed(.binary(op)) { inputs, program in
+                let a = inputs.bytes(op.aShape.reduce(1, *), type: op.type), b = inputs.bytes(op.bShape.reduce(1, *), type: op.type)
+                let expected = ReferenceOperators.binary(op, a: a, b: b)
+                return Self.compare(try emulator.runElementwise(program, x: a, x2: b, yBytes: expected.count).y, expected, floats: false)
             }
         case let .lookup(op):
-            let program = try emulator.build(.lookup(op))
-            return { seed in
-                checked {
-                    var inputs = FuzzInputs(seed: seed)
-                    let x = inputs.bytes(op.count)
-                    let expected = ReferenceOperators.lookup(op, x)
-                    return Self.compare(try emulator.runElementwise(program, x: x, end: op.count, yBytes: expected.count).y, expected, floats: false)
-                }
+            return try eachSeed(.lookup(op)) { inputs, program in
+                let x = inputs.bytes(op.count)
+                let expected = ReferenceOperators.lookup(op, x)
+                return Self.compare(try emulator.runElementwise(program, x: x, end: op.count, yBytes: expected.count).y, expected, floats: false)
             }
         case let .biasActivation(op):
-            let program = try emulator.build(.biasActivation(op))
-            return { seed in
-                checked {
-                    var inputs = FuzzInputs(seed: seed)
-                    let rows = Int(inputs.next() % 4) + 1
-                    let x = inputs.floats(rows * op.columns)
-                    let expected = bytes(x.enumerated().map { op.apply($1, column: $0 % op.columns) })
-                    return Self.compare(try emulator.runElementwise(program, x: bytes(x), end: rows, yBytes: expected.count).y, expected, floats: true)
-                }
+            return try eachSeed(.biasActivation(op)) { inputs, program in
+                let rows = Int(inputs.next() % 4) + 1
+                let x = inputs.floats(rows * op.columns)
+                let expected = bytes(x.enumerated().map { op.apply($1, column: $0 % op.columns) })
+                return Self.compare(try emulator.runElementwise(program, x: bytes(x), end: rows, yBytes: expected.count).y, expected, floats: true)
             }
         }
     }
