@@ -123,6 +123,41 @@ struct TuningTests {
         #expect(try database.measurements(record(3, best: "", 0).key).count == 4)
     }
 
+    /// Several openers creating the same new file at once: only one of them may switch it to WAL
+    /// (SQLite's busy timeout does not cover that switch), and none of them may fail because of it.
+    @Test func simultaneousFirstOpensOfANewFileAllSucceed() async throws {
+        for _ in 0..<12 {
+            let path = Self.temporaryDatabasePath()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for opener in 0..<6 {
+                    group.addTask {
+                        let database = try TuningDatabase(path: path)
+                        try database.save(self.record(opener, best: "avx2 mr1 nv2", 1))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let database = try TuningDatabase(path: path)
+            #expect(database.warnings.isEmpty)
+            #expect(try database.records().count == 6)
+        }
+    }
+
+    /// Opening waits while another opener holds `<path>.lock`, and goes on once it is released.
+    @Test func openingWaitsForTheOpeningLock() async throws {
+        let path = Self.temporaryDatabasePath()
+        let holder = open(path + ".lock", O_RDWR | O_CREAT, 0o644)
+        try #require(holder >= 0)
+        defer { close(holder) }
+        #expect(flock(holder, LOCK_EX) == 0)
+        let opener = Task.detached { try TuningDatabase(path: path).records().count }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!FileManager.default.fileExists(atPath: path), "the database was opened while the lock was held")
+        #expect(flock(holder, LOCK_UN) == 0)
+        #expect(try await opener.value == 0)
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
     /// Two `qforge autotune` processes tuning into the same file at the same time.
     @Test func concurrentTuningProcessesShareOneDatabase() throws {
         let qforge = CAPITests.buildDirectory.appendingPathComponent("qforge").path

@@ -5,7 +5,7 @@ import QuantOps
 /// The persistent store of tuning results: SQLite (through GRDB) in WAL mode, so that concurrent
 /// tuners — threads or processes — serialize their writes instead of corrupting the file.
 ///
-/// Opening never fails on a bad file: a file that is not a database, is truncated, or was written
+/// Opening is serialized across processes by `<path>.lock` (see `OpeningLock`). It never fails on a bad file: a file that is not a database, is truncated, or was written
 /// by another schema version is moved aside (`<path>.corrupt-<n>` / `<path>.v<version>-<n>`), a
 /// fresh database is created, and the reason is in `warnings`.
 public final class TuningDatabase: Sendable {
@@ -33,6 +33,8 @@ public final class TuningDatabase: Sendable {
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        let openingLock = try OpeningLock(databasePath: path)
+        defer { openingLock?.release() }
         do {
             pool = try Self.open(path)
         } catch let problem as ProblemWithFile {
