@@ -113,19 +113,20 @@ public final class KernelCompiler: @unchecked Sendable {
             let symbol = "qf_k_" + hash.hex
             LLVMSetValueName2(function, symbol, symbol.utf8.count)
             if let code = sharedCode(symbol) { return code }
-            var object = objectCache?.load(hash.hex)
-            if object != nil {
+            let code: JITCode
+            if let cached = objectCache?.load(hash.hex), let linked = linkCached(cached, key: hash.hex, symbol: symbol) {
+                code = linked
                 count { $0.diskHits += 1 }
-                phase("disk cache")
+                phase("disk cache + link")
             } else {
                 try MatMulModule.finish(module, name: symbol, machine: machine, phase: phase)
-                object = try machine.emit(module, as: .object)
+                let object = try machine.emit(module, as: .object)
                 phase("codegen")
                 count { $0.codegens += 1 }
-                objectCache?.store(hash.hex, object!)
+                objectCache?.store(hash.hex, object)
+                code = try link(object, symbol: symbol)
+                phase("link")
             }
-            let code = try link(object!, symbol: symbol)
-            phase("link")
             IRDump.write("timing", symbol, zip(phases.dropFirst(), phases).map { next, previous in
                 String(format: "%@ %.2f ms", next.0, Double(next.1 - previous.1) / 1e6)
             }.joined(separator: ", "))
@@ -166,11 +167,24 @@ public final class KernelCompiler: @unchecked Sendable {
             return code
         }
         let tracker = try jit.add(object: object, name: symbol)
-        let entry = try jit.lookup(symbol)
+        let entry: UnsafeRawPointer
+        do { entry = try jit.lookup(symbol) } catch {
+            try? jit.remove(tracker)  // so that a good object can define the symbol afterwards
+            throw error
+        }
         let code = JITCode(symbol: symbol, entry: entry, tracker: tracker, bytes: object.count, compiler: self)
         live[symbol] = WeakCode(code: code)
         stats.liveBytes += object.count
         return code
+    }
+
+    /// Links an object from the disk cache; one that LLVM refuses (a valid entry of a broken object)
+    /// is discarded from the cache and nil returned, so that the caller compiles the kernel again.
+    private func linkCached(_ object: [UInt8], key: String, symbol: String) -> JITCode? {
+        do { return try link(object, symbol: symbol) } catch {
+            objectCache?.discard(key, because: "LLVM could not link it: \(error)")
+            return nil
+        }
     }
 
     /// Frees a kernel's machine code (called when the last kernel using it goes).

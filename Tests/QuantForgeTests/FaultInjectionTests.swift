@@ -65,3 +65,71 @@ struct FaultInjectionTests {
         try checkKernel(op, isa: .portable, a: Array(repeating: 9, count: 5 * 77), b: Array(repeating: 7, count: 77 * 13), m: 5)
     }
 }
+
+/// The on-disk kernel cache when its files are damaged: the kernel is compiled again, the bad entry
+/// is replaced, and the reason is kept; a damaged object never reaches the JIT as machine code.
+struct DamagedKernelCacheTests {
+    enum Damage: String, CaseIterable, CustomTestStringConvertible {
+        case flippedByte, truncated, empty, foreignFile, wellFormedEntryOfAnInvalidObject
+        var testDescription: String { rawValue }
+        /// What the cache says about the entry it deleted.
+        var reason: String {
+            switch self {
+            case .flippedByte: "checksum mismatch"
+            case .truncated: "truncated"
+            case .empty, .foreignFile: "not a QuantForge kernel object"
+            case .wellFormedEntryOfAnInvalidObject: "LLVM could not link it"
+            }
+        }
+    }
+
+    @Test(arguments: Damage.allCases)
+    func aDamagedEntryIsRecompiledAndReplaced(_ damage: Damage) throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("qforge-kcache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Its own JIT, so that no other test's live kernel is shared and every compile reaches the cache.
+        let compiler = try KernelCompiler()
+        let cache = KernelObjectCache(directory: directory)
+        compiler.objectCache = cache
+        let op = try MatMul(m: 3, k: 37, n: 19, aQuant: .perTensor(scale: 0.25, zeroPoint: 3),
+                            output: .requantized(.init(type: .u8, output: .perTensor(scale: 4, zeroPoint: 11))))
+        let schedule = try DefaultSchedule.forMatMul(op, isa: .portable)
+        try runAndCompare(compiler.compileMatMul(op, schedule: schedule), op)  // compiled, stored, then freed
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".o") }
+        try #require(files.count == 1)
+        let file = directory.appendingPathComponent(files[0])
+        let key = String(files[0].dropLast(2))
+        var bytes = Array(try Data(contentsOf: file))
+        switch damage {
+        case .flippedByte: bytes[bytes.count / 2] ^= 0x10
+        case .truncated: bytes.removeLast(bytes.count / 3)
+        case .empty: bytes = []
+        case .foreignFile: bytes = Array("not an object".utf8)
+        case .wellFormedEntryOfAnInvalidObject:
+            cache.store(key, Array(repeating: 0x7f, count: 600))
+            bytes = Array(try Data(contentsOf: file))
+        }
+        try Data(bytes).write(to: file)
+
+        try runAndCompare(compiler.compileMatMul(op, schedule: schedule), op)
+        #expect(compiler.statistics.codegens == 2 && compiler.statistics.diskHits == 0)
+        #expect(cache.lastDiscard?.contains("discarded \(file.path)") == true, "\(cache.lastDiscard ?? "nothing discarded")")
+        #expect(cache.lastDiscard?.contains(damage.reason) == true)
+        #expect(cache.lastError == nil)
+        // The entry was written again, and the next compile takes it from the disk.
+        try runAndCompare(compiler.compileMatMul(op, schedule: schedule), op)
+        #expect(compiler.statistics.codegens == 2 && compiler.statistics.diskHits == 1)
+    }
+
+    private func runAndCompare(_ kernel: CompiledMatMulKernel, _ op: MatMul) throws {
+        var random = TestRandom(seed: 41)
+        let m = op.m ?? 3
+        let a = random.bytes(m * op.k), b = random.bytes(op.k * op.n)
+        let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
+        var c = [UInt8](repeating: 0, count: m * op.n)
+        try a.withUnsafeBytes { aBuffer in
+            try c.withUnsafeMutableBytes { try kernel.run(a: aBuffer, weights: weights, c: $0) }
+        }
+        #expect(c == ReferenceMatMul.run(op, a: a, lda: op.k, b: b, m: m))
+    }
+}
