@@ -144,18 +144,34 @@ struct TuningTests {
     }
 
     /// Opening waits while another opener holds `<path>.lock`, and goes on once it is released.
-    @Test func openingWaitsForTheOpeningLock() async throws {
+    /// (The opener runs on a thread of its own: blocked in the lock, it must not hold one of the
+    /// test pool's threads that this test needs to release the lock.)
+    @Test func openingWaitsForTheOpeningLock() throws {
         let path = Self.temporaryDatabasePath()
         let holder = open(path + ".lock", O_RDWR | O_CREAT, 0o644)
         try #require(holder >= 0)
         defer { close(holder) }
         #expect(flock(holder, LOCK_EX) == 0)
-        let opener = Task.detached { try TuningDatabase(path: path).records().count }
-        try await Task.sleep(for: .milliseconds(300))
+        let outcome = OpenerOutcome()
+        let opener = Thread {
+            outcome.set(Result { () throws(QuantError) in try TuningDatabase(path: path).records().count })
+        }
+        opener.start()
+        usleep(300_000)
         #expect(!FileManager.default.fileExists(atPath: path), "the database was opened while the lock was held")
         #expect(flock(holder, LOCK_UN) == 0)
-        #expect(try await opener.value == 0)
+        #expect(outcome.done.wait(timeout: .now() + 60) == .success)
+        #expect(try outcome.result?.get() == 0)
         #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    private final class OpenerOutcome: @unchecked Sendable {
+        let done = DispatchSemaphore(value: 0)
+        private(set) var result: Result<Int, QuantError>?
+        func set(_ result: Result<Int, QuantError>) {
+            self.result = result
+            done.signal()
+        }
     }
 
     /// Two `qforge autotune` processes tuning into the same file at the same time.
