@@ -104,20 +104,25 @@ public final class KernelCompiler: @unchecked Sendable {
             let module = MatMulModule.make(name: "qf_kernel", context: Context(), machine: machine)
             let function = try emit(module, machine)
             phase("emit")
-            // The name comes from the IR (as emitted) and the target, so equal kernels get equal
-            // names in every process and the disk cache can find them.
+            // The name comes from the IR (as emitted, in bitcode) and the target, so equal kernels
+            // get equal names in every process and the disk cache can find them.
             var hash = StableHash()
-            hash.combine(module.irText)
+            module.withBitcode { hash.combine(bytes: $0) }
             hash.combine(machine.triple + " " + machine.cpu + " " + machine.features + " large code model")
             hash.combine("LLVM \(LLVM.majorVersion) generator \(generatorVersion)")
             let symbol = "qf_k_" + hash.hex
+            phase("hash")
             LLVMSetValueName2(function, symbol, symbol.utf8.count)
             if let code = sharedCode(symbol) { return code }
+            var linked: JITCode? = nil
+            if let cached = objectCache?.load(hash.hex) {
+                phase("disk cache")
+                linked = linkCached(cached, key: hash.hex, symbol: symbol)
+                if linked != nil { count { $0.diskHits += 1 } }
+            }
             let code: JITCode
-            if let cached = objectCache?.load(hash.hex), let linked = linkCached(cached, key: hash.hex, symbol: symbol) {
+            if let linked {
                 code = linked
-                count { $0.diskHits += 1 }
-                phase("disk cache + link")
             } else {
                 try MatMulModule.finish(module, name: symbol, machine: machine, phase: phase)
                 let object = try machine.emit(module, as: .object)
@@ -125,8 +130,8 @@ public final class KernelCompiler: @unchecked Sendable {
                 count { $0.codegens += 1 }
                 objectCache?.store(hash.hex, object)
                 code = try link(object, symbol: symbol)
-                phase("link")
             }
+            phase("link")
             IRDump.write("timing", symbol, zip(phases.dropFirst(), phases).map { next, previous in
                 String(format: "%@ %.2f ms", next.0, Double(next.1 - previous.1) / 1e6)
             }.joined(separator: ", "))

@@ -84,13 +84,13 @@ public final class KernelObjectCache: @unchecked Sendable {
         var header = magic
         withUnsafeBytes(of: formatVersion.littleEndian) { header += $0 }
         withUnsafeBytes(of: UInt64(object.count).littleEndian) { header += $0 }
-        withUnsafeBytes(of: checksum(object).littleEndian) { header += $0 }
+        withUnsafeBytes(of: checksum(object[...]).littleEndian) { header += $0 }
         return header
     }
 
-    static func checksum(_ object: [UInt8]) -> UInt64 {
+    static func checksum(_ object: ArraySlice<UInt8>) -> UInt64 {
         var hash = StableHash()
-        for byte in object { hash.combine(byte) }
+        object.withUnsafeBufferPointer { hash.combine(bytes: $0) }
         return hash.value
     }
 
@@ -106,7 +106,7 @@ public final class KernelObjectCache: @unchecked Sendable {
         guard length == UInt64(bytes.count - headerBytes) else {
             return "truncated or padded: \(bytes.count - headerBytes) bytes of object, the header says \(length)"
         }
-        guard checksum(Array(bytes[headerBytes...])) == word(16) else { return "checksum mismatch (damaged file)" }
+        guard checksum(bytes[headerBytes...]) == word(16) else { return "checksum mismatch (damaged file)" }
         return nil
     }
 }

@@ -15,8 +15,19 @@ public struct StableHash {
     }
 
     public mutating func combine(_ text: String) {
-        for byte in text.utf8 { combine(byte) }
+        var text = text
+        text.withUTF8 { combine(bytes: $0) }
         combine(UInt8(0))
+    }
+
+    /// The bytes one after the other (the same value as combining each `UInt8`).
+    public mutating func combine(bytes: UnsafeBufferPointer<UInt8>) {
+        var value = self.value
+        for byte in bytes {
+            value ^= UInt64(byte)
+            value &*= 0x0000_0100_0000_01b3
+        }
+        self.value = value
     }
 
     public var hex: String { String(value, radix: 16) }
