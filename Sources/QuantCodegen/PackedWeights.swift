@@ -35,12 +35,23 @@ public enum WeightPacker {
         let packed = PackedWeights(layout: layout, signature: signature)
         let out = packed.bytes.assumingMemoryBound(to: UInt8.self)
         var columnSums = [Int32](repeating: 0, count: op.n)
-        for kk in 0..<op.k {
-            let row = kk * ldb
-            for nn in 0..<op.n {
-                let value = op.bType.loadInt8(b, row + nn) + adjust.bOffset
-                columnSums[nn] &+= value
-                out[layout.offset(k: kk, n: nn)] = UInt8(truncatingIfNeeded: value)
+        // Row by row of B, panel by panel: `layout.offset(k:n:)` with its divisions hoisted out
+        // of the inner loop (one per row and panel instead of two per element).
+        let signed = op.bType == .s8, offset = adjust.bOffset
+        let source = b.bindMemory(to: UInt8.self)
+        columnSums.withUnsafeMutableBufferPointer { sums in
+            for kk in 0..<op.k {
+                let row = kk * ldb, group = kk / layout.kGroup
+                let rowInPanel = group * layout.panelWidth * layout.kGroup + (kk - group * layout.kGroup)
+                for panel in 0..<layout.panels {
+                    let first = panel * layout.panelWidth, base = panel * layout.panelBytes + rowInPanel
+                    for column in 0..<min(layout.panelWidth, op.n - first) {
+                        let byte = source[row + first + column]
+                        let value = (signed ? Int32(Int8(bitPattern: byte)) : Int32(byte)) + offset
+                        sums[first + column] &+= value
+                        out[base + column * layout.kGroup] = UInt8(truncatingIfNeeded: value)
+                    }
+                }
             }
         }
         let compensation = (packed.bytes + layout.compensationOffset).assumingMemoryBound(to: Int32.self)
