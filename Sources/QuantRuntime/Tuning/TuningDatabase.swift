@@ -5,9 +5,11 @@ import QuantOps
 /// The persistent store of tuning results: SQLite (through GRDB) in WAL mode, so that concurrent
 /// tuners — threads or processes — serialize their writes instead of corrupting the file.
 ///
-/// Opening is serialized across processes by `<path>.lock` (see `OpeningLock`). It never fails on a bad file: a file that is not a database, is truncated, or was written
-/// by another schema version is moved aside (`<path>.corrupt-<n>` / `<path>.v<version>-<n>`), a
-/// fresh database is created, and the reason is in `warnings`.
+/// Opening is serialized across processes by an `flock` on `<path>.lock` (see `OpeningLock`; the
+/// kernel drops it when a process dies). It never fails on a bad file: a file that is not a
+/// database, is truncated, or was written by another schema version is moved aside
+/// (`<path>.corrupt-<n>` / `<path>.v<version>-<n>`), a fresh database is created, and the reason
+/// is in `warnings`.
 public final class TuningDatabase: Sendable {
     /// The schema this build reads and writes (`PRAGMA user_version`).
     public static let schemaVersion = 1
