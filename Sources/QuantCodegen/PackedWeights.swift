@@ -38,7 +38,6 @@ public enum WeightPacker {
         // Row by row of B, panel by panel: `layout.offset(k:n:)` with its divisions hoisted out
         // of the inner loop (one per row and panel instead of two per element).
         let signed = op.bType == .s8, offset = adjust.bOffset
-        let source = b.bindMemory(to: UInt8.self)
         columnSums.withUnsafeMutableBufferPointer { sums in
             for kk in 0..<op.k {
                 let row = kk * ldb, group = kk / layout.kGroup
@@ -46,7 +45,7 @@ public enum WeightPacker {
                 for panel in 0..<layout.panels {
                     let first = panel * layout.panelWidth, base = panel * layout.panelBytes + rowInPanel
                     for column in 0..<min(layout.panelWidth, op.n - first) {
-                        let byte = source[row + first + column]
+                        let byte = b[row + first + column]
                         let value = (signed ? Int32(Int8(bitPattern: byte)) : Int32(byte)) + offset
                         sums[first + column] &+= value
                         out[base + column * layout.kGroup] = UInt8(truncatingIfNeeded: value)
