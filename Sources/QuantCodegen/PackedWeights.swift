@@ -35,15 +35,14 @@ public enum WeightPacker {
         let packed = PackedWeights(layout: layout, signature: signature)
         let out = packed.bytes.assumingMemoryBound(to: UInt8.self)
         var columnSums = [Int32](repeating: 0, count: op.n)
-        // Row by row of B, panel by panel: `layout.offset(k:n:)` with its divisions hoisted out
-        // of the inner loop (one per row and panel instead of two per element).
+        // Row by row of B, panel by panel, so that the layout's divisions happen once per row and
+        // panel instead of twice per element.
         let signed = op.bType == .s8, offset = adjust.bOffset
         columnSums.withUnsafeMutableBufferPointer { sums in
             for kk in 0..<op.k {
-                let row = kk * ldb, group = kk / layout.kGroup
-                let rowInPanel = group * layout.panelWidth * layout.kGroup + (kk - group * layout.kGroup)
+                let row = kk * ldb
                 for panel in 0..<layout.panels {
-                    let first = panel * layout.panelWidth, base = panel * layout.panelBytes + rowInPanel
+                    let first = panel * layout.panelWidth, base = layout.offset(k: kk, panel: panel)
                     for column in 0..<min(layout.panelWidth, op.n - first) {
                         let byte = b[row + first + column]
                         let value = (signed ? Int32(Int8(bitPattern: byte)) : Int32(byte)) + offset

@@ -69,10 +69,6 @@ struct VectorMath {
     func lookup16(_ table: [Float], _ index: LLVMValueRef) -> LLVMValueRef {
         precondition(table.count == 16)
         let i32 = context.i32
-        func part(_ vector: LLVMValueRef, _ start: Int, _ count: Int) -> LLVMValueRef {
-            let mask = context.constVector((start..<(start + count)).map { context.constInt(i32, Int64($0)) })
-            return LLVMBuildShuffleVector(b.ref, vector, LLVMGetUndef(LLVMTypeOf(vector)), mask, "")!
-        }
         func constants(_ values: ArraySlice<Float>) -> LLVMValueRef { context.constVector(values.map { context.constFloat($0) }) }
         let x86 = isa == .avx2 || isa == .avxvnni || isa == .avx512vnni
         switch isa {
@@ -80,14 +76,14 @@ struct VectorMath {
             let permute = try! module.intrinsic("llvm.x86.avx512.permvar.sf.512")
             let entries = constants(table[...])
             return b.concat((0..<(lanes / 16)).map { chunk in
-                b.call(permute.function, type: permute.type, [entries, part(index, chunk * 16, 16)])
+                b.call(permute.function, type: permute.type, [entries, b.slice(index, from: chunk * 16, count: 16)])
             })
         case _ where x86 && lanes % 8 == 0:
             let permute = try! module.intrinsic("llvm.x86.avx2.permps")
             let low = constants(table[0..<8]), high = constants(table[8..<16])
             let eights = context.constVector(Array(repeating: context.constInt(i32, 8), count: 8))
             return b.concat((0..<(lanes / 8)).map { chunk in
-                let lanesIndex = part(index, chunk * 8, 8)
+                let lanesIndex = b.slice(index, from: chunk * 8, count: 8)
                 let fromLow = b.call(permute.function, type: permute.type, [low, lanesIndex])
                 let fromHigh = b.call(permute.function, type: permute.type, [high, lanesIndex])
                 return b.select(b.icmp(LLVMIntSLT, lanesIndex, eights), fromLow, fromHigh)

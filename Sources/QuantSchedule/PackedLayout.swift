@@ -41,9 +41,16 @@ public struct PackedLayout: Sendable, Hashable, CustomStringConvertible {
     /// Byte offset of B[k][n] in the packed buffer.
     @inline(__always)
     public func offset(k kk: Int, n nn: Int) -> Int {
-        let panel = nn / panelWidth, column = nn - panel * panelWidth
-        let group = kk / kGroup, within = kk - group * kGroup
-        return panel * panelBytes + (group * panelWidth + column) * kGroup + within
+        let panel = nn / panelWidth
+        return offset(k: kk, panel: panel) + (nn - panel * panelWidth) * kGroup
+    }
+
+    /// Byte offset of B[k][first column of `panel`]; the panel's next columns follow every
+    /// `kGroup` bytes.
+    @inline(__always)
+    public func offset(k kk: Int, panel: Int) -> Int {
+        let group = kk / kGroup
+        return panel * panelBytes + group * panelWidth * kGroup + (kk - group * kGroup)
     }
 
     public var description: String {
