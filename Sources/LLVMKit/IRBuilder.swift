@@ -134,4 +134,19 @@ public final class IRBuilder {
         var args: [LLVMValueRef?] = args
         return LLVMBuildCall2(ref, type, function, &args, UInt32(args.count), name)
     }
+
+    /// An empty `asm sideeffect` that clobbers memory: no memory access moves across it, so code
+    /// that depends on loads after it stays after it (a code generator's scheduling fence that
+    /// emits no instruction).
+    public func schedulingBarrier() {
+        let type = context.function(context.void, [])
+        var text = Array("".utf8CString), constraints = Array("~{memory}".utf8CString)
+        let asm = text.withUnsafeMutableBufferPointer { t in
+            constraints.withUnsafeMutableBufferPointer { c in
+                LLVMGetInlineAsm(type, t.baseAddress, 0, c.baseAddress, c.count - 1, 1, 0, LLVMInlineAsmDialectATT, 0)!
+            }
+        }
+        var none: [LLVMValueRef?] = []
+        LLVMBuildCall2(ref, type, asm, &none, 0, "")
+    }
 }

@@ -478,16 +478,15 @@ private struct EmissionState {
             rowValues.append(b.concat(Array(outputs)))
             if let accumulatorTile { b.store(rowValues[i], to: b.byteOffset(accumulatorTile, const(i * width * 4)), align: 64) }
         }
-        var pending: [(acc: LLVMValueRef, aScale: LLVMValueRef?, residual: LLVMValueRef?, target: LLVMValueRef)] = []
         for i in 0..<rows {
             let cRow = b.byteOffset(cBase, b.mul(b.mul(b.add(row, const(i)), ldc), const(size)))
             let cTile = b.byteOffset(cRow, b.mul(column, const(size)), "c.tile\(i)")
             cTiles.append(cTile)
+        }
+        /// Row `i`'s adjusted int32 vector, A's run-time scale for it, its residual and where it goes.
+        func prepare(_ i: Int) -> (acc: LLVMValueRef, aScale: LLVMValueRef?, residual: LLVMValueRef?, target: LLVMValueRef) {
             // Rows of the last, partial panel go to the scratch tile first.
-            let target = isTail.map { b.select($0, b.byteOffset(scratchTile!, const(i * tileRowBytes)), cTile) } ?? cTile
-            // The row's vectors as one wide vector, and below two rows side by side: every epilogue
-            // operation becomes 2·`vectors` independent instructions, which keeps long chains (GELU)
-            // from stalling.
+            let target = isTail.map { b.select($0, b.byteOffset(scratchTile!, const(i * tileRowBytes)), cTiles[i]) } ?? cTiles[i]
             let rowSum = rowSums[i].map { b.splat($0, count: width) }
             var loaded = rowValues[i]
             if let accumulatorTile {
@@ -510,17 +509,27 @@ private struct EmissionState {
                 let sums = b.load(wideInts, from: b.byteOffset(columnSums, b.mul(column, const(4))), align: 4 * lanes)
                 acc = b.sub(acc, b.mul(runTimeA.zeroPoint, sums))
             }
-            pending.append((acc, runTimeA?.scale, residualRows.isEmpty ? nil : residualRows[i], target))
+            return (acc, runTimeA?.scale, residualRows.isEmpty ? nil : residualRows[i], target)
         }
-        // Rows go through the epilogue `rowsTogether` at a time, side by side in one vector.
+        // Rows go through the epilogue `rowsTogether` at a time: the row's vectors as one wide
+        // vector, and rows side by side, so that every epilogue operation becomes several
+        // independent instructions. With a stack tile, a scheduling barrier after each group keeps
+        // the code generator from interleaving all the groups (which spills their temporaries):
+        // the next group's volatile loads, and so everything computed from them, stay after it.
         for first in stride(from: 0, to: rows, by: Self.rowsTogether) {
-            let group = pending[first..<min(rows, first + Self.rowsTogether)]
+            let group = (first..<min(rows, first + Self.rowsTogether)).map(prepare)
             let scales = group.compactMap(\.aScale)
             let out = outputMode.convert(b.concat(group.map(\.acc)), column: column, width: width * group.count, rows: group.count,
                                          aScale: scales.isEmpty ? nil : b.concat(scales), residual: group.compactMap(\.residual))
+            // One store per output vector: narrowed lanes go straight from the narrowing
+            // instruction to memory (`vpmovusdb` to m128) instead of being gathered into one
+            // register first.
             for (r, row) in group.enumerated() {
-                b.store(group.count == 1 ? out : b.slice(out, from: r * width, count: width), to: row.target, align: 1)
+                for chunk in stride(from: 0, to: width, by: lanes) {
+                    b.store(b.slice(out, from: r * width + chunk, count: lanes), to: b.byteOffset(row.target, const(chunk * size)), align: 1)
+                }
             }
+            if accumulatorTile != nil && first + Self.rowsTogether < rows { b.schedulingBarrier() }
         }
         guard let isTail else { return }
         let copy = b.appendBlock(function, "tail.copy"), done = b.appendBlock(function, "tail.done")
