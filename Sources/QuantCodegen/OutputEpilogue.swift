@@ -46,6 +46,26 @@ struct OutputEpilogue {
     private var dequantBias: ColumnConstant? = nil
     /// The chain's per-column constants, one entry per step (nil for steps without one).
     private var chainConstants: [ColumnConstant?] = []
+    /// Whether a chain's value can be NaN before it is requantized (see `EpilogueChain.staysFinite`;
+    /// a run-time A scale has no bound known when the kernel is compiled).
+    private var chainCanBeNaN = true
+    /// Set when every value to be requantized, already divided by the output scale, is a number
+    /// below 2^30 in magnitude: then it is rounded and clamped as an integer, and only against the
+    /// bounds it can reach.
+    private var integerRounding: IntegerRounding? = nil
+
+    struct IntegerRounding {
+        var clampsLower: Bool
+        var clampsUpper: Bool
+
+        /// `scaled`: the range of the values to round; `bounds`: the quantized range to clamp to.
+        init?(scaled: ClosedRange<Double>, zeroPoint: Int32, bounds: ClosedRange<Int32>) {
+            let room: Double = 1_073_741_824  // 2^30: 2^31 less room for float32 rounding and the zero point
+            guard scaled.lowerBound > -room, scaled.upperBound < room else { return nil }
+            clampsLower = (scaled.lowerBound - 1).rounded(.down) + Double(zeroPoint) < Double(bounds.lowerBound)
+            clampsUpper = (scaled.upperBound + 1).rounded(.up) + Double(zeroPoint) > Double(bounds.upperBound)
+        }
+    }
 
     /// `columns`: the padded column count the kernel may load constants for.
     init(op: MatMul, module: Module, builder: IRBuilder, columns: Int, isa: ISA) {
@@ -64,10 +84,23 @@ struct OutputEpilogue {
             let values = (0..<op.n).map { op.outputMultiplier(column: $0) }
             multipliers = constant("multipliers", values, uniform: Set(values.map(\.bitPattern)).count == 1)
         }
+        // The largest |float(acc) · multiplier| (a run-time A scale is not known yet).
+        let startBound = op.aQuantMode.isRunTime ? Double.infinity
+            : 2_147_483_648 * ((0..<op.n).map { Double(abs(op.outputMultiplier(column: $0))) }.max() ?? 0)
+        if case let .requantized(r) = op.output {
+            integerRounding = IntegerRounding(scaled: -startBound...startBound, zeroPoint: r.output.zeroPoints[0],
+                                              bounds: op.requantizedBounds!)
+        }
         if case let .dequantized(d) = op.output, let bias = d.bias {
             dequantBias = constant("bias", bias, uniform: false)
         }
         if case let .chain(chain) = op.output {
+            chainCanBeNaN = !chain.staysFinite(startBound: startBound)
+            if case let .requantize(type, quant) = chain.output, !chainCanBeNaN {
+                let values = chain.bounds(startBound: startBound).values, reciprocal = Double(EpilogueChain.reciprocal(quant.scales[0]))
+                integerRounding = IntegerRounding(scaled: (values.lowerBound * reciprocal)...(values.upperBound * reciprocal),
+                                                  zeroPoint: quant.zeroPoints[0], bounds: type.integerRange!)
+            }
             chainConstants = chain.steps.enumerated().map { index, step in
                 switch step {
                 case let .bias(values), let .scale(values): constant("chain.\(index)", values, uniform: values.count == 1)
@@ -100,9 +133,14 @@ struct OutputEpilogue {
             return acc
         case let .requantized(r):
             let bounds = op.requantizedBounds!, zeroPoint = r.output.zeroPoints[0]
+            if let integerRounding {
+                let quantized = math.roundAndClamp(b.fmul(b.sitofp(acc, to: floats), multiplier()), zeroPoint: zeroPoint, range: bounds,
+                                                   integerRounding, portable: portable)
+                return b.trunc(quantized, to: context.vector(context.i8, width))
+            }
             let value = math.clamp(b.fmul(b.sitofp(acc, to: floats), multiplier()),
                                    Float(bounds.lowerBound - zeroPoint), Float(bounds.upperBound - zeroPoint))
-            let quantized = b.add(b.fptosi(math.roundHalfToEven(value, portable: portable), to: ints), splat(zeroPoint))
+            let quantized = b.add(math.roundToInt32(value, portable: portable), splat(zeroPoint))
             return b.trunc(quantized, to: context.vector(context.i8, width))
         case let .dequantized(d):
             var value = b.fmul(b.sitofp(acc, to: floats), multiplier())
@@ -110,8 +148,14 @@ struct OutputEpilogue {
             let (lower, upper) = d.activation.realBounds
             return math.clamp(value, lower, upper)
         case let .chain(chain):
-            var value = b.fmul(b.sitofp(acc, to: floats), multiplier())
-            for (index, step) in chain.steps.enumerated() {
+            // A leading bias joins the product in one fused multiply-add, as `EpilogueChain.apply` does.
+            let fusedBias = if case .bias = chain.steps.first { true } else { false }
+            var value = fusedBias ? math.fma(b.sitofp(acc, to: floats), multiplier(), load(chainConstants[0]!))
+                                  : b.fmul(b.sitofp(acc, to: floats), multiplier())
+            // A requantizing chain ending in GELU folds 1 / y_scale into GELU's table, as the
+            // reference does (`EpilogueChain.foldsReciprocalIntoGELU`).
+            let foldsReciprocal = chain.foldsReciprocalIntoGELU, last = chain.steps.count - 1
+            for (index, step) in chain.steps.enumerated() where !(fusedBias && index == 0) && !(foldsReciprocal && index == last) {
                 switch step {
                 case .bias: value = b.fadd(value, load(chainConstants[index]!))
                 case .scale: value = b.fmul(value, load(chainConstants[index]!))
@@ -125,10 +169,16 @@ struct OutputEpilogue {
             }
             guard case let .requantize(type, quant) = chain.output else { return value }
             let range = type.integerRange!, zeroPoint = quant.zeroPoints[0]
-            let scaled = b.fmul(value, math.splat(EpilogueChain.reciprocal(quant.scales[0])))
+            let reciprocal = EpilogueChain.reciprocal(quant.scales[0])
+            let scaled = foldsReciprocal ? math.gelu(value, scale: reciprocal) : b.fmul(value, math.splat(reciprocal))
+            if let integerRounding {
+                return b.trunc(math.roundAndClamp(scaled, zeroPoint: zeroPoint, range: range, integerRounding, portable: portable),
+                               to: context.vector(context.i8, width))
+            }
             let quantized = math.saturatingRound(scaled, zeroPoint: splat(zeroPoint),
                                                  lowerMinusZero: math.splat(Float(range.lowerBound - zeroPoint)),
-                                                 upperMinusZero: math.splat(Float(range.upperBound - zeroPoint)), portable: portable)
+                                                 upperMinusZero: math.splat(Float(range.upperBound - zeroPoint)), portable: portable,
+                                                 canBeNaN: chainCanBeNaN)
             return b.trunc(quantized, to: context.vector(context.i8, width))
         }
     }

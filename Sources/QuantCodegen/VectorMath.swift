@@ -44,52 +44,68 @@ struct VectorMath {
         }
     }
 
-    /// `RealFunctions.gelu`: x/2 + g(|x|), g from the interval's degree-4 polynomial (coefficients
-    /// by table lookup), max(x, 0) from `geluLimit` on.
-    func gelu(_ x: LLVMValueRef) -> LLVMValueRef {
+    /// `RealFunctions.gelu` (`scale` 1) or `RealFunctions.ScaledGELU(scale:)`: max(x, 0)·r - h_r(t)
+    /// for t = min(|x|, 6), h_r the interval's cubic in t with coefficients from 32-entry tables.
+    func gelu(_ x: LLVMValueRef, scale r: Float = 1) -> LLVMValueRef {
         let ints = context.vector(context.i32, lanes)
-        let fabs = try! module.intrinsic("llvm.fabs", overloads: [floats])
-        let floor = try! module.intrinsic("llvm.floor", overloads: [floats])
-        let t = b.call(fabs.function, type: fabs.type, [x])
-        let s = b.fmul(t, splat(RealFunctions.geluIntervalsPerUnit))
-        let whole = b.call(floor.function, type: floor.type, [s])
-        let interval = b.select(b.fcmp(LLVMRealOLT, whole, splat(15)), whole, splat(15))  // NaN → 15
-        let u = b.fsub(s, interval)
-        let index = b.fptosi(interval, to: ints)
-        let c = RealFunctions.geluCoefficients
-        var p = lookup16(c[4], index)
-        for k in stride(from: 3, through: 0, by: -1) { p = fma(p, u, lookup16(c[k], index)) }
-        let polynomial = fma(splat(0.5), x, p)
+        let t = clampedMagnitude(x, RealFunctions.geluLimit)
+        // w = 2^23 + RNE(t·k): the interval's index sits in w's low mantissa bits.
+        let w = fma(t, splat(RealFunctions.geluIntervalsPerUnit), splat(RealFunctions.geluIndexBias))
+        let index = b.bitcast(w, to: ints)
+        let c = r == 1 ? RealFunctions.geluCoefficients : RealFunctions.ScaledGELU(scale: r).coefficients
+        var p = lookup32(c[3], index)
+        for d in stride(from: 2, through: 0, by: -1) { p = fma(p, t, lookup32(c[d], index)) }
         let positive = b.select(b.fcmp(LLVMRealOGT, x, splat(0)), x, splat(0))
-        return b.select(b.fcmp(LLVMRealOGE, t, splat(RealFunctions.geluLimit)), positive, polynomial)
+        return r == 1 ? b.fadd(positive, p) : fma(positive, splat(r), p)
     }
 
-    /// `table[index]` per lane (`index` in 0..<16): `vpermps` on zmm (AVX-512), two `vpermps` on
-    /// ymm and a blend (AVX2), or one lane at a time elsewhere.
-    func lookup16(_ table: [Float], _ index: LLVMValueRef) -> LLVMValueRef {
-        precondition(table.count == 16)
+    /// `min(|x|, limit)`, NaN staying NaN: one `vrangeps` per 16 lanes on AVX-512 (the operand of
+    /// smaller magnitude, sign cleared), else an absolute value and a select.
+    func clampedMagnitude(_ x: LLVMValueRef, _ limit: Float) -> LLVMValueRef {
+        if isa == .avx512vnni && lanes % 16 == 0 {
+            let range = try! module.intrinsic("llvm.x86.avx512.mask.range.ps.512")
+            let i32 = context.i32
+            func sixteen(_ v: Float) -> LLVMValueRef { context.constVector(Array(repeating: context.constFloat(v), count: 16)) }
+            let absoluteMinimumSignCleared = context.constInt(i32, 0b1010), currentRounding = context.constInt(i32, 4)
+            return b.concat((0..<(lanes / 16)).map { chunk in
+                b.call(range.function, type: range.type, [b.slice(x, from: chunk * 16, count: 16), sixteen(limit), absoluteMinimumSignCleared,
+                                                          sixteen(0), context.constInt(context.i16, -1), currentRounding])
+            })
+        }
+        let fabs = try! module.intrinsic("llvm.fabs", overloads: [floats])
+        let magnitude = b.call(fabs.function, type: fabs.type, [x])
+        return b.select(b.fcmp(LLVMRealOGT, magnitude, splat(limit)), splat(limit), magnitude)
+    }
+
+    /// `table[index & 31]` per lane: one two-table `vpermi2ps` on zmm (AVX-512, which reads only
+    /// the low 5 bits), four `vpermps` on ymm and three blends (AVX2), or one lane at a time
+    /// elsewhere.
+    func lookup32(_ table: [Float], _ rawIndex: LLVMValueRef) -> LLVMValueRef {
+        precondition(table.count == 32)
         let i32 = context.i32
         func constants(_ values: ArraySlice<Float>) -> LLVMValueRef { context.constVector(values.map { context.constFloat($0) }) }
+        func splat(_ v: Int32, _ count: Int) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(i32, Int64(v)), count: count)) }
         let x86 = isa == .avx2 || isa == .avxvnni || isa == .avx512vnni
         switch isa {
         case .avx512vnni where lanes % 16 == 0:
-            let permute = try! module.intrinsic("llvm.x86.avx512.permvar.sf.512")
-            let entries = constants(table[...])
+            let permute = try! module.intrinsic("llvm.x86.avx512.vpermi2var.ps.512")
+            let low = constants(table[0..<16]), high = constants(table[16..<32])
             return b.concat((0..<(lanes / 16)).map { chunk in
-                b.call(permute.function, type: permute.type, [entries, b.slice(index, from: chunk * 16, count: 16)])
+                b.call(permute.function, type: permute.type, [low, b.slice(rawIndex, from: chunk * 16, count: 16), high])
             })
         case _ where x86 && lanes % 8 == 0:
             let permute = try! module.intrinsic("llvm.x86.avx2.permps")
-            let low = constants(table[0..<8]), high = constants(table[8..<16])
-            let eights = context.constVector(Array(repeating: context.constInt(i32, 8), count: 8))
+            let quarters = (0..<4).map { constants(table[($0 * 8)..<($0 * 8 + 8)]) }
             return b.concat((0..<(lanes / 8)).map { chunk in
-                let lanesIndex = b.slice(index, from: chunk * 8, count: 8)
-                let fromLow = b.call(permute.function, type: permute.type, [low, lanesIndex])
-                let fromHigh = b.call(permute.function, type: permute.type, [high, lanesIndex])
-                return b.select(b.icmp(LLVMIntSLT, lanesIndex, eights), fromLow, fromHigh)
+                let index = b.and(b.slice(rawIndex, from: chunk * 8, count: 8), splat(31, 8))
+                let picked = quarters.map { b.call(permute.function, type: permute.type, [$0, index]) }
+                let bit8 = b.icmp(LLVMIntNE, b.and(index, splat(8, 8)), splat(0, 8))
+                let bit16 = b.icmp(LLVMIntNE, b.and(index, splat(16, 8)), splat(0, 8))
+                return b.select(bit16, b.select(bit8, picked[3], picked[2]), b.select(bit8, picked[1], picked[0]))
             })
         default:
             let entries = constants(table[...])
+            let index = b.and(rawIndex, splat(31, lanes))
             var result = LLVMGetUndef(floats)!
             for lane in 0..<lanes {
                 let entry = LLVMBuildExtractElement(b.ref, entries, b.extractElement(index, lane), "")!
@@ -125,6 +141,37 @@ struct VectorMath {
         return b.call(roundEven.function, type: roundEven.type, [value])
     }
 
+    /// `clamp(RNE(x) + zp, range)` for lanes the caller proved to be numbers below 2^30 in
+    /// magnitude: rounded and clamped as integers, which equals clamping first (rounding is
+    /// monotone and the bounds are integers) and lets the code generator use saturating narrowing
+    /// stores (`vpmovusdb`, `vpmovsdb`) for a type's whole range. A bound the values cannot reach
+    /// (`rounding`) is not compared against.
+    func roundAndClamp(_ x: LLVMValueRef, zeroPoint: Int32, range: ClosedRange<Int32>, _ rounding: OutputEpilogue.IntegerRounding,
+                       portable: Bool) -> LLVMValueRef {
+        func splat(_ v: Int32) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(context.i32, Int64(v)), count: lanes)) }
+        var q = b.add(roundToInt32(x, portable: portable), splat(zeroPoint))
+        if rounding.clampsLower { q = b.select(b.icmp(LLVMIntSLT, q, splat(range.lowerBound)), splat(range.lowerBound), q) }
+        // From here q ≥ range.lowerBound; when that is ≥ 0 an unsigned minimum is the same, and it
+        // makes the narrowing store one saturating `vpmovusdb`.
+        let above = range.lowerBound >= 0 ? LLVMIntUGT : LLVMIntSGT
+        if rounding.clampsUpper { q = b.select(b.icmp(above, q, splat(range.upperBound)), splat(range.upperBound), q) }
+        return q
+    }
+
+    /// `RNE(x)` as i32 lanes (callers keep |x| < 2^31): on AVX-512 one `vcvtps2dq` with embedded
+    /// round-to-nearest-even (the MXCSR mode is not consulted), elsewhere round then truncate.
+    func roundToInt32(_ x: LLVMValueRef, portable: Bool) -> LLVMValueRef {
+        let ints = context.vector(context.i32, lanes)
+        guard isa == .avx512vnni, lanes % 16 == 0 else { return b.fptosi(roundHalfToEven(x, portable: portable), to: ints) }
+        let convert = try! module.intrinsic("llvm.x86.avx512.mask.cvtps2dq.512")
+        let i32 = context.i32
+        let passThrough = context.constVector(Array(repeating: context.constInt(i32, 0), count: 16))
+        let allLanes = context.constInt(context.i16, -1), nearestEven = context.constInt(i32, 8)  // _MM_FROUND_TO_NEAREST_INT | NO_EXC
+        return b.concat((0..<(lanes / 16)).map { chunk in
+            b.call(convert.function, type: convert.type, [b.slice(x, from: chunk * 16, count: 16), passThrough, allLanes, nearestEven])
+        })
+    }
+
     /// QuantizeLinear `sat(RNE(x / scale) + zp)` of f32 lanes, as i32 lanes; `scale` and `zeroPoint`
     /// are vectors (f32, i32), `range` the type's.
     func quantize(_ x: LLVMValueRef, scale: LLVMValueRef, zeroPoint: LLVMValueRef, range: ClosedRange<Int32>, portable: Bool) -> LLVMValueRef {
@@ -138,12 +185,12 @@ struct VectorMath {
 
     /// QuantizeLinear of a vector already divided by the scale: NaN → 0, clamped to
     /// [lower - zp, upper - zp], rounded half to even, plus the zero point (i32 lanes).
+    /// `canBeNaN: false` (the caller proved every lane is a number) leaves out the NaN select.
     func saturatingRound(_ scaled: LLVMValueRef, zeroPoint: LLVMValueRef, lowerMinusZero: LLVMValueRef,
-                         upperMinusZero: LLVMValueRef, portable: Bool) -> LLVMValueRef {
-        let ints = context.vector(context.i32, lanes)
-        let notNaN = b.select(b.fcmp(LLVMRealUNO, scaled, scaled), splat(0), scaled)
+                         upperMinusZero: LLVMValueRef, portable: Bool, canBeNaN: Bool = true) -> LLVMValueRef {
+        let notNaN = canBeNaN ? b.select(b.fcmp(LLVMRealUNO, scaled, scaled), splat(0), scaled) : scaled
         var value = b.select(b.fcmp(LLVMRealOGT, notNaN, upperMinusZero), upperMinusZero, notNaN)
         value = b.select(b.fcmp(LLVMRealOLT, notNaN, lowerMinusZero), lowerMinusZero, value)
-        return b.add(b.fptosi(roundHalfToEven(value, portable: portable), to: ints), zeroPoint)
+        return b.add(roundToInt32(value, portable: portable), zeroPoint)
     }
 }

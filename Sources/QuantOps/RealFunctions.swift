@@ -51,63 +51,97 @@ public enum RealFunctions {
     @inline(__always)
     public static func sigmoid(_ x: Float) -> Float { Float(0.5).addingProduct(0.5, tanh(0.5 * x)) }
 
-    /// GELU's even part `g(t) = (t/2)·erf(t/√2)` on [0, 6): one degree-4 polynomial per interval of
-    /// 6/16, in the interval's local coordinate u ∈ [0, 1); `geluCoefficients[k][i]` multiplies uᵏ
-    /// on interval i (least squares on Chebyshev nodes; interval 0 is u²·(…) so that g(0) = 0).
-    /// Division-free, and the coefficients of an interval are picked by a 16-entry table lookup,
-    /// which the kernels do with one permute per coefficient.
+    /// GELU as QuantForge defines it: `gelu(x) = x·Φ(x) = max(x, 0) - h(t)`, where
+    /// `h(t) = t·Φ(-t)` decays to 6e-9 at t = 6 and `t = min(|x|, 6)`. `h` is one cubic per
+    /// interval, written in t itself: interval i is centred on i/k and picked by rounding t·k to the
+    /// nearest integer, which `fma(t, k, 2^23)` leaves in its low mantissa bits (so a kernel needs
+    /// no conversion, and AVX-512 looks the interval up with one two-table permute per coefficient).
+    /// `geluCoefficients[d][i]` multiplies tᵈ on interval i and holds the coefficients of -h
+    /// (near-minimax fits from `tools/fit_gelu.py`; interval 0 has no constant term, so GELU(0) = 0).
+    /// Absolute error below 7e-7 everywhere (6.4e-7 measured).
     public static let geluCoefficients: [[Float]] = [
         [
-            0, 0.054813992232084274, 0.20502975583076477, 0.4159187376499176,
-            0.6497890949249268, 0.880506694316864, 1.0974948406219482, 1.301127314567566,
-            1.4959503412246704, 1.6862543821334839, 1.8746684789657593, 2.0624234676361084,
-            2.2499847412109375, 2.43749737739563, 2.624999523162842, 2.8125,
+            0.0, 6.256276537897065e-05, 0.0010408187517896295, 0.003927343524992466,
+            0.006882930640131235, 0.0031218179501593113, -0.018062174320220947, -0.06699519604444504,
+            -0.14799338579177856, -0.25548166036605835, -0.37407562136650085, -0.48279815912246704,
+            -0.5615578889846802, -0.5971038341522217, -0.5861676931381226, -0.5351340174674988,
+            -0.45682400465011597, -0.3662157654762268, -0.2766355276107788, -0.19745372235774994,
+            -0.13347585499286652, -0.08561522513628006, -0.05219306796789169, -0.030282266438007355,
+            -0.01674151048064232, -0.008828369900584221, -0.004444656893610954, -0.0021380260586738586,
+            -0.0009833541698753834, -0.000432713539339602, -0.00018227491818834096, -7.35371359041892e-05,
         ],
         [
-            0, 0.10708925873041153, 0.18719600141048431, 0.22802166640758514,
-            0.23530568182468414, 0.22447305917739868, 0.20969997346401215, 0.19840167462825775,
-            0.19197921454906464, 0.1890583485364914, 0.18796230852603912, 0.1876174658536911,
-            0.1875256448984146, 0.1875048130750656, 0.18750077486038208, 0.18750010430812836,
+            -0.5000104904174805, -0.5015251636505127, -0.5115680694580078, -0.5298434495925903,
+            -0.5435613989830017, -0.5310436487197876, -0.4710833728313446, -0.35309746861457825,
+            -0.18333737552165985, 0.015786759555339813, 0.21261246502399445, 0.37607088685035706,
+            0.4843709170818329, 0.5295596718788147, 0.517113208770752, 0.46188321709632874,
+            0.3824131488800049, 0.295951247215271, 0.21531063318252563, 0.1478593945503235,
+            0.09614120423793793, 0.05933194234967232, 0.03481904789805412, 0.01946130581200123,
+            0.010373265482485294, 0.005278616212308407, 0.0025667771697044373, 0.001193619566038251,
+            0.0005311950226314366, 0.00022636816720478237, 9.24233318073675e-05, 3.617080801632255e-05,
         ],
         [
-            0.056120529770851135, 0.04874681308865547, 0.03054823726415634, 0.01096965093165636,
-            -0.00231340853497386, -0.007381461560726166, -0.006865820847451687, -0.004383846186101437,
-            -0.002178250113502145, -0.0008807071717455983, -0.0002960072597488761, -8.370261639356613e-05,
-            -2.0063112970092334e-05, -4.096988959645387e-06, -7.152935381782299e-07, -1.0705232256214003e-07,
+            0.39961230754852295, 0.4122103452682495, 0.44720759987831116, 0.4860345423221588,
+            0.5073112845420837, 0.4934333562850952, 0.4367922246456146, 0.34187355637550354,
+            0.22318944334983826, 0.10015851259231567, -0.008779320865869522, -0.09072662889957428,
+            -0.14038138091564178, -0.15953414142131805, -0.1548142284154892, -0.13488678634166718,
+            -0.1079997718334198, -0.08049383759498596, -0.056292857974767685, -0.0371377058327198,
+            -0.02320028282701969, -0.013762785121798515, -0.007769407704472542, -0.004180931951850653,
+            -0.002147601917386055, -0.0010541811352595687, -0.0004949503927491605, -0.0002224508934887126,
+            -9.576873708283529e-05, -3.951676262659021e-05, -1.5635978343198076e-05, -5.9353433243813924e-06,
         ],
         [
-            -8.01970818429254e-05, -0.005093567073345184, -0.007142262067645788, -0.005821429658681154,
-            -0.002890900708734989, -0.00040515276486985385, 0.0007577319629490376, 0.0008743731887079775,
-            0.0005765173700638115, 0.00028046197257936, 0.00010814450797624886, 3.4104919905075803e-05,
-            8.94648655958008e-06, 1.9724006961041596e-06, 3.6797703728552733e-07, 5.837451766410595e-08,
-        ],
-        [
-            -0.0012269571889191866, -0.0005273454589769244, 0.00028668000595644116, 0.0007005405495874584,
-            0.0006164556834846735, 0.0003019129508174956, 4.065142275067046e-05, -6.918935832800344e-05,
-            -7.344765617744997e-05, -4.4055534090148285e-05, -1.935884210979566e-05, -6.7069236138195265e-06,
-            -1.8925302356365137e-06, -4.4271686761021556e-07, -8.679856478011061e-08, -1.4367142142646117e-08,
+            -0.012143511325120926, -0.04917805641889572, -0.0905902311205864, -0.11826615035533905,
+            -0.12929178774356842, -0.12416669726371765, -0.10630901157855988, -0.08083071559667587,
+            -0.0531519390642643, -0.027798790484666824, -0.007691560313105583, 0.006007806863635778,
+            0.013598811812698841, 0.01630520448088646, 0.015708832070231438, 0.013311728835105896,
+            0.010278992354869843, 0.0073617491871118546, 0.00494044553488493, 0.0031269679311662912,
+            0.0018748440779745579, 0.0010682085994631052, 0.000579707499127835, 0.00030019201221875846,
+            0.00014853733591735363, 7.030832057353109e-05, 3.186478716088459e-05, 1.383817561873002e-05,
+            5.7621891755843535e-06, 2.3018260435492266e-06, 8.825426220937516e-07, 3.249015492201579e-07,
         ],
     ]
     public static let geluLimit: Float = 6
-    public static let geluIntervalsPerUnit: Float = 16.0 / 6.0
+    /// k: 6·k stays below 31.5, so every t up to the limit rounds to an interval index below 32.
+    public static let geluIntervalsPerUnit: Float = 5.2466664
+    /// 2^23: `fma(t, k, geluIndexBias)` is 2^23 + RNE(t·k), whose low 5 mantissa bits are the interval.
+    public static let geluIndexBias: Float = 8_388_608
 
-    /// `gelu(x) = x·Φ(x) = x/2 + g(|x|)`: `g` from the piecewise polynomial below 6, and
-    /// `gelu(x) = max(x, 0)` from 6 on (where erf(t/√2) rounds to 1); NaN stays NaN. Absolute error
-    /// below 4e-7 against the exact function.
+    /// `gelu(x)`; NaN stays NaN, `gelu(x) = x` from 6 on, and `gelu(x)` is -6e-9 (the true
+    /// value at -6) from -6 down.
     @inline(__always)
-    public static func gelu(_ x: Float) -> Float {
-        let t = abs(x)
-        if t >= geluLimit { return x > 0 ? x : 0 }
-        let s = t * geluIntervalsPerUnit
-        let floor = s.rounded(.down)
-        let interval = floor < 15 ? floor : 15  // NaN → 15, as the kernels' select does
-        let u = s - interval
-        let i = Int(interval)
-        var p = geluCoefficients[4][i]
-        p = geluCoefficients[3][i].addingProduct(p, u)
-        p = geluCoefficients[2][i].addingProduct(p, u)
-        p = geluCoefficients[1][i].addingProduct(p, u)
-        p = geluCoefficients[0][i].addingProduct(p, u)
-        return p.addingProduct(0.5, x)
+    public static func gelu(_ x: Float) -> Float { gelu(x, scale: 1, coefficients: geluCoefficients) }
+
+    /// `gelu(x) · r` in one rounding: `fma(max(x, 0), r, -h_r(t))`, where `-h_r` has the table's
+    /// coefficients times r (each rounded to float32, as `ScaledGELU` stores them). With r = 1 it is
+    /// `gelu(x)`.
+    @inline(__always)
+    static func gelu(_ x: Float, scale r: Float, coefficients c: [[Float]]) -> Float {
+        let magnitude = abs(x)
+        let t = magnitude > geluLimit ? geluLimit : magnitude  // NaN stays NaN
+        let w = geluIndexBias.addingProduct(t, geluIntervalsPerUnit)
+        let i = Int(w.bitPattern & 31)
+        var p = c[3][i]
+        p = c[2][i].addingProduct(p, t)
+        p = c[1][i].addingProduct(p, t)
+        p = c[0][i].addingProduct(p, t)
+        let positive: Float = x > 0 ? x : 0
+        return p.addingProduct(positive, r)
+    }
+
+    /// GELU followed by a multiplication by `scale`, evaluated as one function: what a requantizing
+    /// epilogue whose last step is GELU computes before rounding (`scale` = 1 / y_scale).
+    public struct ScaledGELU: Sendable {
+        public let scale: Float
+        /// `geluCoefficients` times `scale`.
+        public let coefficients: [[Float]]
+
+        public init(scale: Float) {
+            self.scale = scale
+            coefficients = geluCoefficients.map { $0.map { $0 * scale } }
+        }
+
+        @inline(__always)
+        public func callAsFunction(_ x: Float) -> Float { gelu(x, scale: scale, coefficients: coefficients) }
     }
 }

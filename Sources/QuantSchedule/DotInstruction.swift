@@ -134,7 +134,7 @@ public enum InstructionTable {
     public static let avx512Vpdpbusd = DotInstruction(
         kind: .avx512Vpdpbusd, isa: .avx512vnni, mnemonic: "vpdpbusd zmm", intrinsic: "llvm.x86.avx512.vpdpbusd.512",
         lanes: 16, kGroup: 4, aDomain: .unsigned8, bDomain: .signed8, vectorRegisters: 32,
-        requiredLLVMFeatures: ["+avx512f", "+avx512bw", "+avx512vnni"], confiningFeatures: ["x86_64": "-avxvnni"])
+        requiredLLVMFeatures: ["+avx512f", "+avx512bw", "+avx512dq", "+avx512vnni"], confiningFeatures: ["x86_64": "-avxvnni"])
 
     public static let avxVnniVpdpbusd = DotInstruction(
         kind: .avxVnniVpdpbusd, isa: .avxvnni, mnemonic: "vpdpbusd ymm", intrinsic: "llvm.x86.avx512.vpdpbusd.256",

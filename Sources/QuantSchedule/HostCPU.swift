@@ -24,9 +24,10 @@ public struct HostCPU: Sendable, CustomStringConvertible {
         public static let neon = Features(rawValue: 1 << 10)
         public static let dotprod = Features(rawValue: 1 << 11)
         public static let i8mm = Features(rawValue: 1 << 12)
+        public static let avx512dq = Features(rawValue: 1 << 13)
 
         public static let names: [(Features, String)] = [
-            (.avx2, "avx2"), (.fma, "fma"), (.avxvnni, "avx-vnni"), (.avx512f, "avx512f"), (.avx512bw, "avx512bw"),
+            (.avx2, "avx2"), (.fma, "fma"), (.avxvnni, "avx-vnni"), (.avx512f, "avx512f"), (.avx512bw, "avx512bw"), (.avx512dq, "avx512dq"),
             (.avx512vl, "avx512vl"), (.avx512vnni, "avx512-vnni"), (.amxTile, "amx-tile"), (.amxInt8, "amx-int8"),
             (.amxBF16, "amx-bf16"), (.neon, "neon"), (.dotprod, "dotprod"), (.i8mm, "i8mm"),
         ]
@@ -75,7 +76,8 @@ public struct HostCPU: Sendable, CustomStringConvertible {
             return need(.avxvnni, "AVX-VNNI") ?? (ymmOS ? nil : "the OS does not enable YMM state (XCR0)")
         case .avx512vnni:
             guard architecture == .x86_64 else { return "not an x86-64 CPU" }
-            return need(.avx512f, "AVX-512F") ?? need(.avx512bw, "AVX-512BW") ?? need(.avx512vnni, "AVX-512 VNNI")
+            return need(.avx512f, "AVX-512F") ?? need(.avx512bw, "AVX-512BW") ?? need(.avx512dq, "AVX-512DQ")
+                ?? need(.avx512vnni, "AVX-512 VNNI")
                 ?? (zmmOS ? nil : "the OS does not enable ZMM state (XCR0)")
         case .amx:
             guard architecture == .x86_64 else { return "not an x86-64 CPU" }
@@ -160,6 +162,7 @@ public struct HostCPU: Sendable, CustomStringConvertible {
         if bit(leaf1.ecx, 12) { features.insert(.fma) }
         if bit(leaf7s1.eax, 4) { features.insert(.avxvnni) }
         if bit(leaf7.ebx, 16) { features.insert(.avx512f) }
+        if bit(leaf7.ebx, 17) { features.insert(.avx512dq) }
         if bit(leaf7.ebx, 30) { features.insert(.avx512bw) }
         if bit(leaf7.ebx, 31) { features.insert(.avx512vl) }
         if bit(leaf7.ecx, 11) { features.insert(.avx512vnni) }

@@ -34,9 +34,13 @@ struct EpilogueChainTests {
                       output: .requantize(type: .s8, quant: .perTensor(scale: 0.01, zeroPoint: 0))),
         EpilogueChain([.residualAdd(type: .u8, quant: .perTensor(scale: 0.05, zeroPoint: 128)), .activation(.relu)], output: .dequantize),
         EpilogueChain([.activation(.tanh), .activation(.clamp(min: -0.5, max: 0.75))], output: .dequantize),
+        // GELU last before requantizing (1 / y_scale folded into its table): to s8, where GELU's
+        // minimum reaches below the type's range, and to u8 with y_zp = 0, so both clamps stay.
+        EpilogueChain([.activation(.gelu)], output: .requantize(type: .s8, quant: .perTensor(scale: 0.001, zeroPoint: -100))),
+        EpilogueChain([.bias([0.1]), .scale([2]), .activation(.gelu)], output: .requantize(type: .u8, quant: .perTensor(scale: 0.05, zeroPoint: 0))),
     ]
 
-    @Test(arguments: 0..<4)
+    @Test(arguments: 0..<6)
     func chainsAreBitExact(_ chainIndex: Int) throws {
         var random = TestRandom(seed: 4100 + UInt64(chainIndex))
         for (m, k, n) in [(1, 7, 5), (5, 64, 33), (19, 131, 47)] {
@@ -85,6 +89,44 @@ struct EpilogueChainTests {
                 }
             }
         }
+    }
+
+    /// `EpilogueChain.bounds`, which lets kernels leave out NaN checks and clamps, holds for
+    /// every value the reference computes: random chains, start values up to the bound.
+    @Test func boundsContainEveryValue() {
+        var random = TestRandom(seed: 4200)
+        let activations: [Activation] = [.none, .relu, .clamp(min: -0.5, max: 2), .gelu, .sigmoid, .tanh]
+        for _ in 0..<300 {
+            var steps: [EpilogueChain.Step] = []
+            for _ in 0..<random.int(1...4) {
+                switch random.int(0...3) {
+                case 0: steps.append(.bias((0..<3).map { _ in random.float(-50...50) }))
+                case 1: steps.append(.scale((0..<3).map { _ in random.float(-4...4) }))
+                case 2: steps.append(.activation(activations[random.int(0...(activations.count - 1))]))
+                default: steps.append(.residualAdd(type: .u8, quant: .perTensor(scale: random.float(0.001...0.5), zeroPoint: Int32(random.int(0...255)))))
+                }
+            }
+            let chain = EpilogueChain(steps, output: .dequantize)
+            let startBound = Double(random.float(0.01...1000))
+            let (values, largest) = chain.bounds(startBound: startBound)
+            for _ in 0..<200 {
+                let start = Float(startBound) * random.float(-1...1), column = random.int(0...2)
+                let residual = Int32(random.int(0...255))
+                let value = chain.apply(accumulator: start, multiplier: 1, column: column, residual: residual)
+                // float32 rounding on top of the exact bounds: a relative 1e-5 is plenty.
+                let slack = 1e-5 * max(1, largest)
+                #expect(Double(value) >= values.lowerBound - slack && Double(value) <= values.upperBound + slack,
+                        "\(chain.steps) start \(start): \(value) outside \(values)")
+                for count in 0...steps.count {
+                    let partial = chain.apply(accumulator: start, multiplier: 1, column: column, residual: residual, stepCount: count)
+                    #expect(abs(Double(partial)) <= largest + slack)
+                }
+            }
+        }
+        // No bound from an unbounded start, and none through a product that overflows float32.
+        #expect(!EpilogueChain([.activation(.gelu)], output: .dequantize).staysFinite(startBound: .infinity))
+        #expect(!EpilogueChain([.scale([1e30])], output: .dequantize).staysFinite(startBound: 1e10))
+        #expect(EpilogueChain([.scale([1e3]), .activation(.sigmoid)], output: .dequantize).bounds(startBound: 1e30).values.upperBound <= 1.001)
     }
 
     @Test func badChainsAndCallsAreRejected() throws {

@@ -8,7 +8,7 @@ struct FaultInjectionTests {
     /// An AMX CPU (features and OS tile state present) whose permission request failed, as
     /// `QFORGE_DENY_AMX=1` makes it fail.
     static let deniedAMX = HostCPU(describing: .x86_64,
-                                   features: [.avx2, .fma, .avxvnni, .avx512f, .avx512bw, .avx512vl, .avx512vnni, .amxTile, .amxInt8],
+                                   features: [.avx2, .fma, .avxvnni, .avx512f, .avx512bw, .avx512dq, .avx512vl, .avx512vnni, .amxTile, .amxInt8],
                                    xcr0: 0xE7 | (3 << 17), amxPermission: .denied(reason: "QFORGE_DENY_AMX=1 (simulated refusal)"))
 
     @Test func amxPermissionDeniedFallsBackToVNNIWithAReason() throws {

@@ -13,7 +13,8 @@ struct HostCPUTests {
         #expect(host.features.contains(.avx512vnni) == flags.contains("avx512_vnni"))
         #expect(host.features.contains(.avxvnni) == flags.contains("avx_vnni"))
         #expect(host.features.contains(.amxInt8) == flags.contains("amx_int8"))
-        #expect(host.supports(.avx512vnni) == (flags.contains("avx512_vnni") && flags.contains("avx512bw")))
+        #expect(host.supports(.avx512vnni) == (flags.contains("avx512_vnni") && flags.contains("avx512bw") && flags.contains("avx512dq")))
+        #expect(host.features.contains(.avx512dq) == flags.contains("avx512dq"))
         #expect(host.supports(.portable))
         #expect(host.caches.l1d >= 16 << 10 && host.caches.l2 >= 256 << 10)
     }

@@ -113,22 +113,29 @@ public enum ReferenceMatMul {
             return out.withUnsafeBytes { Array($0) }
         case let .chain(chain):
             let residualType = chain.residual?.type, ldr = ldr ?? n
+            // A requantizing chain whose last step is GELU folds 1 / y_scale into it.
+            var reciprocal: Float = 1, gelu: RealFunctions.ScaledGELU? = nil
+            if case let .requantize(_, quant) = chain.output {
+                reciprocal = EpilogueChain.reciprocal(quant.scales[0])
+                if chain.foldsReciprocalIntoGELU { gelu = RealFunctions.ScaledGELU(scale: reciprocal) }
+            }
             var values = [Float](repeating: 0, count: m * n)
             for i in 0..<m {
                 for j in 0..<n {
                     let r: Int32 = if let residual, let residualType {
                         residual.withUnsafeBytes { residualType.loadInt8($0, i * ldr + j) }
                     } else { 0 }
-                    values[i * n + j] = chain.apply(Float(acc[i * n + j]) * multiplier(i, j), column: j, residual: r)
+                    let value = chain.apply(accumulator: Float(acc[i * n + j]), multiplier: multiplier(i, j), column: j, residual: r,
+                                            stepCount: gelu == nil ? chain.steps.count : chain.steps.count - 1)
+                    values[i * n + j] = gelu.map { $0(value) } ?? value
                 }
             }
             switch chain.output {
             case .dequantize:
                 return values.withUnsafeBytes { Array($0) }
             case let .requantize(type, quant):
-                let reciprocal = EpilogueChain.reciprocal(quant.scales[0])
                 return values.map { value in
-                    let scaled = value * reciprocal
+                    let scaled = gelu == nil ? value * reciprocal : value
                     return UInt8(truncatingIfNeeded: QuantArithmetic.saturatingRound(scaled.isNaN ? 0 : scaled, zeroPoint: quant.zeroPoints[0],
                                                                                      range: type.integerRange!))
                 }
