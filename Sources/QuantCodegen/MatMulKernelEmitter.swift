@@ -432,7 +432,7 @@ private struct EmissionState {
     }
 
     /// Tile rows whose epilogues run side by side in one vector (2 measured best on Zen 5 for the
-    /// GELU chain: 2 points less overhead than 1; 3 the same, 6 worse).
+    /// GELU chain; with the scheduling barrier, 1 and 3 are about a point slower).
     static let rowsTogether = 2
 
     private func epilogue(rows: Int, groups: Int, row: LLVMValueRef, column: LLVMValueRef, isTail: LLVMValueRef?,
