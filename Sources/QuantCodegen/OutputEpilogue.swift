@@ -58,12 +58,14 @@ struct OutputEpilogue {
         var clampsLower: Bool
         var clampsUpper: Bool
 
-        /// `scaled`: the range of the values to round; `bounds`: the quantized range to clamp to.
-        init?(scaled: ClosedRange<Double>, zeroPoint: Int32, bounds: ClosedRange<Int32>) {
+        /// `scaled`: the exact range of the values to round; `roundingError`: how far float32
+        /// evaluation may take a value past it; `bounds`: the quantized range to clamp to.
+        init?(scaled: ClosedRange<Double>, roundingError: Double, zeroPoint: Int32, bounds: ClosedRange<Int32>) {
             let room: Double = 1_073_741_824  // 2^30: 2^31 less room for float32 rounding and the zero point
             guard scaled.lowerBound > -room, scaled.upperBound < room else { return nil }
-            clampsLower = (scaled.lowerBound - 1).rounded(.down) + Double(zeroPoint) < Double(bounds.lowerBound)
-            clampsUpper = (scaled.upperBound + 1).rounded(.up) + Double(zeroPoint) > Double(bounds.upperBound)
+            let margin = 1 + roundingError
+            clampsLower = (scaled.lowerBound - margin).rounded(.down) + Double(zeroPoint) < Double(bounds.lowerBound)
+            clampsUpper = (scaled.upperBound + margin).rounded(.up) + Double(zeroPoint) > Double(bounds.upperBound)
         }
     }
 
@@ -88,8 +90,8 @@ struct OutputEpilogue {
         let startBound = op.aQuantMode.isRunTime ? Double.infinity
             : 2_147_483_648 * ((0..<op.n).map { Double(abs(op.outputMultiplier(column: $0))) }.max() ?? 0)
         if case let .requantized(r) = op.output {
-            integerRounding = IntegerRounding(scaled: -startBound...startBound, zeroPoint: r.output.zeroPoints[0],
-                                              bounds: op.requantizedBounds!)
+            integerRounding = IntegerRounding(scaled: -startBound...startBound, roundingError: startBound * 1e-6,
+                                              zeroPoint: r.output.zeroPoints[0], bounds: op.requantizedBounds!)
         }
         if case let .dequantized(d) = op.output, let bias = d.bias {
             dequantBias = constant("bias", bias, uniform: false)
@@ -97,9 +99,12 @@ struct OutputEpilogue {
         if case let .chain(chain) = op.output {
             chainCanBeNaN = !chain.staysFinite(startBound: startBound)
             if case let .requantize(type, quant) = chain.output, !chainCanBeNaN {
-                let values = chain.bounds(startBound: startBound).values, reciprocal = Double(EpilogueChain.reciprocal(quant.scales[0]))
+                let (values, largest) = chain.bounds(startBound: startBound)
+                let reciprocal = Double(EpilogueChain.reciprocal(quant.scales[0]))
+                // A few float32 roundings of values up to `largest`, each within 2^-24 of it.
                 integerRounding = IntegerRounding(scaled: (values.lowerBound * reciprocal)...(values.upperBound * reciprocal),
-                                                  zeroPoint: quant.zeroPoints[0], bounds: type.integerRange!)
+                                                  roundingError: 1e-5 * largest * reciprocal, zeroPoint: quant.zeroPoints[0],
+                                                  bounds: type.integerRange!)
             }
             chainConstants = chain.steps.enumerated().map { index, step in
                 switch step {
