@@ -86,9 +86,11 @@ struct OutputEpilogue {
             let values = (0..<op.n).map { op.outputMultiplier(column: $0) }
             multipliers = constant("multipliers", values, uniform: Set(values.map(\.bitPattern)).count == 1)
         }
-        // The largest |float(acc) · multiplier| (a run-time A scale is not known yet).
+        // The largest |float(acc) · multiplier| (a run-time A scale is not known yet). An accumulator
+        // sums K products of zero-point-adjusted 8-bit values, each at most 255 · 255 in magnitude.
+        let largestAccumulator = min(2_147_483_648, Double(op.k) * 65_025)
         let startBound = op.aQuantMode.isRunTime ? Double.infinity
-            : 2_147_483_648 * ((0..<op.n).map { Double(abs(op.outputMultiplier(column: $0))) }.max() ?? 0)
+            : largestAccumulator * ((0..<op.n).map { Double(abs(op.outputMultiplier(column: $0))) }.max() ?? 0)
         if case let .requantized(r) = op.output {
             integerRounding = IntegerRounding(scaled: -startBound...startBound, roundingError: startBound * 1e-6,
                                               zeroPoint: r.output.zeroPoints[0], bounds: op.requantizedBounds!)
