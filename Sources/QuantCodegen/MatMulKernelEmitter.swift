@@ -521,13 +521,8 @@ private struct EmissionState {
             let scales = group.compactMap(\.aScale)
             let out = outputMode.convert(b.concat(group.map(\.acc)), column: column, width: width * group.count, rows: group.count,
                                          aScale: scales.isEmpty ? nil : b.concat(scales), residual: group.compactMap(\.residual))
-            // One store per output vector: narrowed lanes go straight from the narrowing
-            // instruction to memory (`vpmovusdb` to m128) instead of being gathered into one
-            // register first.
             for (r, row) in group.enumerated() {
-                for chunk in stride(from: 0, to: width, by: lanes) {
-                    b.store(b.slice(out, from: r * width + chunk, count: lanes), to: b.byteOffset(row.target, const(chunk * size)), align: 1)
-                }
+                b.store(group.count == 1 ? out : b.slice(out, from: r * width, count: width), to: row.target, align: 1)
             }
             if accumulatorTile != nil && first + Self.rowsTogether < rows { b.schedulingBarrier() }
         }
