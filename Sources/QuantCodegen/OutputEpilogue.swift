@@ -54,6 +54,7 @@ struct OutputEpilogue {
     /// bounds it can reach.
     private var integerRounding: IntegerRounding? = nil
 
+    /// Which clamps of an integer-rounded requantizing store the values can reach.
     struct IntegerRounding {
         var clampsLower: Bool
         var clampsUpper: Bool

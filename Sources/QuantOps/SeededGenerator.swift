@@ -19,4 +19,4 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
 /// QuantForge's generator version: part of every tuning record and AOT header. Changing code
 /// generation invalidates measurements, so it changes with it.
-public let generatorVersion = "0.3.4"
+public let generatorVersion = "0.4.0"
