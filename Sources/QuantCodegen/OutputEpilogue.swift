@@ -80,18 +80,15 @@ struct OutputEpilogue {
         func constant(_ name: String, _ values: [Float], uniform: Bool) -> ColumnConstant {
             ColumnConstant.make(name, values.map(context.constFloat), context.f32, uniform: uniform, paddedTo: columns, module: module)
         }
-        switch op.output {
-        case .int32:
-            break
-        case .requantized, .dequantized, .chain:
-            let values = (0..<op.n).map { op.outputMultiplier(column: $0) }
-            multipliers = constant("multipliers", values, uniform: Set(values.map(\.bitPattern)).count == 1)
+        let multiplierValues = op.output == .int32 ? [] : (0..<op.n).map { op.outputMultiplier(column: $0) }
+        if !multiplierValues.isEmpty {
+            multipliers = constant("multipliers", multiplierValues, uniform: Set(multiplierValues.map(\.bitPattern)).count == 1)
         }
         // The largest |float(acc) · multiplier| (a run-time A scale is not known yet). An accumulator
         // sums K products of zero-point-adjusted 8-bit values, each at most 255 · 255 in magnitude.
         let largestAccumulator = min(2_147_483_648, Double(op.k) * 65_025)
         let startBound = op.aQuantMode.isRunTime ? Double.infinity
-            : largestAccumulator * ((0..<op.n).map { Double(abs(op.outputMultiplier(column: $0))) }.max() ?? 0)
+            : largestAccumulator * (multiplierValues.map { Double(abs($0)) }.max() ?? 0)
         if case let .requantized(r) = op.output {
             integerRounding = IntegerRounding(scaled: -startBound...startBound, roundingError: startBound * 1e-6,
                                               zeroPoint: r.output.zeroPoints[0], bounds: op.requantizedBounds!)
@@ -143,7 +140,8 @@ struct OutputEpilogue {
             let bounds = op.requantizedBounds!, zeroPoint = r.output.zeroPoints[0]
             if let integerRounding {
                 let quantized = math.roundAndClamp(b.fmul(b.sitofp(acc, to: floats), multiplier()), zeroPoint: zeroPoint, range: bounds,
-                                                   integerRounding, portable: portable)
+                                                   clampsLower: integerRounding.clampsLower, clampsUpper: integerRounding.clampsUpper,
+                                                   portable: portable)
                 return b.trunc(quantized, to: context.vector(context.i8, width))
             }
             let value = math.clamp(b.fmul(b.sitofp(acc, to: floats), multiplier()),
@@ -180,7 +178,8 @@ struct OutputEpilogue {
             let reciprocal = EpilogueChain.reciprocal(quant.scales[0])
             let scaled = foldsReciprocal ? math.gelu(value, scale: reciprocal) : b.fmul(value, math.splat(reciprocal))
             if let integerRounding {
-                return b.trunc(math.roundAndClamp(scaled, zeroPoint: zeroPoint, range: range, integerRounding, portable: portable),
+                return b.trunc(math.roundAndClamp(scaled, zeroPoint: zeroPoint, range: range, clampsLower: integerRounding.clampsLower,
+                                                 clampsUpper: integerRounding.clampsUpper, portable: portable),
                                to: context.vector(context.i8, width))
             }
             let quantized = math.saturatingRound(scaled, zeroPoint: splat(zeroPoint),

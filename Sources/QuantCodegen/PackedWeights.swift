@@ -37,15 +37,14 @@ public enum WeightPacker {
         var columnSums = [Int32](repeating: 0, count: op.n)
         // Row by row of B, panel by panel, so that the layout's divisions happen once per row and
         // panel instead of twice per element.
-        let signed = op.bType == .s8, offset = adjust.bOffset
+        let bType = op.bType, offset = adjust.bOffset
         columnSums.withUnsafeMutableBufferPointer { sums in
             for kk in 0..<op.k {
                 let row = kk * ldb
                 for panel in 0..<layout.panels {
                     let first = panel * layout.panelWidth, base = layout.offset(k: kk, panel: panel)
                     for column in 0..<min(layout.panelWidth, op.n - first) {
-                        let byte = b[row + first + column]
-                        let value = (signed ? Int32(Int8(bitPattern: byte)) : Int32(byte)) + offset
+                        let value = bType.loadInt8(b, row + first + column) + offset
                         sums[first + column] &+= value
                         out[base + column * layout.kGroup] = UInt8(truncatingIfNeeded: value)
                     }

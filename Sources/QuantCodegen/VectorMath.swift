@@ -33,6 +33,12 @@ struct VectorMath {
         return value
     }
 
+    /// `body` applied to each `width`-lane slice of `x` (one machine register, for intrinsics of a
+    /// fixed width), the results side by side again.
+    func perRegister(_ x: LLVMValueRef, width: Int, _ body: (LLVMValueRef) -> LLVMValueRef) -> LLVMValueRef {
+        b.concat((0..<(lanes / width)).map { chunk in body(b.slice(x, from: chunk * width, count: width)) })
+    }
+
     func apply(_ activation: Activation, _ x: LLVMValueRef) -> LLVMValueRef {
         switch activation {
         case .none: return x
@@ -67,10 +73,10 @@ struct VectorMath {
             let i32 = context.i32
             func sixteen(_ v: Float) -> LLVMValueRef { context.constVector(Array(repeating: context.constFloat(v), count: 16)) }
             let absoluteMinimumSignCleared = context.constInt(i32, 0b1010), currentRounding = context.constInt(i32, 4)
-            return b.concat((0..<(lanes / 16)).map { chunk in
-                b.call(range.function, type: range.type, [b.slice(x, from: chunk * 16, count: 16), sixteen(limit), absoluteMinimumSignCleared,
-                                                          sixteen(0), context.constInt(context.i16, -1), currentRounding])
-            })
+            return perRegister(x, width: 16) {
+                b.call(range.function, type: range.type, [$0, sixteen(limit), absoluteMinimumSignCleared, sixteen(0),
+                                                          context.constInt(context.i16, -1), currentRounding])
+            }
         }
         let fabs = try! module.intrinsic("llvm.fabs", overloads: [floats])
         let magnitude = b.call(fabs.function, type: fabs.type, [x])
@@ -90,29 +96,38 @@ struct VectorMath {
         case .avx512vnni where lanes % 16 == 0:
             let permute = try! module.intrinsic("llvm.x86.avx512.vpermi2var.ps.512")
             let low = constants(table[0..<16]), high = constants(table[16..<32])
-            return b.concat((0..<(lanes / 16)).map { chunk in
-                b.call(permute.function, type: permute.type, [low, b.slice(rawIndex, from: chunk * 16, count: 16), high])
-            })
+            return perRegister(rawIndex, width: 16) { b.call(permute.function, type: permute.type, [low, $0, high]) }
         case _ where x86 && lanes % 8 == 0:
             let permute = try! module.intrinsic("llvm.x86.avx2.permps")
             let quarters = (0..<4).map { constants(table[($0 * 8)..<($0 * 8 + 8)]) }
-            return b.concat((0..<(lanes / 8)).map { chunk in
-                let index = b.and(b.slice(rawIndex, from: chunk * 8, count: 8), splat(31, 8))
+            return perRegister(rawIndex, width: 8) { lanesIndex in
+                let index = b.and(lanesIndex, splat(31, 8))
                 let picked = quarters.map { b.call(permute.function, type: permute.type, [$0, index]) }
                 let bit8 = b.icmp(LLVMIntNE, b.and(index, splat(8, 8)), splat(0, 8))
                 let bit16 = b.icmp(LLVMIntNE, b.and(index, splat(16, 8)), splat(0, 8))
                 return b.select(bit16, b.select(bit8, picked[3], picked[2]), b.select(bit8, picked[1], picked[0]))
-            })
+            }
         default:
-            let entries = constants(table[...])
+            // One load per lane from the table as a module constant (a variable extract from a
+            // constant vector would store the whole vector to the stack for every lane).
+            let global = constantTable(table)
             let index = b.and(rawIndex, splat(31, lanes))
             var result = LLVMGetUndef(floats)!
             for lane in 0..<lanes {
-                let entry = LLVMBuildExtractElement(b.ref, entries, b.extractElement(index, lane), "")!
-                result = b.insertElement(result, entry, lane)
+                let offset = b.mul(b.zext(b.extractElement(index, lane), to: context.i64), context.constInt(context.i64, 4))
+                result = b.insertElement(result, b.load(context.f32, from: b.byteOffset(global, offset), align: 4), lane)
             }
             return result
         }
+    }
+
+    /// `table` as a private constant array of the module, added once per module and table.
+    private func constantTable(_ table: [Float]) -> LLVMValueRef {
+        var hash = StableHash()
+        table.withUnsafeBytes { hash.combine(bytes: $0.bindMemory(to: UInt8.self)) }
+        let name = "table.\(hash.hex)"
+        if let existing = LLVMGetNamedGlobal(module.ref, name) { return existing }
+        return module.addConstant(name, context.constArray(context.f32, table.map { context.constFloat($0) }))
     }
 
     func tanh(_ x: LLVMValueRef) -> LLVMValueRef {
@@ -145,16 +160,16 @@ struct VectorMath {
     /// magnitude: rounded and clamped as integers, which equals clamping first (rounding is
     /// monotone and the bounds are integers) and lets the code generator use saturating narrowing
     /// stores (`vpmovusdb`, `vpmovsdb`) for a type's whole range. A bound the values cannot reach
-    /// (`rounding`) is not compared against.
-    func roundAndClamp(_ x: LLVMValueRef, zeroPoint: Int32, range: ClosedRange<Int32>, _ rounding: OutputEpilogue.IntegerRounding,
+    /// (`clampsLower`/`clampsUpper` false) is not compared against.
+    func roundAndClamp(_ x: LLVMValueRef, zeroPoint: Int32, range: ClosedRange<Int32>, clampsLower: Bool, clampsUpper: Bool,
                        portable: Bool) -> LLVMValueRef {
         func splat(_ v: Int32) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(context.i32, Int64(v)), count: lanes)) }
         var q = b.add(roundToInt32(x, portable: portable), splat(zeroPoint))
-        if rounding.clampsLower { q = b.select(b.icmp(LLVMIntSLT, q, splat(range.lowerBound)), splat(range.lowerBound), q) }
+        if clampsLower { q = b.select(b.icmp(LLVMIntSLT, q, splat(range.lowerBound)), splat(range.lowerBound), q) }
         // From here q ≥ range.lowerBound; when that is ≥ 0 an unsigned minimum is the same, and it
         // makes the narrowing store one saturating `vpmovusdb`.
         let above = range.lowerBound >= 0 ? LLVMIntUGT : LLVMIntSGT
-        if rounding.clampsUpper { q = b.select(b.icmp(above, q, splat(range.upperBound)), splat(range.upperBound), q) }
+        if clampsUpper { q = b.select(b.icmp(above, q, splat(range.upperBound)), splat(range.upperBound), q) }
         return q
     }
 
@@ -167,9 +182,7 @@ struct VectorMath {
         let i32 = context.i32
         let passThrough = context.constVector(Array(repeating: context.constInt(i32, 0), count: 16))
         let allLanes = context.constInt(context.i16, -1), nearestEven = context.constInt(i32, 8)  // _MM_FROUND_TO_NEAREST_INT | NO_EXC
-        return b.concat((0..<(lanes / 16)).map { chunk in
-            b.call(convert.function, type: convert.type, [b.slice(x, from: chunk * 16, count: 16), passThrough, allLanes, nearestEven])
-        })
+        return perRegister(x, width: 16) { b.call(convert.function, type: convert.type, [$0, passThrough, allLanes, nearestEven]) }
     }
 
     /// QuantizeLinear `sat(RNE(x / scale) + zp)` of f32 lanes, as i32 lanes; `scale` and `zeroPoint`
