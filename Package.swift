@@ -82,6 +82,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // SHA-256 and HMAC for the kernel cache's entries and the output manifests.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // LLVM's C API, wrapped thinly.
@@ -100,20 +102,22 @@ let package = Package(
 
         // DSL → schedule → codegen → runtime → public API: dependencies point down the pipeline.
         .target(name: "QuantOps", swiftSettings: optimizedSwiftSettings),
+        // The files QuantForge reads and writes: trust checks, atomic outputs that never clobber.
+        .target(name: "QuantFiles", dependencies: ["QuantOps", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "QuantSchedule", dependencies: ["QuantOps", "CQuantSupport"]),
         .target(
             name: "QuantCodegen",
-            dependencies: ["QuantOps", "QuantSchedule", "LLVMKit", "CQuantSupport"],
+            dependencies: ["QuantOps", "QuantSchedule", "QuantFiles", "LLVMKit", "CQuantSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: llvmSwiftSettings
         ),
         .target(
             name: "QuantRuntime",
-            dependencies: ["QuantCodegen", "CQuantSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["QuantCodegen", "QuantFiles", "CQuantSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: llvmSwiftSettings
         ),
         .target(
             name: "QuantForge",
-            dependencies: ["QuantOps", "QuantSchedule", "QuantCodegen", "QuantRuntime", "LLVMKit"],
+            dependencies: ["QuantOps", "QuantSchedule", "QuantFiles", "QuantCodegen", "QuantRuntime", "LLVMKit"],
             swiftSettings: llvmSwiftSettings
         ),
         // The quantization workflow on top: calibration, fake quant, accuracy, and real models.

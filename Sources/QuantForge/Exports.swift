@@ -3,3 +3,4 @@
 @_exported import QuantOps
 @_exported import QuantSchedule
 @_exported import QuantRuntime
+@_exported import QuantFiles

@@ -5,7 +5,7 @@ public enum QuantError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidShape(field: String, reason: String)
     /// The element type is not one the operator accepts.
     case unsupportedElementType(field: String, type: ElementType, allowed: [ElementType])
-    /// A scale is zero, negative, infinite or NaN.
+    /// A scale is zero, negative, subnormal, infinite or NaN.
     case invalidScale(field: String, index: Int, value: Float)
     /// A zero point lies outside the range of its element type.
     case zeroPointOutOfRange(field: String, index: Int, value: Int32, type: ElementType)
@@ -31,6 +31,11 @@ public enum QuantError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidSpec(path: String, reason: String)
     /// The tuning database could not be opened, read or written.
     case tuningDatabase(path: String, reason: String)
+    /// A file or directory QuantForge will not read, write or trust as it is: it belongs to someone
+    /// else, was not written by QuantForge, is a link or not a regular file, or others can write it.
+    case fileRefused(path: String, reason: String)
+    /// A number or string from outside (an option, a spec field, a C API argument) out of range.
+    case invalidArgument(field: String, reason: String)
 
     public var description: String {
         switch self {
@@ -39,7 +44,7 @@ public enum QuantError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unsupportedElementType(field, type, allowed):
             "\(field) has element type \(type.rawValue); allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"
         case let .invalidScale(field, index, value):
-            "\(field)[\(index)] = \(value): a scale must be finite and > 0"
+            "\(field)[\(index)] = \(value): a scale must be a normal (not subnormal), finite float > 0"
         case let .zeroPointOutOfRange(field, index, value, type):
             "\(field)[\(index)] = \(value) is outside the range of \(type.rawValue) (\(type.integerRange.map { "\($0.lowerBound)...\($0.upperBound)" } ?? "-"))"
         case let .channelCountMismatch(field, expected, actual):
@@ -64,6 +69,10 @@ public enum QuantError: Error, Sendable, Equatable, CustomStringConvertible {
             "invalid spec at \(path): \(reason)"
         case let .tuningDatabase(path, reason):
             "tuning database \(path): \(reason)"
+        case let .fileRefused(path, reason):
+            "refusing \(path): \(reason)"
+        case let .invalidArgument(field, reason):
+            "invalid \(field): \(reason)"
         }
     }
 }
