@@ -9,9 +9,11 @@ struct DBCommand: ParsableCommand {
 
     struct Options: ParsableArguments {
         @Option(help: "Tuning database (default: \(TuningDatabase.defaultPath)).") var db: String?
-        func open() throws -> TuningDatabase {
-            let database = try TuningDatabase(path: db ?? TuningDatabase.defaultPath)
-            for warning in database.warnings { print("warning: \(warning)") }
+        var path: String { db ?? TuningDatabase.defaultPath }
+        /// Listing and exporting open read-only: they create and change nothing.
+        func open(_ access: TuningDatabase.Access = .readOnly) throws -> TuningDatabase {
+            let database = try TuningDatabase(path: path, access: access)
+            for warning in database.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
             return database
         }
     }
@@ -23,7 +25,7 @@ struct DBCommand: ParsableCommand {
             let records = try options.open().records()
             for record in records {
                 let key = record.key
-                let gmacs = Double(key.m * key.k * key.n) / record.bestMicroseconds / 1e3
+                let gmacs = Double(max(key.m, 1)) * Double(key.k) * Double(key.n) / record.bestMicroseconds / 1e3
                 print(String(format: "%5d x %5d x %5d  %2d thr  %8.1f GMAC/s  %@  |  %@", key.m, key.k, key.n, key.threads, gmacs,
                              record.best, key.operation))
             }
@@ -50,10 +52,18 @@ struct DBCommand: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write every record and measurement as JSON.")
         @OptionGroup var options: Options
-        @Option(help: "Output file (default: stdout).") var out: String?
+        @Option(help: "Output file (default: stdout). An existing file is replaced only if it is an earlier export.") var out: String?
+        @Flag(help: "Replace --out even if it is not an earlier export (or is a symbolic link: the link is replaced).") var force = false
+
+        var output: OutputFile? {
+            out.map { OutputFile($0, force: force) { TuningDatabase.isExport($0) } }
+        }
+
+        func validate() throws { try output?.check(inputs: [options.path]) }
+
         func run() throws {
             let data = try options.open().export()
-            if let out { try data.write(to: URL(fileURLWithPath: out), options: .atomic) } else {
+            if let output { try output.write(data, inputs: [options.path]) } else {
                 FileHandle.standardOutput.write(data)
             }
         }
@@ -64,7 +74,8 @@ struct DBCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Argument(help: "A file written by `qforge db export`.") var file: String
         func run() throws {
-            let count = try options.open().importMerging(try Data(contentsOf: URL(fileURLWithPath: file)))
+            let data = try FileTrust.readRegularFile(file, limit: 1 << 30).data
+            let count = try options.open(.readWrite).importMerging(data)
             print("merged \(count) record(s)")
         }
     }

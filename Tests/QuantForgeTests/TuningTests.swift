@@ -76,30 +76,77 @@ struct TuningTests {
         #expect(throws: QuantError.self) { try target.importMerging(Data("not json".utf8)) }
     }
 
-    @Test func aCorruptOrTruncatedFileIsMovedAsideNotACrash() throws {
+    /// A damaged database of QuantForge's own (cut in half, as a crash during a copy would leave
+    /// it) is set aside byte for byte, with the reason and the new name in `warnings`, and a new
+    /// database takes its place. (Files that are not QuantForge's are refused: DataSafetyTests.)
+    @Test func aDamagedDatabaseOfOursIsSetAsideWithEveryByte() throws {
         let path = Self.temporaryDatabasePath()
-        try Data(repeating: 0x5A, count: 5000).write(to: URL(fileURLWithPath: path))
         let database = try TuningDatabase(path: path)
-        #expect(database.warnings.count == 1 && database.warnings[0].contains("moved it to"))
-        try database.save(record(1, best: "avx2 mr1 nv2", 1))
-        #expect(try database.records().count == 1)
-        // A valid database cut in half, as a crash during a copy would leave it.
+        for m in 1...60 { try database.save(record(m, best: "avx2 mr1 nv2", Double(m))) }
         let whole = try Data(contentsOf: URL(fileURLWithPath: path))
-        let truncated = Self.temporaryDatabasePath()
-        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: truncated))
-        let reopened = try TuningDatabase(path: truncated)
+        let damaged = whole.prefix(whole.count / 2)
+        try damaged.write(to: URL(fileURLWithPath: path))
+        #expect(throws: QuantError.self) { try TuningDatabase(path: path, access: .readOnly) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == damaged, "a read-only open changed the file")
+        let reopened = try TuningDatabase(path: path)
+        #expect(reopened.warnings.count == 1 && reopened.warnings[0].contains("moved it (and its journal files) to \(path).corrupt-1"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path + ".corrupt-1")) == damaged)
         try reopened.save(record(2, best: "avx2 mr2 nv2", 2))
         #expect(try reopened.lookup(record(2, best: "", 0).key) != nil)
     }
 
-    @Test func anotherSchemaVersionIsSetAsideAndRebuilt() throws {
-        let path = Self.temporaryDatabasePath()
-        _ = try TuningDatabase(path: path)
-        let outcome = try CToolchain.run("/usr/bin/env", ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 99'); c.commit()", path])
-        try #require(outcome.status == 0, "\(outcome.stderr)")
-        let database = try TuningDatabase(path: path)
-        #expect(database.warnings.first?.contains("schema version 99") == true)
-        try database.save(record(1, best: "avx2 mr1 nv2", 1))
+    /// A database written before QuantForge marked its files (schema 1, no application_id, WAL
+    /// mode) is still read — read-only without creating any file — and marked on the first write.
+    @Test func aDatabaseFromBeforeTheMarkIsStillOurs() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-legacy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("tuning.sqlite").path
+        _ = try TuningDatabase(path: path).save(record(5, best: "avx2 mr1 nv2", 3))
+        let unmark = try CToolchain.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3,sys
+            c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA application_id = 0'); c.commit()
+            c.execute('PRAGMA journal_mode = WAL'); c.close()
+            """, path])
+        try #require(unmark.status == 0, "\(unmark.stderr)")
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let reader = try TuningDatabase(path: path, access: .readOnly)
+        #expect(try reader.records().count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["tuning.sqlite"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        let writer = try TuningDatabase(path: path)
+        try writer.save(record(6, best: "avx2 mr1 nv2", 3))
+        #expect(try TuningDatabase(path: path, access: .readOnly).records().count == 2)
+    }
+
+    /// An import is checked whole before anything is written: records no tuner could have made
+    /// (m = -5, k = 0, an empty schedule, a negative time, trials = Int64.max, shapes whose
+    /// product overflows) are refused, and the database is unchanged.
+    @Test(arguments: [
+        #"{"m": -5}"#, #"{"k": 0}"#, #"{"best": ""}"#, #"{"bestMicroseconds": -1}"#, #"{"trials": 9223372036854775807}"#,
+        #"{"m": 3000000, "k": 3000000, "n": 3000000}"#, #"{"best": "avx512vnni mr200000000000000 nv4"}"#,
+    ])
+    func anImportOfImpossibleRecordsIsRefusedWhole(_ change: String) throws {
+        let database = try TuningDatabase(path: Self.temporaryDatabasePath())
+        let good = record(7, best: "avx2 mr1 nv2", 2)
+        var fields = try JSONSerialization.jsonObject(with: JSONEncoder().encode(good)) as! [String: Any]
+        var keyFields = fields["key"] as! [String: Any]
+        for (name, value) in try JSONSerialization.jsonObject(with: Data(change.utf8)) as! [String: Any] {
+            if ["m", "k", "n"].contains(name) { keyFields[name] = value } else { fields[name] = value }
+        }
+        fields["key"] = keyFields
+        let document: [String: Any] = ["schemaVersion": 1, "records": [try JSONSerialization.jsonObject(with: JSONEncoder().encode(good)), fields],
+                                       "measurements": []]
+        #expect(throws: QuantError.self) { try database.importMerging(try JSONSerialization.data(withJSONObject: document)) }
+        #expect(try database.records().isEmpty)
+    }
+
+    /// Merging records whose trial counts add up past Int.max saturates instead of trapping.
+    @Test func mergingHugeTrialCountsSaturates() {
+        var a = record(1, best: "avx2 mr1 nv2", 1), b = record(1, best: "avx2 mr2 nv2", 2)
+        a.trials = .max
+        b.trials = .max
+        #expect(a.merged(with: b).trials == TuningRecord.trialLimit)
     }
 
     @Test func concurrentWritersDoNotCorruptIt() async throws {
@@ -140,37 +187,6 @@ struct TuningTests {
             let database = try TuningDatabase(path: path)
             #expect(database.warnings.isEmpty)
             #expect(try database.records().count == 6)
-        }
-    }
-
-    /// Opening waits while another opener holds `<path>.lock`, and goes on once it is released.
-    /// (The opener runs on a thread of its own: blocked in the lock, it must not hold one of the
-    /// test pool's threads that this test needs to release the lock.)
-    @Test func openingWaitsForTheOpeningLock() throws {
-        let path = Self.temporaryDatabasePath()
-        let holder = open(path + ".lock", O_RDWR | O_CREAT, 0o644)
-        try #require(holder >= 0)
-        defer { close(holder) }
-        #expect(flock(holder, LOCK_EX) == 0)
-        let outcome = OpenerOutcome()
-        let opener = Thread {
-            outcome.set(Result { () throws(QuantError) in try TuningDatabase(path: path).records().count })
-        }
-        opener.start()
-        usleep(300_000)
-        #expect(!FileManager.default.fileExists(atPath: path), "the database was opened while the lock was held")
-        #expect(flock(holder, LOCK_UN) == 0)
-        #expect(outcome.done.wait(timeout: .now() + 60) == .success)
-        #expect(try outcome.result?.get() == 0)
-        #expect(FileManager.default.fileExists(atPath: path))
-    }
-
-    private final class OpenerOutcome: @unchecked Sendable {
-        let done = DispatchSemaphore(value: 0)
-        private(set) var result: Result<Int, QuantError>?
-        func set(_ result: Result<Int, QuantError>) {
-            self.result = result
-            done.signal()
         }
     }
 

@@ -121,6 +121,53 @@ public struct TuningRecord: Codable, Sendable, Equatable {
         return TuningRecord(key: key, best: ranked[0].key, bestMicroseconds: ranked[0].value,
                             runnerUp: ranked.count > 1 ? ranked[1].key : nil,
                             runnerUpMicroseconds: ranked.count > 1 ? ranked[1].value : nil,
-                            defaultMicroseconds: defaults.min(), trials: trials + other.trials)
+                            defaultMicroseconds: defaults.min(), trials: Self.cappedTrials(trials, other.trials))
+    }
+
+    /// The most trials a record counts (a sum saturates there instead of overflowing).
+    public static let trialLimit = 1 << 40
+
+    static func cappedTrials(_ a: Int, _ b: Int) -> Int { min(trialLimit, min(trialLimit, max(0, a)) + min(trialLimit, max(0, b))) }
+
+    /// Throws `invalidArgument` naming the first field of a record read from outside (an import)
+    /// that QuantForge would not have written: shapes out of range, times not finite and positive,
+    /// a schedule that does not parse, a negative trial count.
+    public func validate() throws(QuantError) {
+        try key.validate()
+        func field(_ name: String) -> String { "record \(key) field \(name)" }
+        _ = try MatMulSchedule(parsing: best)
+        guard bestMicroseconds.isFinite, bestMicroseconds > 0 else {
+            throw .invalidArgument(field: field("bestMicroseconds"), reason: "\(bestMicroseconds) is not a finite time > 0")
+        }
+        if (runnerUp == nil) != (runnerUpMicroseconds == nil) {
+            throw .invalidArgument(field: field("runnerUp"), reason: "a runner-up needs both a schedule and a time")
+        }
+        if let runnerUp { _ = try MatMulSchedule(parsing: runnerUp) }
+        for (name, time) in [("runnerUpMicroseconds", runnerUpMicroseconds), ("defaultMicroseconds", defaultMicroseconds)] {
+            if let time, !(time.isFinite && time > 0) {
+                throw .invalidArgument(field: field(name), reason: "\(time) is not a finite time > 0")
+            }
+        }
+        guard (0...Self.trialLimit).contains(trials) else {
+            throw .invalidArgument(field: field("trials"), reason: "\(trials) is outside 0...\(Self.trialLimit)")
+        }
+    }
+}
+
+extension TuningKey {
+    /// The largest M, K or N a key may hold (so that M·K·N fits in 64 bits with room to spare).
+    public static let dimensionLimit = 1 << 20
+
+    /// Throws `invalidArgument` for a key QuantForge would not have written.
+    public func validate() throws(QuantError) {
+        for (name, value, low) in [("m", m, 0), ("k", k, 1), ("n", n, 1)] where !(low...Self.dimensionLimit).contains(value) {
+            throw .invalidArgument(field: "record \(self) field \(name)", reason: "\(value) is outside \(low)...\(Self.dimensionLimit)")
+        }
+        guard (1...1024).contains(threads) else {
+            throw .invalidArgument(field: "record \(self) field threads", reason: "\(threads) is outside 1...1024")
+        }
+        guard !operation.isEmpty, !cpu.isEmpty, !generator.isEmpty, (1...1000).contains(llvmMajor) else {
+            throw .invalidArgument(field: "record \(self)", reason: "empty operation, cpu or generator, or an LLVM major version outside 1...1000")
+        }
     }
 }
