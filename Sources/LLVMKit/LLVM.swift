@@ -6,6 +6,9 @@ public enum LLVM {
     /// The major version of the LLVM headers and library (14, 15, ...).
     public static var majorVersion: Int { Int(qf_llvm_major_version()) }
 
+    /// The full version of the LLVM headers, e.g. `14.0.6`.
+    public static var versionString: String { String(cString: qf_llvm_version_string()) }
+
     private static let initialized: Bool = {
         qf_llvm_initialize_targets()
         return true

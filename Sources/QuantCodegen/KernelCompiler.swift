@@ -1,4 +1,5 @@
 import CLLVM
+import Crypto
 import Foundation
 import LLVMKit
 import QuantOps
@@ -104,20 +105,26 @@ public final class KernelCompiler: @unchecked Sendable {
             let module = MatMulModule.make(name: "qf_kernel", context: Context(), machine: machine)
             let function = try emit(module, machine)
             phase("emit")
-            // The name comes from the IR (as emitted, in bitcode) and the target, so equal kernels
-            // get equal names in every process and the disk cache can find them.
-            var hash = StableHash()
-            module.withBitcode { hash.combine(bytes: $0) }
-            hash.combine(machine.triple + " " + machine.cpu + " " + machine.features + " large code model")
-            hash.combine("LLVM \(LLVM.majorVersion) generator \(generatorVersion)")
-            let symbol = "qf_k_" + hash.hex
+            // The key names everything the machine code depends on: the IR (as emitted, in
+            // bitcode), the target, LLVM, the IR passes and the generator. Equal kernels get equal
+            // keys and symbols in every process, so the disk cache can find them.
+            var digest = SHA256()
+            module.withBitcode { digest.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+            let key = """
+                ir-sha256 \(Self.hex(digest.finalize()))
+                target \(machine.triple) \(machine.cpu) \(machine.features) large-code-model
+                llvm \(LLVM.versionString)
+                passes \(MatMulModule.irPipeline)
+                generator \(generatorVersion)
+                """
+            let symbol = "qf_k_" + Self.hex(SHA256.hash(data: Data(key.utf8))).prefix(16)
             phase("hash")
             LLVMSetValueName2(function, symbol, symbol.utf8.count)
             if let code = sharedCode(symbol) { return code }
             var linked: JITCode? = nil
-            if let cached = objectCache?.load(hash.hex) {
+            if let cached = objectCache?.load(key) {
                 phase("disk cache")
-                linked = linkCached(cached, key: hash.hex, symbol: symbol)
+                linked = linkCached(cached, key: key, symbol: symbol)
                 if linked != nil { count { $0.diskHits += 1 } }
             }
             let code: JITCode
@@ -128,7 +135,7 @@ public final class KernelCompiler: @unchecked Sendable {
                 let object = try machine.emit(module, as: .object)
                 phase("codegen")
                 count { $0.codegens += 1 }
-                objectCache?.store(hash.hex, object)
+                objectCache?.store(key, object)
                 code = try link(object, symbol: symbol)
             }
             phase("link")
@@ -143,6 +150,10 @@ public final class KernelCompiler: @unchecked Sendable {
         } catch {
             throw .compilationFailed(stage: "codegen", message: "\(error)")
         }
+    }
+
+    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     private func milliseconds(since start: DispatchTime) -> Double {
@@ -186,6 +197,10 @@ public final class KernelCompiler: @unchecked Sendable {
     /// Links an object from the disk cache; one that LLVM refuses (a valid entry of a broken object)
     /// is discarded from the cache and nil returned, so that the caller compiles the kernel again.
     private func linkCached(_ object: [UInt8], key: String, symbol: String) -> JITCode? {
+        if let problem = KernelObjectCache.objectProblem(object, triple: jit.triple) {
+            objectCache?.discard(key, because: problem)
+            return nil
+        }
         do { return try link(object, symbol: symbol) } catch {
             objectCache?.discard(key, because: "LLVM could not link it: \(error)")
             return nil

@@ -17,6 +17,8 @@
 /// The LLVM major version these headers belong to (the macro is not importable as a constant
 /// everywhere, so it is exposed as a function).
 int qf_llvm_major_version(void);
+/// The full version of the LLVM headers, e.g. "14.0.6" (LLVM_VERSION_STRING).
+const char *qf_llvm_version_string(void);
 
 /// Initializes the native target, and every other target this LLVM was built with, once.
 /// LLVMInitializeAll* are static inline in the headers, so they are called from C.
