@@ -1,4 +1,7 @@
 import CLLVM
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An LLVM target machine: a triple, a CPU name and a feature string, and the code generator for
 /// them. Used by the JIT (host) and for ahead-of-time objects (any registered target).
@@ -40,6 +43,41 @@ public final class TargetMachine: @unchecked Sendable {
         self.triple = triple
         self.cpu = cpu
         self.features = features
+    }
+
+    /// What LLVM says about `cpu` and `features` for `triple` — its own lists decide, e.g.
+    /// `'x' is not a recognized processor for this target` — without generating any code (LLVM
+    /// only warns about an unknown name here, and aborts later when code is generated for it).
+    /// Throws when LLVM has no target for the triple. LLVM prints these warnings on standard
+    /// error, so it is captured through a pipe for the moment the machine is created; keep the
+    /// feature string short (its warnings must fit the pipe).
+    public static func unrecognizedNames(triple: String, cpu: String, features: String) throws -> [String] {
+        LLVM.initialize()
+        var target: LLVMTargetRef?
+        var message: UnsafeMutablePointer<CChar>?
+        if LLVMGetTargetFromTriple(triple, &target, &message) != 0 {
+            throw LLVMError("find target for triple \(triple)", LLVMError.takeMessage(message))
+        }
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw LLVMError("check target names", "cannot create a pipe") }
+        fflush(nil)
+        let saved = dup(2)
+        dup2(ends[1], 2)
+        let machine = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelNone, LLVMRelocPIC, LLVMCodeModelDefault)
+        fflush(nil)
+        dup2(saved, 2)
+        close(saved)
+        close(ends[1])
+        var captured: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let got = chunk.withUnsafeMutableBytes { read(ends[0], $0.baseAddress, 4096) }
+            if got <= 0 { break }
+            captured += chunk[0..<got]
+        }
+        close(ends[0])
+        if let machine { LLVMDisposeTargetMachine(machine) }
+        return String(decoding: captured, as: UTF8.self).split(separator: "\n").map(String.init).filter { $0.contains("not a recognized") }
     }
 
     /// The machine this process runs on, with all of its CPU features.

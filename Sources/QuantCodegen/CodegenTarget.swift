@@ -45,4 +45,44 @@ public struct CodegenTarget: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(triple) cpu=\(cpu) features='\(features)'" }
+
+    /// Features no target of an architecture may turn off (its ABI and QuantForge's code need them).
+    static let baselineFeatures = ["x86_64": ["sse", "sse2", "64bit", "x87", "cx8", "fxsr"], "aarch64": ["neon", "fp-armv8"]]
+
+    /// Throws `invalidArgument` for a target QuantForge cannot generate code for, checked before
+    /// LLVM generates anything (LLVM aborts the process on an unknown CPU or an unsupported triple):
+    /// an architecture other than x86_64 and aarch64, an OS other than Linux, a CPU or feature name
+    /// LLVM does not know for the triple, or a baseline feature turned off.
+    public func validate() throws(QuantError) {
+        let arch = architecture == "arm64" ? "aarch64" : architecture == "amd64" ? "x86_64" : architecture
+        guard let baseline = Self.baselineFeatures[arch] else {
+            throw .invalidArgument(field: "triple", reason: "'\(triple)': QuantForge generates code for x86_64 and aarch64 only")
+        }
+        guard triple.contains("linux") else {
+            throw .invalidArgument(field: "triple", reason: "'\(triple)': ahead-of-time libraries are built for Linux (ELF) only")
+        }
+        let names = features.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        // (The limits keep LLVM's warnings about unknown names within the pipe that captures them.)
+        guard features.utf8.count <= 8192, names.count <= 400, cpu.utf8.count <= 64 else {
+            throw .invalidArgument(field: "features", reason: "at most 400 features and 8192 characters, and a CPU name of at most 64")
+        }
+        for name in names where !name.isEmpty {
+            guard name.range(of: "^[+-][a-z0-9.-]+$", options: .regularExpression) != nil else {
+                throw .invalidArgument(field: "features", reason: "'\(name)' is not +name or -name")
+            }
+            if name.hasPrefix("-") && baseline.contains(String(name.dropFirst())) {
+                throw .invalidArgument(field: "features", reason: "'\(name)': every \(arch) target needs \(name.dropFirst())")
+            }
+        }
+        guard cpu.range(of: "^[a-z0-9._-]+$", options: .regularExpression) != nil else {
+            throw .invalidArgument(field: "cpu", reason: "'\(cpu)' is not a CPU name")
+        }
+        let unknown: [String]
+        do { unknown = try TargetMachine.unrecognizedNames(triple: triple, cpu: cpu, features: features) } catch {
+            throw .invalidArgument(field: "triple", reason: "'\(triple)': \(error)")
+        }
+        if let first = unknown.first {
+            throw .invalidArgument(field: first.contains("processor") ? "cpu" : "features", reason: "LLVM \(LLVM.versionString): \(first)")
+        }
+    }
 }

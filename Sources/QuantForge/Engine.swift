@@ -41,7 +41,9 @@ public final class Engine: Sendable {
         self.host = host
         self.database = database
         kernelCache = KernelCache(capacityBytes: kernelCacheBytes)
-        if threads < 1 { throw .invalidShape(field: "threads", reason: "threads = \(threads) must be ≥ 1") }
+        guard (1...ThreadPool.threadLimit).contains(threads) else {
+            throw .invalidArgument(field: "threads", reason: "\(threads) is outside 1...\(ThreadPool.threadLimit) (4 per processor here, at most 256)")
+        }
         self.threads = threads
         pool = threads > 1 ? ThreadPool(threads: threads) : nil
         if let isa {

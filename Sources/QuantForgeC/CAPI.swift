@@ -27,13 +27,51 @@ final class WeightsHandle {
     init(weights: PackedWeights) { self.weights = weights }
 }
 
-func handle<T: AnyObject>(_ object: T) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(object).toOpaque()) }
-func object<T: AnyObject>(_ pointer: OpaquePointer, as type: T.Type) -> T {
-    Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
-}
-func release<T: AnyObject>(_ pointer: OpaquePointer?, as type: T.Type) {
-    guard let pointer else { return }
-    Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).release()
+/// Every live handle and what it is, so that a destroyed handle, a handle of another kind (a
+/// context passed as a kernel) or a pointer that was never a handle is a status code instead of
+/// memory corruption. A handle is the address of its retained object; the registry is consulted
+/// before the address is ever dereferenced. (An address reused by a newer handle of the same kind
+/// cannot be told apart from it.)
+enum HandleRegistry {
+    enum Kind: String { case context, kernel, weights }
+    nonisolated(unsafe) private static var live: [UInt: Kind] = [:]
+    private static let lock = NSLock()
+
+    static func register<T: AnyObject>(_ object: T, as kind: Kind) -> OpaquePointer {
+        let pointer = Unmanaged.passRetained(object).toOpaque()
+        lock.lock()
+        live[UInt(bitPattern: pointer)] = kind
+        lock.unlock()
+        return OpaquePointer(pointer)
+    }
+
+    /// The object behind `pointer` when it is a live handle of `kind`.
+    static func lookup<T: AnyObject>(_ pointer: OpaquePointer?, _ kind: Kind, as type: T.Type) throws(QuantError) -> T {
+        guard let pointer else { throw .invalidArgument(field: kind.rawValue, reason: "null handle") }
+        lock.lock()
+        defer { lock.unlock() }
+        switch live[UInt(bitPattern: UnsafeRawPointer(pointer))] {
+        case kind?: return Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+        case let other?: throw .invalidArgument(field: kind.rawValue, reason: "a qf_\(other.rawValue) handle was passed where a qf_\(kind.rawValue) is expected")
+        case nil: throw .invalidArgument(field: kind.rawValue, reason: "not a live qf_\(kind.rawValue) handle (destroyed already, or never created)")
+        }
+    }
+
+    /// Forgets and releases a handle of `kind`; anything else is reported and left alone.
+    static func destroy<T: AnyObject>(_ pointer: OpaquePointer?, _ kind: Kind, as type: T.Type) {
+        guard let pointer else { return }
+        let key = UInt(bitPattern: UnsafeRawPointer(pointer))
+        lock.lock()
+        let found = live[key]
+        if found == kind { live[key] = nil }
+        lock.unlock()
+        guard found == kind else {
+            qf_set_last_error(found.map { "qf_\(kind.rawValue)_destroy: a qf_\($0.rawValue) handle was passed" }
+                              ?? "qf_\(kind.rawValue)_destroy: not a live handle (destroyed twice, or never created); ignored")
+            return
+        }
+        Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).release()
+    }
 }
 
 /// Records `message` for this thread and returns `status`.
@@ -80,10 +118,17 @@ public func qfContextCreate(_ isa: UnsafePointer<CChar>?, _ threads: Int32,
     do {
         let chosen = try isa.map { try ISA.parse(String(cString: $0)) }
         // Compile through the tuning database when one is present (QFORGE_TUNING_DB or the default path).
-        let path = TuningDatabase.defaultPath
-        let database = FileManager.default.fileExists(atPath: path) ? try? TuningDatabase(path: path) : nil
+        // Opened read-only: a lookup creates and changes nothing. A database named explicitly by
+        // QFORGE_TUNING_DB that cannot be used is an error; the default location is optional.
+        let database: TuningDatabase?
+        if let named = ProcessInfo.processInfo.environment["QFORGE_TUNING_DB"], !named.isEmpty {
+            database = try TuningDatabase(path: named, access: .readOnly)
+        } else {
+            let path = TuningDatabase.standardLocation
+            database = FileTrust.status(path) != nil ? try? TuningDatabase(path: path, access: .readOnly) : nil
+        }
         let engine = try Engine(isa: chosen, threads: Int(threads), database: database)
-        context.pointee = handle(ContextHandle(engine: engine))
+        context.pointee = HandleRegistry.register(ContextHandle(engine: engine), as: .context)
         return success()
     } catch {
         return failure(error)
@@ -91,12 +136,12 @@ public func qfContextCreate(_ isa: UnsafePointer<CChar>?, _ threads: Int32,
 }
 
 @_cdecl("qf_context_destroy")
-public func qfContextDestroy(_ context: OpaquePointer?) { release(context, as: ContextHandle.self) }
+public func qfContextDestroy(_ context: OpaquePointer?) { HandleRegistry.destroy(context, .context, as: ContextHandle.self) }
 
 @_cdecl("qf_context_isa")
 public func qfContextISA(_ context: OpaquePointer?) -> UnsafePointer<CChar>? {
-    guard let context else { return nil }
-    return UnsafePointer(object(context, as: ContextHandle.self).isaName)
+    guard let handle = try? HandleRegistry.lookup(context, .context, as: ContextHandle.self) else { return nil }
+    return UnsafePointer(handle.isaName)
 }
 
 @_cdecl("qf_kernel_compile")
@@ -104,11 +149,11 @@ public func qfKernelCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_
                             _ kernel: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
     guard let kernel else { return failure(QF_STATUS_INVALID_ARGUMENT, "kernel: null output pointer") }
     kernel.pointee = nil
-    guard let context else { return failure(QF_STATUS_INVALID_ARGUMENT, "context is null") }
     guard let desc else { return failure(QF_STATUS_INVALID_ARGUMENT, "desc is null") }
     do {
+        let engine = try HandleRegistry.lookup(context, .context, as: ContextHandle.self).engine
         let op = try MatMulDescription.matMul(desc.pointee)
-        kernel.pointee = handle(KernelHandle(kernel: try object(context, as: ContextHandle.self).engine.compile(op)))
+        kernel.pointee = HandleRegistry.register(KernelHandle(kernel: try engine.compile(op)), as: .kernel)
         return success()
     } catch {
         return failure(error)
@@ -116,23 +161,23 @@ public func qfKernelCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_
 }
 
 @_cdecl("qf_kernel_destroy")
-public func qfKernelDestroy(_ kernel: OpaquePointer?) { release(kernel, as: KernelHandle.self) }
+public func qfKernelDestroy(_ kernel: OpaquePointer?) { HandleRegistry.destroy(kernel, .kernel, as: KernelHandle.self) }
 
 @_cdecl("qf_kernel_pack")
 public func qfKernelPack(_ kernel: OpaquePointer?, _ b: UnsafeRawPointer?, _ ldb: Int64,
                          _ weights: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
     guard let weights else { return failure(QF_STATUS_INVALID_ARGUMENT, "weights: null output pointer") }
     weights.pointee = nil
-    guard let kernel else { return failure(QF_STATUS_INVALID_ARGUMENT, "kernel is null") }
     guard let b else { return failure(QF_STATUS_INVALID_ARGUMENT, "b is null") }
-    let compiled = object(kernel, as: KernelHandle.self).kernel
-    let op = compiled.op
-    guard ldb >= op.n else { return failure(.invalidStride(field: "B", stride: Int(ldb), minimum: op.n)) }
     do {
-        // The caller vouches for K rows of ldb elements (the C API cannot see the buffer's size).
-        let bytes = (op.k - 1) * Int(ldb) + op.n
+        let compiled = try HandleRegistry.lookup(kernel, .kernel, as: KernelHandle.self).kernel
+        let op = compiled.op
+        // The caller vouches for K rows of ldb elements (the C API cannot see the buffer's size);
+        // bSpec refuses a stride whose extent overflows.
+        guard ldb >= op.n else { return failure(.invalidStride(field: "B", stride: Int(ldb), minimum: op.n)) }
+        let bytes = try op.bSpec(ldb: Int(ldb)).requiredBytes
         let packed = try compiled.packWeights(UnsafeRawBufferPointer(start: b, count: bytes), rowStride: Int(ldb))
-        weights.pointee = handle(WeightsHandle(weights: packed))
+        weights.pointee = HandleRegistry.register(WeightsHandle(weights: packed), as: .weights)
         return success()
     } catch {
         return failure(error)
@@ -141,25 +186,24 @@ public func qfKernelPack(_ kernel: OpaquePointer?, _ b: UnsafeRawPointer?, _ ldb
 
 @_cdecl("qf_weights_bytes")
 public func qfWeightsBytes(_ weights: OpaquePointer?) -> Int64 {
-    guard let weights else { return 0 }
-    return Int64(object(weights, as: WeightsHandle.self).weights.byteCount)
+    guard let handle = try? HandleRegistry.lookup(weights, .weights, as: WeightsHandle.self) else { return 0 }
+    return Int64(handle.weights.byteCount)
 }
 
 @_cdecl("qf_weights_destroy")
-public func qfWeightsDestroy(_ weights: OpaquePointer?) { release(weights, as: WeightsHandle.self) }
+public func qfWeightsDestroy(_ weights: OpaquePointer?) { HandleRegistry.destroy(weights, .weights, as: WeightsHandle.self) }
 
 @_cdecl("qf_kernel_run")
 public func qfKernelRun(_ kernel: OpaquePointer?, _ a: UnsafeRawPointer?, _ lda: Int64, _ aBytes: Int,
                         _ weights: OpaquePointer?, _ c: UnsafeMutableRawPointer?, _ ldc: Int64, _ cBytes: Int,
                         _ m: Int64) -> qf_status {
-    guard let kernel else { return failure(QF_STATUS_INVALID_ARGUMENT, "kernel is null") }
-    guard let weights else { return failure(QF_STATUS_INVALID_ARGUMENT, "weights is null") }
     guard let a, let c else { return failure(QF_STATUS_INVALID_ARGUMENT, a == nil ? "a is null" : "c is null") }
     guard aBytes >= 0, cBytes >= 0 else { return failure(QF_STATUS_INVALID_ARGUMENT, "negative buffer size") }
-    let compiled = object(kernel, as: KernelHandle.self).kernel
     do {
+        let compiled = try HandleRegistry.lookup(kernel, .kernel, as: KernelHandle.self).kernel
+        let packed = try HandleRegistry.lookup(weights, .weights, as: WeightsHandle.self).weights
         try compiled.run(a: UnsafeRawBufferPointer(start: a, count: aBytes), aRowStride: Int(lda),
-                         weights: object(weights, as: WeightsHandle.self).weights,
+                         weights: packed,
                          c: UnsafeMutableRawBufferPointer(start: c, count: cBytes), cRowStride: Int(ldc),
                          m: m == 0 ? nil : Int(m))
         return success()

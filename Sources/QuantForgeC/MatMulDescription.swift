@@ -22,6 +22,12 @@ public enum MatMulDescription {
             throw .invalidShape(field: "N", reason: "N = \(d.n) must be in 1...\(MatMul.maxDimension)")
         }
         let channels = Int(d.b_channels)
+        if channels > 1 && d.b_scales == nil {
+            throw bad("b_scales", "null, but b_channels = \(channels): give one scale per output channel")
+        }
+        if d.output.rawValue == 0 && (d.bias != nil || d.activation.rawValue != 0) {
+            throw bad(d.bias != nil ? "bias" : "activation", "QF_OUTPUT_INT32 has no epilogue: bias and activation apply to requantized or dequantized outputs only")
+        }
         let scales = d.b_scales.map { Array(UnsafeBufferPointer(start: $0, count: channels)) } ?? Array(repeating: 1, count: channels)
         let points = d.b_zero_points.map { Array(UnsafeBufferPointer(start: $0, count: channels)) } ?? Array(repeating: 0, count: channels)
         let bQuant: QuantParams = channels == 1 ? .perTensor(scale: scales[0], zeroPoint: points[0])

@@ -33,7 +33,7 @@ public struct QuantParams: Sendable, Hashable, Codable {
         if zeroPoints.count != expected {
             throw .channelCountMismatch(field: "\(field).zeroPoints", expected: channels, actual: zeroPoints.count)
         }
-        for (index, scale) in scales.enumerated() where !(scale.isFinite && scale > 0) {
+        for (index, scale) in scales.enumerated() where !(scale.isNormal && scale > 0) {
             throw .invalidScale(field: "\(field).scales", index: index, value: scale)
         }
         if let range = type.integerRange {

@@ -16,7 +16,17 @@ public struct TensorSpec: Sendable, Hashable, Codable, CustomStringConvertible {
         self.rowStride = rowStride ?? columns
         if rows < 1 || columns < 1 { throw .invalidShape(field: name, reason: "\(rows)×\(columns) has an empty dimension") }
         if self.rowStride < columns { throw .invalidStride(field: name, stride: self.rowStride, minimum: columns) }
+        // Every product of outside numbers is checked: the tensor's extent must fit in memory's range.
+        let (span, spanOverflow) = (rows - 1).multipliedReportingOverflow(by: self.rowStride)
+        let (elements, sumOverflow) = span.addingReportingOverflow(columns)
+        let (bytes, byteOverflow) = elements.multipliedReportingOverflow(by: elementType.byteSize)
+        if spanOverflow || sumOverflow || byteOverflow || bytes > Self.extentLimit {
+            throw .invalidShape(field: name, reason: "\(rows)×\(columns) with row stride \(self.rowStride) spans more than \(Self.extentLimit) bytes")
+        }
     }
+
+    /// The largest extent a tensor may span, in bytes (2^48: more than any address space holds).
+    public static let extentLimit = 1 << 48
 
     /// Bytes from the first element to one past the last: the smallest buffer that holds the tensor.
     public var requiredBytes: Int { ((rows - 1) * rowStride + columns) * elementType.byteSize }

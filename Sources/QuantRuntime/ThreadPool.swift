@@ -14,8 +14,13 @@ public final class ThreadPool: @unchecked Sendable {
     /// Serializes callers: one fork-join at a time.
     private let callLock = NSLock()
 
+    /// The most threads one pool (and so one engine, autotuner or C context) may use: four per
+    /// processor this process may run on, at most 256. More only contend, and an unbounded count
+    /// from outside would start threads until the system's process limit.
+    public static let threadLimit = min(256, 4 * max(1, ProcessInfo.processInfo.activeProcessorCount))
+
     public init(threads: Int) {
-        threadCount = max(1, threads)
+        threadCount = min(Self.threadLimit, max(1, threads))
         for index in 1..<threadCount {
             // Workers keep the state alive, not the pool: deinit only asks them to stop.
             let thread = Thread { [state] in state.workerLoop() }

@@ -39,6 +39,9 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
         "\(isa) mr\(rowsPerTile) nv\(vectorsPerRow) ku\(kUnroll) mc\(rowBlock) nc\(panelBlock) \(loopOrder.rawValue)"
     }
 
+    /// The largest number a parsed schedule word may hold.
+    public static let parsedValueLimit = 1 << 30
+
     /// Parses the `description` form, e.g. `avx512vnni mr6 nv4 ku4 mc252 nc8 panelsOuter` (the
     /// blocks and the order may be left out). Throws `invalidSchedule` naming the bad word.
     public init(parsing text: String) throws(QuantError) {
@@ -52,6 +55,10 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
             guard let key = ["mr", "nv", "ku", "mc", "nc"].first(where: { word.hasPrefix($0) }),
                   let value = Int(word.dropFirst(2)) else {
                 throw .invalidSchedule(constraint: "cannot read '\(word)' (expected mrN nvN kuN mcN ncN panelsOuter|rowsOuter)")
+            }
+            // Outside input: bounded before any arithmetic (validate() checks the real limits).
+            guard (1...Self.parsedValueLimit).contains(value) else {
+                throw .invalidSchedule(constraint: "'\(word)': \(key) must be in 1...\(Self.parsedValueLimit)")
             }
             values[key] = value
         }

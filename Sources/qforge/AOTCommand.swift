@@ -24,13 +24,21 @@ struct AOTCommand: ParsableCommand {
     @Flag(help: "Compile every instruction set the target has, with a run-time CPUID dispatcher.")
     var multiISA = false
     @Option(help: "Library name (file names and C prefix).") var library: String = "qf_kernels"
-    @Option(help: "Output directory.") var out: String
-    @Option(help: "Template directory (default: this checkout's templates/).") var templates: String?
+    @Option(help: "Output directory (created if missing; files QuantForge did not write there are not replaced).") var out: String
+    @Flag(help: "Replace files in --out that QuantForge did not write (or that were edited since).") var force = false
+    @Option(help: "Template directory (default: this checkout's templates/; never one other users can write).") var templates: String?
+
+    func validate() throws {
+        try OutputDirectory(out, force: force).check(names: [], inputs: spec.map { [$0] } ?? [])
+        if let k { try OptionChecks.count(k, "k", 1...MatMul.maxDimension) }
+        if let n { try OptionChecks.count(n, "n", 1...MatMul.maxDimension) }
+        if let m { try OptionChecks.count(m, "m", 1...MatMul.maxDimension) }
+    }
 
     func run() throws {
         let specs: [KernelSpec]
         if let spec {
-            specs = try KernelSpec.parse(try Data(contentsOf: URL(fileURLWithPath: spec)))
+            specs = try KernelSpec.parse(try FileTrust.readRegularFile(spec, limit: 64 << 20).data)
         } else {
             guard let k, let n else { throw ValidationError("give --spec FILE, or --k and --n (and --m) for one kernel") }
             specs = [KernelSpec(name: name, op: try op.matMul(m: m, k: k, n: n))]
@@ -48,11 +56,9 @@ struct AOTCommand: ParsableCommand {
         let files = try AOTBuilder.build(specs, target: codegenTarget, library: library, multiISA: multiISA,
                                          templates: templates.map { URL(fileURLWithPath: $0) } ?? AOTBuilder.defaultTemplates,
                                          caches: caches)
-        let directory = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try OutputDirectory(out, force: force).write(files.mapValues { Data($0) }, inputs: spec.map { [$0] } ?? [])
         for (file, bytes) in files.sorted(by: { $0.key < $1.key }) {
-            try Data(bytes).write(to: directory.appendingPathComponent(file), options: .atomic)
-            print("wrote \(directory.appendingPathComponent(file).path) (\(bytes.count) bytes)")
+            print("wrote \(out)/\(file) (\(bytes.count) bytes)")
         }
         print("\(specs.count) kernel(s) for \(codegenTarget)\(multiISA ? ", variants: \(AOTBuilder.variants(for: codegenTarget).map(\.rawValue).joined(separator: ", "))" : "")")
     }

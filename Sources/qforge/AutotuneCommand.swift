@@ -20,9 +20,20 @@ struct AutotuneCommand: ParsableCommand {
     @Option(help: "Threads per kernel call.") var threads: Int = 1
     @Option(help: "Restrict the search to these ISAs (comma-separated); default: every one this CPU runs.") var isa: String?
 
+    func validate() throws {
+        _ = try parseBudget()
+        try OptionChecks.threads(threads)
+        if let isa { _ = try OptionChecks.isas(isa) }
+        for (name, value) in [("m", m), ("k", k), ("n", n)] {
+            if let value { try OptionChecks.count(value, name, 1...TuningKey.dimensionLimit) }
+        }
+    }
+
     func parseBudget() throws -> Autotuner.Budget {
-        if budget.hasSuffix("s"), let seconds = Double(budget.dropLast()), seconds > 0 { return .seconds(seconds) }
-        if let trials = Int(budget), trials > 0 { return .trials(trials) }
+        if budget.hasSuffix("s"), let seconds = Double(budget.dropLast()), seconds.isFinite, seconds > 0, seconds <= 24 * 3600 {
+            return .seconds(seconds)
+        }
+        if let trials = Int(budget), (1...1_000_000).contains(trials) { return .trials(trials) }
         throw ValidationError("--budget takes seconds (20s) or a trial count (200), got '\(budget)'")
     }
 
@@ -39,10 +50,10 @@ struct AutotuneCommand: ParsableCommand {
             }
             for (m, k, n) in shapes { ops.append(("\(m)x\(k)x\(n)", try op.matMul(m: m, k: k, n: n))) }
         }
-        let database = try TuningDatabase(path: db ?? TuningDatabase.defaultPath)
+        let database = try TuningDatabase(path: db ?? TuningDatabase.defaultPath, access: .readWrite)
         for warning in database.warnings { print("warning: \(warning)") }
         let engine = try Engine(threads: threads)
-        let isas = try isa.map { try $0.split(separator: ",").map { try ISA.parse(String($0)) } } ?? engine.compilableISAs
+        let isas = try isa.map { try OptionChecks.isas($0) } ?? engine.compilableISAs
         for chosen in isas { try HostCPU.current.require(chosen) }
         let tuner = Autotuner(database: database, isas: isas, threads: threads)
         let budget = try parseBudget()

@@ -36,17 +36,19 @@ struct BenchCommand: ParsableCommand {
     var memory: Int?
 
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads \(threads) must be ≥ 1") }
+        try OptionChecks.threads(threads)
+        try OptionChecks.seconds(minTime, "min-time", limit: 600)
+        if let memory { try OptionChecks.count(memory, "memory", 1...1_000_000) }
+        if let isa { _ = try OptionChecks.isas(isa) }
+        try OptionChecks.schedule(schedule)
+        if conv != nil && schedule != nil {
+            throw ValidationError("--schedule applies to matmul shapes; --conv layers use their tuned or default schedules")
+        }
+        if conv != nil && shapes != Self.peerShapes { throw ValidationError("--shapes and --conv exclude each other") }
         _ = try parseShapes()
     }
 
-    func parseShapes() throws -> [(m: Int, k: Int, n: Int)] {
-        try shapes.split(separator: ",").map { text in
-            let parts = text.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("bad shape '\(text)', expected MxKxN") }
-            return (parts[0], parts[1], parts[2])
-        }
-    }
+    func parseShapes() throws -> [(m: Int, k: Int, n: Int)] { try OptionChecks.shapes(shapes) }
 
     func run() throws {
         if let memory {
@@ -61,7 +63,7 @@ struct BenchCommand: ParsableCommand {
                          Double(after.residentBytes - warm.residentBytes) / 1048576, after.liveCodeBytes >> 10, statistics.freed))
             return
         }
-        let database = try db.map { try TuningDatabase(path: $0) }
+        let database = try db.map { try TuningDatabase(path: $0, access: .readOnly) }
         let engine = try Engine(isa: isa.map { try ISA.parse($0) }, threads: threads, database: database)
         // The unit's peak measured now (all threads), so that "% of peak" is honest on a noisy machine.
         let peak = try PeakProbe.measure(engine.isa, seconds: 0.2).gmacs * Double(threads)

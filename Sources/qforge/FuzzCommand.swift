@@ -19,20 +19,37 @@ struct FuzzCommand: ParsableCommand {
     @Option(help: "Folder for the minimized failing cases.") var out: String = "fuzz-failures"
     @Option(help: "Replay one spec file written by an earlier run instead of fuzzing.") var replay: String?
 
+    func validate() throws {
+        try OptionChecks.seconds(seconds, "seconds", limit: 7 * 24 * 3600)
+        if let kernels { try OptionChecks.count(kernels, "kernels", 1...100_000_000) }
+        try OptionChecks.count(jobs, "jobs", 1...ThreadPool.threadLimit)
+        try OptionChecks.count(inputs, "inputs", 1...100_000)
+        try OptionChecks.count(aarch64Every, "aarch64-every", 0...1_000_000)
+        if let isa { _ = try OptionChecks.isas(isa) }
+        if replay == nil { try OutputDirectory(out).check(names: []) }
+    }
+
+    /// A replay file: decoded (which re-validates the operator) and checked as outside input.
+    static func readCase(_ path: String) throws -> FuzzCase {
+        let data = try FileTrust.readRegularFile(path, limit: 16 << 20).data
+        let fuzzCase: FuzzCase
+        do { fuzzCase = try JSONDecoder().decode(FuzzCase.self, from: data) } catch {
+            throw ValidationError("\(path) is not a valid fuzz case: \(error)")
+        }
+        do { try fuzzCase.validate() } catch { throw ValidationError("\(path) is not a valid fuzz case: \(error)") }
+        return fuzzCase
+    }
+
     func run() throws {
         if let replay {
-            let data = try Data(contentsOf: URL(fileURLWithPath: replay))
-            let fuzzCase: FuzzCase
-            do { fuzzCase = try JSONDecoder().decode(FuzzCase.self, from: data) } catch {
-                throw ValidationError("\(replay) is not a valid fuzz case: \(error)")
-            }
+            let fuzzCase = try Self.readCase(replay)
             let outcome = DifferentialFuzzer(seed: seed, isas: [fuzzCase.isa]).replay(fuzzCase)
             print("\(fuzzCase.op.name) on \(fuzzCase.isa)\(fuzzCase.schedule.map { " (\($0))" } ?? ""), input seed \(fuzzCase.inputSeed): \(outcome)")
             if outcome != .match { throw ExitCode(1) }
             return
         }
         let engine = try Engine()
-        let isas = try isa.map { try $0.split(separator: ",").map { try ISA.parse(String($0)) } } ?? engine.compilableISAs
+        let isas = try isa.map { try OptionChecks.isas($0) } ?? engine.compilableISAs
         for chosen in isas { try HostCPU.current.require(chosen) }
         var aarch64Every = self.aarch64Every
         if aarch64Every > 0, let reason = AArch64Emulator.unavailableReason {
@@ -48,12 +65,11 @@ struct FuzzCommand: ParsableCommand {
         }
         print("\r" + summary.line + "   ")
         if !summary.failures.isEmpty {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            for (index, (fuzzCase, outcome)) in summary.failures.enumerated() {
-                let path = "\(out)/fuzz-\(seed)-\(index).json"
-                try encoder.encode(fuzzCase).write(to: URL(fileURLWithPath: path))
+            for (fuzzCase, outcome) in summary.failures {
+                // Never over an earlier run's reproducer: fuzz-SEED-1.json, fuzz-SEED-2.json, ...
+                let path = try OutputDirectory(out).writeUnique(stem: "fuzz-\(seed)", extension: "json", try encoder.encode(fuzzCase))
                 print("FAILED \(fuzzCase.op.name) on \(fuzzCase.isa): \(outcome) -> \(path) (qforge fuzz --replay \(path))")
             }
             throw ExitCode(1)

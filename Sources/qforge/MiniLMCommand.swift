@@ -17,10 +17,20 @@ struct MiniLMCommand: ParsableCommand {
     @Option(help: "Static calibration method: \(CalibrationMethod.allCases.map(\.rawValue).joined(separator: " | ")) | all.")
     var method: String = "all"
     @Option(help: "Timing repetitions (best kept).") var repeats: Int = 3
-    @Option(help: "Write the latency/accuracy trade-off as an SVG plot to this file.") var plot: String?
+    @Option(help: "Write the latency/accuracy trade-off as an SVG plot to this file (an existing file only if it is an earlier plot).") var plot: String?
+    @Flag(help: "Replace --plot even if it is not an earlier plot.") var force = false
     @Flag(help: "One JSON object per mode.") var json = false
     @Flag(help: "Keep OPENBLAS_CORETYPE as the environment sets it (default: the type for this CPU's widest vectors).")
     var keepBlasCore = false
+
+    var plotFile: OutputFile? { plot.map { OutputFile($0, force: force) { TradeOffPlot.isPlot($0) } } }
+
+    func validate() throws {
+        try OptionChecks.count(repeats, "repeats", 1...1000)
+        if method != "all" { _ = try parseMethod() }
+        // Before the evaluation (minutes), not after it.
+        try plotFile?.check()
+    }
 
     func run() throws {
         Self.reexecuteIfNeeded(keep: keepBlasCore)
@@ -83,8 +93,7 @@ struct MiniLMCommand: ParsableCommand {
         }
         if let plot {
             let points = reports.map { TradeOffPlot.Point(label: $0.method.map { "static \($0)" } ?? $0.mode, milliseconds: $0.msBatch32, cosine: $0.cosineMean) }
-            try TradeOffPlot.svg(points, title: "all-MiniLM-L6-v2 on \(engine.isa.rawValue): latency vs accuracy")
-                .write(toFile: plot, atomically: true, encoding: .utf8)
+            try plotFile!.write(Data(TradeOffPlot.svg(points, title: "all-MiniLM-L6-v2 on \(engine.isa.rawValue): latency vs accuracy").utf8))
             if !json { print("plot written to \(plot)") }
         }
     }

@@ -8,6 +8,8 @@ struct PeakCommand: ParsableCommand {
     @Option(help: "Seconds per ISA.")
     var seconds: Double = 0.3
 
+    func validate() throws { try OptionChecks.seconds(seconds, "seconds", limit: 60) }
+
     func run() throws {
         let engine = try Engine()
         for isa in engine.compilableISAs {

@@ -14,6 +14,32 @@ public enum AOTBuilder {
     /// the output does not depend on the machine that builds it.
     public static let referenceCaches = CacheSizes(l1d: 32 << 10, l2: 1 << 20, l3: 8 << 20)
 
+    /// Names a kernel may not take: C keywords and the C library's and POSIX's functions that an
+    /// object defining them would replace at link time.
+    static let reservedNames: Set<String> = [
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern", "float",
+        "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed", "sizeof", "static",
+        "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false",
+        "main", "exit", "abort", "atexit", "malloc", "calloc", "realloc", "free", "memcpy", "memmove", "memset", "memcmp",
+        "strcpy", "strncpy", "strlen", "strcmp", "strncmp", "strcat", "printf", "fprintf", "sprintf", "snprintf", "puts",
+        "open", "close", "read", "write", "fopen", "fclose", "fread", "fwrite", "system", "exec", "execv", "execve", "fork",
+        "getenv", "setenv", "signal", "raise", "longjmp", "setjmp", "sqrt", "sqrtf", "exp", "expf", "log", "logf", "fabs",
+        "fabsf", "floor", "floorf", "ceil", "ceilf", "round", "roundf", "fmaf", "fma", "pthread_create", "dlopen", "dlsym",
+    ]
+
+    /// Throws `invalidSpec` unless `name` is a C identifier that cannot collide with C, its library
+    /// or the compiler's reserved names (`_X…`, `__…`).
+    static func checkSymbolName(_ name: String) throws(QuantError) {
+        guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]{0,127}$", options: .regularExpression) != nil else {
+            throw .invalidSpec(path: "name", reason: "'\(name)' is not a C identifier of at most 128 characters")
+        }
+        if reservedNames.contains(name) || name.hasPrefix("__") || name.range(of: "^_[A-Z]", options: .regularExpression) != nil
+            || name.hasPrefix("qf_k_") || name.hasPrefix("str") && name.count > 3 && name.dropFirst(3).first!.isLowercase
+            || name.hasPrefix("mem") && name.count > 3 && name.dropFirst(3).first!.isLowercase {
+            throw .invalidSpec(path: "name", reason: "'\(name)' is reserved by C, its library or QuantForge; choose another kernel name")
+        }
+    }
+
     /// Instruction sets in order of preference.
     static let preference: [ISA] = [.avx512vnni, .avxvnni, .avx2, .i8mm, .neondot, .portable]
 
@@ -31,6 +57,12 @@ public enum AOTBuilder {
                              templates: URL = defaultTemplates, caches: CacheSizes? = nil) throws(QuantError) -> [String: [UInt8]] {
         guard library.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
             throw .invalidSpec(path: "library", reason: "'\(library)' is not a C identifier")
+        }
+        try target.validate()
+        for spec in specs { try checkSymbolName(spec.name) }
+        // Templates become C in the generated header: only from a directory no other user can write.
+        if let reason = FileTrust.distrustDirectory(templates.path) {
+            throw .fileRefused(path: templates.path, reason: "templates are not loaded from here: \(reason)")
         }
         let caches = caches ?? referenceCaches
         func readTemplate(_ name: String) throws(QuantError) -> String {

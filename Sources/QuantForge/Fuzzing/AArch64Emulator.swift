@@ -27,6 +27,10 @@ public final class AArch64Emulator: @unchecked Sendable {
         }
         let driver = drivers.appendingPathComponent("operator_driver.c").path
         if !FileManager.default.fileExists(atPath: driver) { return "the operator driver \(driver) is missing (QuantForge's source tree is needed)" }
+        // The drivers are compiled into programs that run: never from a place others can write.
+        for folder in [drivers, supportHeaders] {
+            if let reason = FileTrust.distrustDirectory(folder.path) { return "not compiling C from \(folder.path): \(reason)" }
+        }
         return nil
     }
 

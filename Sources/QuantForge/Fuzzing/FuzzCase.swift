@@ -53,6 +53,45 @@ public struct FuzzCase: Codable, Sendable {
     }
 }
 
+extension FuzzCase {
+    /// The most bytes a case's tensors may take together (a replay file is outside input).
+    public static let byteLimit = 1 << 30
+
+    /// Throws for a case no fuzzing run would draw: a schedule for another ISA than the case's (it
+    /// would report one and run the other), an invalid schedule, or tensors over `byteLimit`.
+    /// (Decoding already re-validated the operator itself.)
+    public func validate() throws(QuantError) {
+        if let schedule {
+            guard schedule.isa == isa else {
+                throw .invalidSpec(path: "schedule", reason: "schedule is for \(schedule.isa) but the case is for \(isa)")
+            }
+            try schedule.validate()
+        }
+        let bytes: Int?
+        switch op {
+        case let .matmul(matmul, m):
+            guard (1...MatMul.maxDimension).contains(m) else {
+                throw .invalidShape(field: "m", reason: "\(m) is outside 1...\(MatMul.maxDimension)")
+            }
+            let a = CheckedArithmetic.product([m, matmul.k, 4]), b = CheckedArithmetic.product([matmul.k, matmul.n])
+            let c = CheckedArithmetic.product([m, matmul.n, 4])
+            bytes = a.flatMap { a in b.flatMap { b in c.flatMap { CheckedArithmetic.sum([a, b, $0]) } } }
+        case let .convolution(conv):
+            bytes = CheckedArithmetic.sum([conv.inputElements, conv.weightElements, conv.outputElements * 4])
+        case let .quantize(q): bytes = CheckedArithmetic.product([q.quantization.count, 8])
+        case let .dequantize(d): bytes = CheckedArithmetic.product([d.quantization.count, 8])
+        case let .fakeQuantize(f): bytes = CheckedArithmetic.product([f.quantization.count, 8])
+        case let .dynamicQuantize(d): bytes = CheckedArithmetic.product([d.rows, d.columns, 8])
+        case let .binary(b): bytes = CheckedArithmetic.product([b.count, 3])
+        case let .lookup(l): bytes = CheckedArithmetic.product([l.count, 2])
+        case let .biasActivation(b): bytes = CheckedArithmetic.product([b.columns, 4 * 8])
+        }
+        guard let bytes, bytes <= Self.byteLimit else {
+            throw .invalidShape(field: "case", reason: "its tensors would take more than \(Self.byteLimit) bytes")
+        }
+    }
+}
+
 /// What checking a case found.
 public enum FuzzOutcome: Sendable, Equatable {
     case match

@@ -61,6 +61,10 @@ public struct Conv2D: Sendable, Hashable, Codable {
                               ("kernel height", kernelHeight), ("kernel width", kernelWidth)] {
             try MatMul.checkDimension(name, value)
         }
+        // Every later product (window extents, output size) stays far from overflow.
+        if (strides + dilations + pads).contains(where: { $0 > MatMul.maxDimension }) {
+            throw .invalidShape(field: "strides/dilations/pads", reason: "a value above \(MatMul.maxDimension)")
+        }
         if strides.count != 2 || strides.contains(where: { $0 < 1 }) {
             throw .invalidShape(field: "strides", reason: "\(strides) must be two positive integers")
         }
@@ -80,7 +84,10 @@ public struct Conv2D: Sendable, Hashable, Codable {
         if outputHeight < 1 || outputWidth < 1 {
             throw .invalidShape(field: "X", reason: "a \(height)×\(width) input with pads \(pads) is smaller than the dilated kernel \(effectiveKernel.height)×\(effectiveKernel.width)")
         }
-        if batch * outputHeight * outputWidth > MatMul.maxDimension || batch * inChannels * height * width > 1 << 30 {
+        let outputRows = CheckedArithmetic.product([batch, outputHeight, outputWidth])
+        let inputElements = CheckedArithmetic.product([batch, inChannels, height, width])
+        let weightElements = CheckedArithmetic.product([outChannels, inChannels / groups, kernelHeight, kernelWidth])
+        if (outputRows ?? .max) > MatMul.maxDimension || (inputElements ?? .max) > 1 << 30 || (weightElements ?? .max) > 1 << 30 {
             throw .invalidShape(field: "X", reason: "the convolution is too large")
         }
         try wQuant.validate(field: "wQuant", type: wType, channels: outChannels)

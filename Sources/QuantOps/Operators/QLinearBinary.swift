@@ -35,7 +35,7 @@ public struct QLinearBinary: Sendable, Hashable, Codable {
             }
             shape.append(max(x, y))
         }
-        if shape.reduce(1, *) > 1 << 28 { throw .invalidShape(field: "Y", reason: "\(shape) exceeds 2^28 elements") }
+        if (CheckedArithmetic.product(shape) ?? .max) > 1 << 28 { throw .invalidShape(field: "Y", reason: "\(shape) exceeds 2^28 elements") }
         self.kind = kind
         self.type = type
         self.aShape = aShape

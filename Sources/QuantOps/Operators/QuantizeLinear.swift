@@ -17,7 +17,7 @@ public struct AxisQuantization: Sendable, Hashable, Codable {
     /// scales and zero points.
     public init(shape: [Int], axis: Int? = nil, blockSize: Int = 0, scales: [Float], zeroPoints: [Int32]? = nil,
                 type: ElementType) throws(QuantError) {
-        if shape.contains(where: { $0 < 1 }) || shape.reduce(1, { $0 &* $1 }) > MatMul.maxDimension * 16 {
+        if shape.contains(where: { $0 < 1 }) || (CheckedArithmetic.product(shape) ?? .max) > MatMul.maxDimension * 16 {
             throw .invalidShape(field: "x", reason: "shape \(shape) must have positive dimensions and at most 2^28 elements")
         }
         if !type.isQuantized { throw .unsupportedElementType(field: "y", type: type, allowed: [.u8, .s8, .u16, .s16]) }
@@ -46,7 +46,7 @@ public struct AxisQuantization: Sendable, Hashable, Codable {
         if zeroPoints.count != expected {
             throw .channelCountMismatch(field: "zero_point", expected: expected, actual: zeroPoints.count)
         }
-        for (index, scale) in scales.enumerated() where !(scale.isFinite && scale > 0) {
+        for (index, scale) in scales.enumerated() where !(scale.isNormal && scale > 0) {
             throw .invalidScale(field: "scale", index: index, value: scale)
         }
         let range = type.integerRange!

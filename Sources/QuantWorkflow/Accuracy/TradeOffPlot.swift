@@ -14,6 +14,15 @@ public enum TradeOffPlot {
         }
     }
 
+    /// The comment every plot carries, so that `--plot` may replace a plot it wrote earlier (and
+    /// nothing else).
+    public static let marker = "<!-- written by qforge minilm --plot -->"
+
+    /// Whether `data` is a plot QuantForge wrote.
+    public static func isPlot(_ data: Data) -> Bool {
+        String(decoding: data.prefix(4096), as: UTF8.self).contains(marker)
+    }
+
     public static func svg(_ points: [Point], title: String, xLabel: String = "ms per sentence (batch 32, 1 thread)",
                            yLabel: String = "mean cosine to f32") -> String {
         let width = 720.0, height = 460.0, left = 80.0, right = 220.0, top = 50.0, bottom = 60.0
@@ -27,6 +36,7 @@ public enum TradeOffPlot {
         }
         var svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+        \(marker)
         <rect width="100%" height="100%" fill="white"/>
         <text x="\(left)" y="28" font-size="16">\(escape(title))</text>
         <line x1="\(left)" y1="\(height - bottom)" x2="\(width - right)" y2="\(height - bottom)" stroke="black"/>

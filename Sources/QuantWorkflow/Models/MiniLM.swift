@@ -55,12 +55,15 @@ public final class MiniLM: Sendable {
         }
         vocabularySize = words.shape[0]
         maxPositions = file.tensors["embeddings.position_embeddings.weight"]?.shape.first ?? 0
-        if tokenizer.vocabulary.count > vocabularySize {
-            throw .vocabulary(reason: "\(tokenizer.vocabulary.count) tokens but \(vocabularySize) embeddings")
+        // A token id is a vocab.txt line number: every one must have an embedding row.
+        let largestID = Int(tokenizer.vocabulary.values.max() ?? 0)
+        if largestID >= vocabularySize {
+            throw .vocabulary(reason: "vocab.txt has token ids up to \(largestID) but the model has \(vocabularySize) word embeddings")
         }
         wordEmbeddings = try file.floats("embeddings.word_embeddings.weight")
         positionEmbeddings = try file.floats("embeddings.position_embeddings.weight", shape: [maxPositions, h])
-        tokenTypeEmbeddings = try file.floats("embeddings.token_type_embeddings.weight")
+        // Sentences are one segment (token type 0); BERT's table has two rows.
+        tokenTypeEmbeddings = try file.floats("embeddings.token_type_embeddings.weight", shape: [2, h])
         func norm(_ prefix: String) throws(ModelError) -> LayerNorm {
             LayerNorm(weight: try file.floats(prefix + ".weight", shape: [h]), bias: try file.floats(prefix + ".bias", shape: [h]))
         }

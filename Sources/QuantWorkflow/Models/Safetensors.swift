@@ -102,6 +102,10 @@ public struct SafetensorsFile: Sendable {
                 target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[(dataStart + info.range.lowerBound)..<(dataStart + info.range.upperBound)]))
             }
         }
+        // A model with NaN or infinite weights gives meaningless results, reported as if fine.
+        if let index = values.firstIndex(where: { !$0.isFinite }) {
+            throw .tensor(name: name, reason: "value \(index) is \(values[index]); every weight must be finite")
+        }
         return values
     }
 }
