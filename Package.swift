@@ -135,14 +135,17 @@ let package = Package(
         // libFuzzer targets for the parsers of outside input (tools/libfuzzer.sh).
         .executableTarget(
             name: "FuzzTargets",
-            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI", "QuantWorkflow"],
+            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI", "QuantWorkflow", "QForgeCommands"],
             swiftSettings: llvmSwiftSettings
         ),
-        .executableTarget(
-            name: "qforge",
+        // The command-line interface as a library (parsed by the libFuzzer target too) …
+        .target(
+            name: "QForgeCommands",
             dependencies: ["QuantForge", "QuantWorkflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: llvmSwiftSettings
         ),
+        // … and the executable that runs it.
+        .executableTarget(name: "qforge", dependencies: ["QForgeCommands"], swiftSettings: llvmSwiftSettings),
 
         .testTarget(name: "QuantOpsTests", dependencies: ["QuantOps"]),
         .testTarget(

@@ -2,15 +2,18 @@ import CQuantForgeAPI
 import Foundation
 import QuantForge
 import QuantForgeC
+import QForgeCommands
 import QuantWorkflow
 
 /// libFuzzer targets for every parser of outside input, chosen by `QFORGE_FUZZ_TARGET`:
 /// `spec` (the kernel spec JSON of `qforge aot --spec`), `database` (tuning-database import),
-/// `safetensors` (the model loader), `cdesc` (the C API's `qf_matmul_desc`). Each must return a
+/// `safetensors` (the model loader), `cdesc` (the C API's `qf_matmul_desc`), `cli` (qforge's
+/// command line: the input split at NUL bytes into arguments, parsed and validated, not run),
+/// `replay` (a `qforge fuzz --replay` file, decoded and validated). Each must return a
 /// typed error for bad input, never crash. Built by `tools/libfuzzer.sh` with `-sanitize=fuzzer,address`
 /// (libFuzzer supplies `main`); a normal build gets a `main` that replays files through the target.
 enum FuzzTarget: String {
-    case spec, database, safetensors, cdesc
+    case spec, database, safetensors, cdesc, cli, replay
 
     static let current = FuzzTarget(rawValue: ProcessInfo.processInfo.environment["QFORGE_FUZZ_TARGET"] ?? "") ?? .spec
     static let tuningDatabase: TuningDatabase? = try? TuningDatabase(path: NSTemporaryDirectory() + "/qforge-fuzz-\(getpid()).sqlite")
@@ -23,6 +26,11 @@ enum FuzzTarget: String {
             _ = try? tuningDatabase?.importMerging(Data(bytes))
         case .safetensors:
             _ = try? SafetensorsFile(bytes: Array(bytes))
+        case .cli:
+            let arguments = bytes.split(separator: 0, omittingEmptySubsequences: false).prefix(32).map { String(decoding: $0, as: UTF8.self) }
+            _ = try? QForge.parseAsRoot(Array(arguments))
+        case .replay:
+            _ = try? FuzzCase.replay(from: Data(bytes))
         case .cdesc:
             // The description's scalar fields from the input; its arrays point into the input's tail.
             var desc = qf_matmul_desc()

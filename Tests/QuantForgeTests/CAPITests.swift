@@ -91,6 +91,61 @@ struct CAPITests {
         #expect(qf_context_isa(nil) == nil && qf_weights_bytes(nil) == 0)
     }
 
+    /// Handles misused, strides whose extents overflow, descriptions that mean nothing: each a
+    /// status code and a message, never a trap, a double free or a read of freed memory.
+    @Test func hostileInputIsAStatusNeverACrash() throws {
+        var context: OpaquePointer?
+        #expect(qf_context_create(nil, 1, &context) == QF_STATUS_OK)
+        defer { qf_context_destroy(context) }
+        var huge: OpaquePointer?
+        #expect(qf_context_create(nil, Int32.max, &huge) == QF_STATUS_INVALID_ARGUMENT && huge == nil)
+        #expect(String(cString: qf_last_error()).contains("threads"))
+        let (k, n) = (24, 16)
+        let scales = [Float](repeating: 0.01, count: n)
+        let a = [UInt8](repeating: 3, count: 4 * k), b = [UInt8](repeating: 5, count: k * n)
+        var c = [UInt8](repeating: 0, count: 4 * n)
+        try scales.withUnsafeBufferPointer { scales in
+            var desc = requantizingDesc(k: Int64(k), n: Int64(n), scales: scales.baseAddress!)
+            var kernel: OpaquePointer?, weights: OpaquePointer?, other: OpaquePointer?
+            try #require(qf_kernel_compile(context, &desc, &kernel) == QF_STATUS_OK)
+            try #require(qf_kernel_pack(kernel, b, Int64(n), &weights) == QF_STATUS_OK)
+            // Strides whose extent overflows.
+            #expect(qf_kernel_run(kernel, a, .max, a.count, weights, &c, Int64(n), c.count, 4) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_kernel_run(kernel, a, Int64(k), a.count, weights, &c, .max, c.count, 4) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_kernel_run(kernel, a, Int64(k), a.count, weights, &c, Int64(n), c.count, .max) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_kernel_pack(kernel, b, .max, &other) == QF_STATUS_INVALID_ARGUMENT && other == nil)
+            // A handle of another kind.
+            #expect(qf_kernel_pack(context, b, Int64(n), &other) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(String(cString: qf_last_error()).contains("qf_context handle was passed where a qf_kernel is expected"))
+            #expect(qf_kernel_run(kernel, a, Int64(k), a.count, kernel, &c, Int64(n), c.count, 4) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_kernel_compile(kernel, &desc, &other) == QF_STATUS_INVALID_ARGUMENT)
+            #expect(qf_context_isa(kernel) == nil && qf_weights_bytes(kernel) == 0)
+            qf_context_destroy(kernel)  // refused: not a context
+            #expect(String(cString: qf_last_error()).contains("qf_kernel handle was passed"))
+            #expect(qf_kernel_run(kernel, a, Int64(k), a.count, weights, &c, Int64(n), c.count, 4) == QF_STATUS_OK)
+            // Destroyed twice, used after destruction.
+            qf_weights_destroy(weights)
+            qf_weights_destroy(weights)
+            #expect(String(cString: qf_last_error()).contains("not a live handle"))
+            #expect(qf_kernel_run(kernel, a, Int64(k), a.count, weights, &c, Int64(n), c.count, 4) == QF_STATUS_INVALID_ARGUMENT)
+            qf_kernel_destroy(kernel)
+            qf_kernel_destroy(kernel)
+            #expect(qf_kernel_pack(kernel, b, Int64(n), &other) == QF_STATUS_INVALID_ARGUMENT)
+            // Descriptions that mean nothing: per-channel without scales, an int32 output with an
+            // epilogue it would ignore, a subnormal scale.
+            for (field, corrupt) in [("b_scales", { (d: inout qf_matmul_desc) in d.b_scales = nil }),
+                                     ("bias", { (d: inout qf_matmul_desc) in d.output = QF_OUTPUT_INT32; d.bias = UnsafeRawPointer(scales.baseAddress!) }),
+                                     ("activation", { (d: inout qf_matmul_desc) in d.output = QF_OUTPUT_INT32; d.activation = QF_ACTIVATION_RELU }),
+                                     ("y_scale", { (d: inout qf_matmul_desc) in d.y_scale = Float.leastNormalMagnitude / 4 }),
+                                     ("a_scale", { (d: inout qf_matmul_desc) in d.a_scale = Float.leastNonzeroMagnitude })] {
+                var bad = desc
+                corrupt(&bad)
+                #expect(qf_kernel_compile(context, &bad, &other) == QF_STATUS_INVALID_ARGUMENT && other == nil, "\(field)")
+                #expect(!String(cString: qf_last_error()).isEmpty)
+            }
+        }
+    }
+
     @Test func severalThreadsCompileAndRunAtOnce() async throws {
         var context: OpaquePointer?
         #expect(qf_context_create(nil, 1, &context) == QF_STATUS_OK)

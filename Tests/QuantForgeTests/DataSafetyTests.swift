@@ -281,8 +281,11 @@ struct DataSafetyTests {
             schedule[field] = value
             object["schedule"] = schedule
         }
-        let replayed = try Self.qforge(["fuzz", "--replay", try variant { _ in }])
-        #expect(replayed.status == 0, "the valid case replays: \(replayed.output)")
+        // tools/fuzz_replay_seed.json (the libFuzzer replay target's first input) is such a case too.
+        for valid in [try variant { _ in }, SourceTree.url("tools/fuzz_replay_seed.json").path] {
+            let replayed = try Self.qforge(["fuzz", "--replay", valid])
+            #expect(replayed.status == 0, "\(valid) replays: \(replayed.output)")
+        }
         let cases = [
             ("m = -4", try variant { matmul(&$0) { $0["m"] = -4 } }),
             ("m = k = 2^24", try variant { matmul(&$0) { fields in

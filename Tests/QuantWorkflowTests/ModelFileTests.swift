@@ -68,6 +68,72 @@ struct ModelFileTests {
     }
 }
 
+/// A model whose files disagree with each other or hold impossible values is refused when it is
+/// loaded, never read out of bounds or run into NaN embeddings reported as fine: a vocab.txt with
+/// more tokens than the embedding table has rows, a token-type table of the wrong shape, a NaN
+/// weight.
+struct ModelConsistencyTests {
+    static let model = ModelLocation.miniLM
+
+    /// A copy of the model folder with `vocab.txt` and `model.safetensors` changed by the closures.
+    static func variant(vocabulary: (String) -> String = { $0 }, tensors: (inout [UInt8]) throws -> Void = { _ in }) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let vocab = try String(contentsOf: model.appendingPathComponent("vocab.txt"), encoding: .utf8)
+        try vocabulary(vocab).write(to: folder.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        var bytes = Array(try Data(contentsOf: model.appendingPathComponent("model.safetensors")))
+        try tensors(&bytes)
+        try Data(bytes).write(to: folder.appendingPathComponent("model.safetensors"))
+        return folder
+    }
+
+    /// Rewrites the JSON header of a safetensors file (the data stays where it is).
+    static func editHeader(_ bytes: inout [UInt8], _ edit: (inout [String: Any]) -> Void) throws {
+        let length = Int((0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) })
+        var header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as! [String: Any]
+        edit(&header)
+        var json = Array(try JSONSerialization.data(withJSONObject: header))
+        while json.count < length { json.append(0x20) }  // the same length: offsets stay valid
+        try #require(json.count == length)
+        bytes.replaceSubrange(8..<(8 + length), with: json)
+    }
+
+    static func dataOffset(_ bytes: [UInt8], _ name: String) throws -> Int {
+        let length = Int((0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) })
+        let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as! [String: Any]
+        let offsets = (header[name] as! [String: Any])["data_offsets"] as! [Int]
+        return 8 + length + offsets[0]
+    }
+
+    @Test func filesThatDisagreeAreRefused() throws {
+        try #require(FileManager.default.fileExists(atPath: Self.model.appendingPathComponent("model.safetensors").path),
+                     "run tools/fetch_minilm.sh first")
+        let moreTokens = try Self.variant(vocabulary: { $0 + (0..<40).map { "extra\($0)\n" }.joined() })
+        let smallTokenTypes = try Self.variant(tensors: { bytes in
+            try Self.editHeader(&bytes) { header in
+                var entry = header["embeddings.token_type_embeddings.weight"] as! [String: Any]
+                let start = (entry["data_offsets"] as! [Int])[0]
+                entry["shape"] = [1, 1]
+                entry["data_offsets"] = [start, start + 4]
+                header["embeddings.token_type_embeddings.weight"] = entry
+            }
+        })
+        let notANumber = try Self.variant(tensors: { bytes in
+            let offset = try Self.dataOffset(bytes, "encoder.layer.3.output.dense.weight")
+            withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) }
+        })
+        defer { for folder in [moreTokens, smallTokenTypes, notANumber] { try? FileManager.default.removeItem(at: folder) } }
+        for (folder, words) in [(moreTokens, "word embeddings"), (smallTokenTypes, "token_type_embeddings"), (notANumber, "finite")] {
+            do {
+                _ = try MiniLM(directory: folder)
+                Issue.record("\(words): loaded")
+            } catch {
+                #expect("\(error)".contains(words), "\(error)")
+            }
+        }
+    }
+}
+
 /// tools/minilm_reference.py's output: Hugging Face token ids and NumPy embeddings.
 struct MiniLMReference: Decodable {
     struct Tokens: Decodable { let text: String; let ids: [Int32] }

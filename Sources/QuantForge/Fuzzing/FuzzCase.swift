@@ -54,6 +54,19 @@ public struct FuzzCase: Codable, Sendable {
 }
 
 extension FuzzCase {
+    /// A case read from a replay file (outside input): decoded, which re-validates the operator,
+    /// then checked by `validate`.
+    public static func replay(from data: Data) throws(QuantError) -> FuzzCase {
+        let decoded: FuzzCase
+        do { decoded = try JSONDecoder().decode(FuzzCase.self, from: data) } catch let error as QuantError {
+            throw error
+        } catch {
+            throw .invalidSpec(path: "$", reason: "not a fuzz case: \(error)")
+        }
+        try decoded.validate()
+        return decoded
+    }
+
     /// The most bytes a case's tensors may take together (a replay file is outside input).
     public static let byteLimit = 1 << 30
 

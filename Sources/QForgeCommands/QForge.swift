@@ -1,8 +1,10 @@
 import ArgumentParser
 
-@main
-struct QForge: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `qforge`'s root command: its subcommands are the files beside this one.
+public struct QForge: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "qforge",
         abstract: "QuantForge: int8 kernels generated for this CPU with LLVM.",
         subcommands: [InfoCommand.self, BenchCommand.self, PeakCommand.self, AutotuneCommand.self, DBCommand.self, AOTCommand.self,

@@ -31,13 +31,9 @@ struct FuzzCommand: ParsableCommand {
 
     /// A replay file: decoded (which re-validates the operator) and checked as outside input.
     static func readCase(_ path: String) throws -> FuzzCase {
-        let data = try FileTrust.readRegularFile(path, limit: 16 << 20).data
-        let fuzzCase: FuzzCase
-        do { fuzzCase = try JSONDecoder().decode(FuzzCase.self, from: data) } catch {
+        do { return try FuzzCase.replay(from: try FileTrust.readRegularFile(path, limit: 16 << 20).data) } catch {
             throw ValidationError("\(path) is not a valid fuzz case: \(error)")
         }
-        do { try fuzzCase.validate() } catch { throw ValidationError("\(path) is not a valid fuzz case: \(error)") }
-        return fuzzCase
     }
 
     func run() throws {
