@@ -14,6 +14,14 @@
  * Every function that can fail returns a qf_status; on failure qf_last_error() returns a message
  * for the calling thread (valid until its next failing call). No call aborts the process on bad
  * input. Contexts, kernels and weights may be used from several threads at once.
+ *
+ * Handles: the library keeps every live handle with its kind, so a destroyed handle, a handle of
+ * another kind (a context passed as a kernel) or a pointer that never was a handle is refused with
+ * QF_STATUS_INVALID_ARGUMENT before it is touched; the *_destroy functions ignore such a pointer
+ * (and say so in qf_last_error). A destroyed handle's address may be reused by a later handle of
+ * the same kind, which the library cannot tell apart: do not use a handle after destroying it.
+ * Sizes and strides whose extent overflows, scales that are zero, negative, subnormal, infinite or
+ * NaN, and thread counts above 4 per processor (at most 256) are QF_STATUS_INVALID_ARGUMENT.
  */
 #ifndef QUANTFORGE_H
 #define QUANTFORGE_H
@@ -53,13 +61,14 @@ typedef struct qf_matmul_desc {
     float a_scale;
     int32_t a_zero_point;
     int64_t b_channels;           /* 1 (per-tensor) or n (per output column) */
-    const float *b_scales;        /* b_channels entries */
+    const float *b_scales;        /* b_channels entries; NULL only with b_channels = 1 (scale 1) */
     const int32_t *b_zero_points; /* b_channels entries, or NULL for all zero */
     qf_output_mode output;
     qf_type output_type;          /* QF_OUTPUT_REQUANTIZED: QF_TYPE_U8 or QF_TYPE_S8 */
     float y_scale;
     int32_t y_zero_point;
-    const void *bias;             /* n int32 (requantized) or n float (dequantized), or NULL */
+    const void *bias;             /* n int32 (requantized) or n float (dequantized), or NULL;
+                                     QF_OUTPUT_INT32 takes neither bias nor activation */
     qf_activation activation;
     float clamp_min, clamp_max;   /* QF_ACTIVATION_CLAMP, in the real (dequantized) domain */
 } qf_matmul_desc;
@@ -77,7 +86,9 @@ void qf_matmul_desc_init(qf_matmul_desc *desc, int64_t m, int64_t k, int64_t n);
 /* isa: NULL for the best this CPU supports, else "portable", "avx2", "avxvnni", "avx512vnni", ...
  * threads: how many threads each kernel call may use (1: the calling thread only).
  * Kernels use the tuned schedules of the tuning database when one exists ($QFORGE_TUNING_DB, else
- * ~/.cache/quantforge/tuning.sqlite; see `qforge autotune`), else the default heuristic. */
+ * ~/.cache/quantforge/tuning.sqlite; see `qforge autotune`), else the default heuristic. The
+ * database is opened read-only: nothing is created or changed. A file named by $QFORGE_TUNING_DB
+ * that is not a QuantForge tuning database is QF_STATUS_INVALID_ARGUMENT (and left as it is). */
 qf_status qf_context_create(const char *isa, int32_t threads, qf_context **context);
 void qf_context_destroy(qf_context *context);
 /* The context's instruction set, e.g. "avx512vnni" (owned by the context). */
