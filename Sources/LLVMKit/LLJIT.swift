@@ -27,9 +27,14 @@ public final class LLJIT: @unchecked Sendable {
         guard let jit else { throw LLVMError("create LLJIT", "no JIT returned") }
         ref = jit
         // Resolve what generated code may call (memcpy from LLVM's memcpy lowering, libm helpers)
-        // against this process's symbols.
+        // against this process's symbols — those and nothing else (`processSymbols`): an object
+        // that names any other function of the process does not link.
         var generator: LLVMOrcDefinitionGeneratorRef?
-        try LLVMError.check(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), nil, nil),
+        let filter: LLVMOrcSymbolPredicate = { _, symbol in
+            guard let name = LLVMOrcSymbolStringPoolEntryStr(symbol) else { return 0 }
+            return LLJIT.processSymbols.contains(String(cString: name)) ? 1 : 0
+        }
+        try LLVMError.check(LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&generator, LLVMOrcLLJITGetGlobalPrefix(jit), filter, nil),
                             "create the process symbol generator")
         LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), generator)
     }
@@ -37,6 +42,18 @@ public final class LLJIT: @unchecked Sendable {
     deinit {
         if let error = LLVMOrcDisposeLLJIT(ref) { LLVMConsumeError(error) }
     }
+
+    /// The functions of this process that JIT-compiled code may call: what LLVM lowers memory
+    /// intrinsics and vector math to when the target lacks the instruction (the portable path's
+    /// `fma`, rounding and `exp` on SSE2), and the compiler runtime's integer and half helpers.
+    public static let processSymbols: Set<String> = [
+        "memcpy", "memmove", "memset", "bzero",
+        "fma", "fmaf", "exp", "expf", "exp2", "exp2f", "log", "logf", "log2f", "pow", "powf", "tanh", "tanhf", "erf", "erff",
+        "sqrt", "sqrtf", "floor", "floorf", "ceil", "ceilf", "trunc", "truncf", "round", "roundf", "rint", "rintf",
+        "nearbyint", "nearbyintf", "roundeven", "roundevenf", "lrint", "lrintf", "fmax", "fmaxf", "fmin", "fminf", "fabs", "fabsf",
+        "__udivti3", "__umodti3", "__divti3", "__modti3", "__muloti4", "__extendhfsf2", "__truncsfhf2", "__gnu_h2f_ieee",
+        "__gnu_f2h_ieee", "__powisf2", "__powidf2",
+    ]
 
     /// Handle to the code of one added module; `remove` frees it.
     public final class Tracker: @unchecked Sendable {

@@ -66,6 +66,35 @@ struct FaultInjectionTests {
     }
 }
 
+/// JIT-linked code reaches only the few process functions generated code needs (memcpy, libm
+/// helpers): an object that calls anything else — `system` here — does not link.
+struct JITSymbolTests {
+    static func object(calling function: String, in directory: URL) throws -> [UInt8] {
+        let source = directory.appendingPathComponent("\(function).c"), object = directory.appendingPathComponent("\(function).o")
+        try Data("""
+            #include <string.h>
+            extern int system(const char *);
+            int qf_k_calls_\(function)(char *out, const char *in) {
+                \(function == "system" ? "return system(in);" : "memcpy(out, in, 7); return 0;")
+            }
+            """.utf8).write(to: source)
+        let result = try CToolchain.run("/usr/bin/env", ["cc", "-O1", "-fno-pic", "-mcmodel=large", "-fno-builtin", "-c", source.path, "-o", object.path])
+        try #require(result.status == 0, "\(result.stderr)")
+        return Array(try Data(contentsOf: object))
+    }
+
+    @Test func onlyTheFunctionsGeneratedCodeNeedsResolve() throws {
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("qforge-jit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let jit = try KernelCompiler().jit
+        _ = try jit.add(object: try Self.object(calling: "memcpy", in: directory), name: "memcpy")
+        #expect(throws: Never.self) { _ = try jit.lookup("qf_k_calls_memcpy") }
+        _ = try jit.add(object: try Self.object(calling: "system", in: directory), name: "system")
+        #expect { _ = try jit.lookup("qf_k_calls_system") } throws: { "\($0)".contains("system") }
+    }
+}
+
 /// The on-disk kernel cache when its files are damaged, planted or exposed: the kernel is compiled
 /// again, the bad entry is deleted and replaced, and the reason is kept; nothing but an intact entry
 /// this user's QuantForge wrote reaches the JIT as machine code, and nothing is ever fatal.
