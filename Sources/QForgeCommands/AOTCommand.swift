@@ -38,7 +38,7 @@ struct AOTCommand: ParsableCommand {
     func run() throws {
         let specs: [KernelSpec]
         if let spec {
-            specs = try KernelSpec.parse(try FileTrust.readRegularFile(spec, limit: 64 << 20).data)
+            specs = try KernelSpec.parse(try FileTrust.readRegularFile(spec, limit: 64 << 20, followLinks: true).data)
         } else {
             guard let k, let n else { throw ValidationError("give --spec FILE, or --k and --n (and --m) for one kernel") }
             specs = [KernelSpec(name: name, op: try op.matMul(m: m, k: k, n: n))]

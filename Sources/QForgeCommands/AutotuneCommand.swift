@@ -104,7 +104,9 @@ enum PeerFigures {
     static func bestFP32(threads: Int) -> [[Int]: Double] {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/peers/results.json")
-        guard let data = try? Data(contentsOf: path),
+        // Figures for display only, but still never read from a folder others could write.
+        guard FileTrust.distrustDirectory(path.deletingLastPathComponent().path) == nil,
+              let data = try? FileTrust.readRegularFile(path.path, limit: 64 << 20).data,
               let records = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return [:] }
         var best: [[Int]: Double] = [:]
         for record in records where (record["op"] as? String) == "f32" && (record["threads"] as? Int) == threads {

@@ -74,7 +74,7 @@ struct DBCommand: ParsableCommand {
         @OptionGroup var options: Options
         @Argument(help: "A file written by `qforge db export`.") var file: String
         func run() throws {
-            let data = try FileTrust.readRegularFile(file, limit: 1 << 30).data
+            let data = try FileTrust.readRegularFile(file, limit: 1 << 30, followLinks: true).data
             let count = try options.open(.readWrite).importMerging(data)
             print("merged \(count) record(s)")
         }

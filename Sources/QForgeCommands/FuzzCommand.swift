@@ -31,7 +31,7 @@ struct FuzzCommand: ParsableCommand {
 
     /// A replay file: decoded (which re-validates the operator) and checked as outside input.
     static func readCase(_ path: String) throws -> FuzzCase {
-        do { return try FuzzCase.replay(from: try FileTrust.readRegularFile(path, limit: 16 << 20).data) } catch {
+        do { return try FuzzCase.replay(from: try FileTrust.readRegularFile(path, limit: 16 << 20, followLinks: true).data) } catch {
             throw ValidationError("\(path) is not a valid fuzz case: \(error)")
         }
     }

@@ -66,10 +66,11 @@ public enum FileTrust {
         }
     }
 
-    /// The bytes of a regular file, read without following a symbolic link and without blocking
-    /// on a FIFO; at most `limit` bytes (a larger file is an error).
-    public static func readRegularFile(_ path: String, limit: Int) throws(QuantError) -> (data: Data, info: stat) {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+    /// The bytes of a regular file, read without blocking on a FIFO (or a device) and without
+    /// following a symbolic link unless `followLinks` (a user's input file may be a link; what
+    /// QuantForge keeps for itself may not); at most `limit` bytes (a larger file is an error).
+    public static func readRegularFile(_ path: String, limit: Int, followLinks: Bool = false) throws(QuantError) -> (data: Data, info: stat) {
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followLinks ? 0 : O_NOFOLLOW))
         if descriptor < 0 {
             let reason = errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno))
             throw .fileRefused(path: path, reason: "cannot read: \(reason)")

@@ -97,6 +97,18 @@ struct DataSafetyTests {
             Self.expectRefused(try Self.qforge(["db", "import", "--db", database, importFile]), "db import --db \(database)")
             try FileManager.default.removeItem(atPath: importFile)
         }
+        // The same through the environment variable.
+        for database in [notes, scratch.path("fifo"), scratch.path("link.sqlite")] {
+            Self.expectRefused(try Self.qforge(["db", "list"], environment: ["QFORGE_TUNING_DB": database]), mentioning: [database],
+                               "QFORGE_TUNING_DB=\(database)")
+        }
+        // Input files (a spec, an import, a replay) that are FIFOs or text: refused, no hang.
+        for input in [scratch.path("fifo"), notes] {
+            Self.expectRefused(try Self.qforge(["aot", "--spec", input, "--out", scratch.path("never")]), "aot --spec \(input)")
+            Self.expectRefused(try Self.qforge(["fuzz", "--replay", input]), "fuzz --replay \(input)")
+            Self.expectRefused(try Self.qforge(["db", "import", "--db", scratch.path("never.sqlite"), input]), "db import \(input)")
+            try? FileManager.default.removeItem(atPath: scratch.path("never.sqlite"))
+        }
         // A bad --budget is refused before the database is even looked at.
         let run = try Self.qforge(["autotune", "--db", notes, "--m", "4", "--k", "8", "--n", "8", "--budget", "soon"])
         Self.expectRefused(run, mentioning: ["--budget"], "bad budget")
