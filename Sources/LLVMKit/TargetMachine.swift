@@ -1,4 +1,5 @@
 import CLLVM
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,8 +50,7 @@ public final class TargetMachine: @unchecked Sendable {
     /// `'x' is not a recognized processor for this target` — without generating any code (LLVM
     /// only warns about an unknown name here, and aborts later when code is generated for it).
     /// Throws when LLVM has no target for the triple. LLVM prints these warnings on standard
-    /// error, so it is captured through a pipe for the moment the machine is created; keep the
-    /// feature string short (its warnings must fit the pipe).
+    /// error, so it is captured through a pipe for the moment the machine is created.
     public static func unrecognizedNames(triple: String, cpu: String, features: String) throws -> [String] {
         LLVM.initialize()
         var target: LLVMTargetRef?
@@ -60,6 +60,20 @@ public final class TargetMachine: @unchecked Sendable {
         }
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { throw LLVMError("check target names", "cannot create a pipe") }
+        // Drained while LLVM writes (another thread's output in that moment lands here too, and
+        // must not fill the pipe).
+        let reader = ends[0]
+        let drained = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var captured: [UInt8] = []
+        DispatchQueue.global().async {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let got = chunk.withUnsafeMutableBytes { read(reader, $0.baseAddress, 4096) }
+                if got <= 0 { break }
+                captured += chunk[0..<got]
+            }
+            drained.signal()
+        }
         fflush(nil)
         let saved = dup(2)
         dup2(ends[1], 2)
@@ -68,13 +82,7 @@ public final class TargetMachine: @unchecked Sendable {
         dup2(saved, 2)
         close(saved)
         close(ends[1])
-        var captured: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let got = chunk.withUnsafeMutableBytes { read(ends[0], $0.baseAddress, 4096) }
-            if got <= 0 { break }
-            captured += chunk[0..<got]
-        }
+        drained.wait()
         close(ends[0])
         if let machine { LLVMDisposeTargetMachine(machine) }
         return String(decoding: captured, as: UTF8.self).split(separator: "\n").map(String.init).filter { $0.contains("not a recognized") }

@@ -66,7 +66,7 @@ struct AutotuneCommand: ParsableCommand {
                 ProgressBar.draw(label: "[\(index + 1)/\(ops.count)] \(label)", progress: progress, budget: budget)
             }
             ProgressBar.finish()
-            let peak = try PeakProbe.measure(result.best.isa, seconds: 0.05).gmacs * Double(threads)
+            let peak = try PeakProbe.measure(result.best.isa, seconds: 0.05).gmacs * Double(OptionChecks.coresUsed(threads))
             let speedUp = result.defaultMicroseconds / result.bestMicroseconds
             let overFP32 = fp32[[m, k, n]].map { String(format: "%6.1f×", result.bestGMACs / $0) } ?? "     -"
             rows.append(String(format: "%5d x %5d x %5d  %8.1f GMAC/s %5.1f%% of peak  %5.2f× default  %@ fp32  trials %3d (+%d resumed, %d invalid)  %@",

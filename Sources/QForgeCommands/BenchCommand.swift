@@ -66,7 +66,7 @@ struct BenchCommand: ParsableCommand {
         let database = try db.map { try TuningDatabase(path: $0, access: .readOnly) }
         let engine = try Engine(isa: isa.map { try ISA.parse($0) }, threads: threads, database: database)
         // The unit's peak measured now (all threads), so that "% of peak" is honest on a noisy machine.
-        let peak = try PeakProbe.measure(engine.isa, seconds: 0.2).gmacs * Double(threads)
+        let peak = try PeakProbe.measure(engine.isa, seconds: 0.2).gmacs * Double(OptionChecks.coresUsed(threads))
         if !json {
             let jitMilliseconds = try KernelCompiler.shared().creationMilliseconds
             print(String(format: "op %@, isa %@, %d thread(s), peak now %.1f GMAC/s (LLJIT created in %.2f ms)", op.rawValue,

@@ -23,6 +23,10 @@ enum OptionChecks {
         try count(value, option, 1...ThreadPool.threadLimit)
     }
 
+    /// The cores `threads` threads can keep busy: the peak of more threads than processors is the
+    /// peak of the processors.
+    static func coresUsed(_ threads: Int) -> Int { min(threads, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+
     /// A comma-separated ISA list with at least one entry, each a known ISA.
     static func isas(_ text: String, _ option: String = "isa") throws -> [ISA] {
         let words = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
