@@ -141,6 +141,24 @@ struct TuningTests {
         #expect(try database.records().isEmpty)
     }
 
+    /// A database of ours edited by hand (or crafted) so that a column holds another type: listing,
+    /// exporting and reading measurements are errors naming the column, not a stopped process.
+    @Test func aValueOfTheWrongTypeIsAnErrorNotACrash() throws {
+        let path = Self.temporaryDatabasePath()
+        let database = try TuningDatabase(path: path)
+        try database.save(record(3, best: "avx2 mr1 nv2", 2))
+        try database.saveMeasurement(record(3, best: "", 0).key, schedule: "avx2 mr1 nv2", microseconds: 2)
+        let edit = try CToolchain.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3,sys
+            c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE record SET m = 'abc'"); c.execute("UPDATE measurement SET us = 'fast'"); c.commit()
+            """, path])
+        try #require(edit.status == 0, "\(edit.stderr)")
+        let reopened = try TuningDatabase(path: path, access: .readOnly)
+        #expect { try reopened.records() } throws: { "\($0)".contains("column m") }
+        #expect { try reopened.export() } throws: { "\($0)".contains("column") }
+        #expect { try reopened.measurements(self.record(3, best: "", 0).key) } throws: { "\($0)".contains("column us") }
+    }
+
     /// Merging records whose trial counts add up past Int.max saturates instead of trapping.
     @Test func mergingHugeTrialCountsSaturates() {
         var a = record(1, best: "avx2 mr1 nv2", 1), b = record(1, best: "avx2 mr2 nv2", 2)

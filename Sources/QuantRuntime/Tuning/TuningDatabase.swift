@@ -78,7 +78,8 @@ public final class TuningDatabase: Sendable {
                     opened = queue
                 case let .failure(problem):
                     guard access == .readWrite else { throw fail("\(problem.reason) (read-only: left as it is)") }
-                    let aside = try Self.setAside(path)
+                    // nil: another process set it aside first; look again.
+                    guard let aside = try Self.setAside(path) else { continue }
                     warnings.append("\(path): \(problem.reason); moved it (and its journal files) to \(aside) and started a new database")
                     if try Self.create(path) { opened = try Self.openCreated(path, access: access) }
                 }
@@ -258,14 +259,16 @@ public final class TuningDatabase: Sendable {
     }
 
     /// Moves a damaged database of QuantForge's and its journal files to `<path>.corrupt-<n>`
-    /// (never over an existing file: `link`, then `unlink`). Returns the new name.
-    private static func setAside(_ path: String) throws(QuantError) -> String {
+    /// (never over an existing file: `link`, then `unlink`). Returns the new name, or nil when the
+    /// file is gone already (another process set it aside).
+    private static func setAside(_ path: String) throws(QuantError) -> String? {
         for index in 1...10_000 {
             let target = "\(path).corrupt-\(index)"
             let taken = ["", "-wal", "-shm", "-journal"].contains { FileTrust.status(target + $0) != nil }
             if taken { continue }
             guard link(path, target) == 0 else {
                 if errno == EEXIST { continue }
+                if errno == ENOENT { return nil }
                 throw .tuningDatabase(path: path, reason: "damaged, and it cannot be set aside: \(FileTrust.lastErrorMessage)")
             }
             for suffix in ["-wal", "-shm", "-journal"] where FileTrust.status(path + suffix) != nil {
@@ -288,14 +291,31 @@ public final class TuningDatabase: Sendable {
         [key.operation, key.m, key.k, key.n, key.cpu, key.features, key.llvmMajor, key.generator, key.threads]
     }
 
-    private static func key(_ row: Row) -> TuningKey {
-        TuningKey(operation: row["operation"], m: row["m"], k: row["k"], n: row["n"], cpu: row["cpu"], features: row["features"],
-                  llvmMajor: row["llvm_major"], generator: row["generator"], threads: row["threads"])
+    /// A row's value of `column` as `T`; a value of another type (a file edited by hand, or
+    /// crafted) is an error, where GRDB's subscript would stop the process.
+    private static func value<T: DatabaseValueConvertible>(_ row: Row, _ column: String) throws -> T {
+        let stored: DatabaseValue = row[column] ?? .null
+        guard let converted = T.fromDatabaseValue(stored) else {
+            throw QuantError.invalidArgument(field: "column \(column)", reason: "holds \(stored), not a \(T.self)")
+        }
+        return converted
     }
 
-    private static func record(_ row: Row) -> TuningRecord {
-        TuningRecord(key: key(row), best: row["best"], bestMicroseconds: row["best_us"], runnerUp: row["runner_up"],
-                     runnerUpMicroseconds: row["runner_up_us"], defaultMicroseconds: row["default_us"], trials: row["trials"])
+    private static func optional<T: DatabaseValueConvertible>(_ row: Row, _ column: String) throws -> T? {
+        let stored: DatabaseValue = row[column] ?? .null
+        return stored.isNull ? nil : try value(row, column) as T
+    }
+
+    private static func key(_ row: Row) throws -> TuningKey {
+        TuningKey(operation: try value(row, "operation"), m: try value(row, "m"), k: try value(row, "k"), n: try value(row, "n"),
+                  cpu: try value(row, "cpu"), features: try value(row, "features"), llvmMajor: try value(row, "llvm_major"),
+                  generator: try value(row, "generator"), threads: try value(row, "threads"))
+    }
+
+    private static func record(_ row: Row) throws -> TuningRecord {
+        TuningRecord(key: try key(row), best: try value(row, "best"), bestMicroseconds: try value(row, "best_us"),
+                     runnerUp: try optional(row, "runner_up"), runnerUpMicroseconds: try optional(row, "runner_up_us"),
+                     defaultMicroseconds: try optional(row, "default_us"), trials: try value(row, "trials"))
     }
 
     private func requireWritable() throws(QuantError) {
@@ -314,7 +334,7 @@ public final class TuningDatabase: Sendable {
             try queue.write { db in
                 var merged = record
                 if let row = try Row.fetchOne(db, sql: "SELECT * FROM record WHERE \(Self.keyMatch)", arguments: Self.arguments(record.key)) {
-                    merged = Self.record(row).merged(with: record)
+                    merged = try Self.record(row).merged(with: record)
                 }
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO record (\(Self.keyColumns), best, best_us, runner_up, runner_up_us, default_us, trials)
@@ -368,8 +388,8 @@ public final class TuningDatabase: Sendable {
                 var result: [String: Double?] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT schedule, us FROM measurement WHERE \(Self.keyMatch)",
                                             arguments: Self.arguments(key)) {
-                    let time: Double? = row["us"]
-                    result[row["schedule"]] = time
+                    let time: Double? = try Self.optional(row, "us")
+                    result[try Self.value(row, "schedule") as String] = time
                 }
                 return result
             }
@@ -383,7 +403,8 @@ public final class TuningDatabase: Sendable {
         let measurements: [ExportedMeasurement] = try perform("export") {
             try queue.read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM measurement ORDER BY \(Self.keyColumns), schedule").map { row in
-                    ExportedMeasurement(key: Self.key(row), schedule: row["schedule"], microseconds: row["us"], note: row["note"])
+                    ExportedMeasurement(key: try Self.key(row), schedule: try Self.value(row, "schedule"), microseconds: try Self.optional(row, "us"),
+                                        note: try Self.optional(row, "note"))
                 }
             }
         }
