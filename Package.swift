@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(name: "QuantRuntimeTests", dependencies: ["QuantRuntime"], swiftSettings: llvmSwiftSettings),
         .testTarget(
             name: "QuantForgeTests",
-            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI"],
+            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI", "QForgeCommands"],
             resources: [.copy("Fixtures")],
             swiftSettings: llvmSwiftSettings
         ),

@@ -37,30 +37,65 @@ public enum FileTrust {
 
     /// Why the directory at `path` must not be trusted with code QuantForge loads or compiles: it
     /// is missing, not a directory, owned by another user, or writable by others — or one of its
-    /// ancestors could be replaced by another user (writable by others without the sticky bit).
+    /// ancestors could be replaced by another user (writable by others without the sticky bit),
+    /// along the path as written and along its real path (links resolved).
     /// `ownedByMe`: the directory itself must be the effective user's (root's is not enough).
     public static func distrustDirectory(_ path: String, ownedByMe: Bool = false) -> String? {
-        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         var info = stat()
-        guard stat(absolute, &info) == 0 else { return "\(absolute) does not exist" }
-        guard isDirectory(info) else { return "\(absolute) is not a directory" }
-        if let reason = distrust(info, path: absolute, allowRoot: !ownedByMe) { return reason }
-        var ancestor = (absolute as NSString).deletingLastPathComponent
-        while !ancestor.isEmpty {
-            var parent = stat()
-            guard stat(ancestor, &parent) == 0 else { return "cannot inspect \(ancestor)" }
-            if let reason = distrust(parent, path: ancestor, stickyAllowed: true) { return reason }
-            if ancestor == "/" { break }
-            ancestor = (ancestor as NSString).deletingLastPathComponent
+        guard stat(path, &info) == 0 else { return "\(path) does not exist" }
+        guard isDirectory(info) else { return "\(path) is not a directory" }
+        if let reason = distrust(info, path: path, allowRoot: !ownedByMe) { return reason }
+        var chains = [absolute(path)]
+        if let resolved = realpath(path, nil) {
+            chains.append(String(cString: resolved))
+            free(resolved)
+        }
+        for chain in chains {
+            var ancestor = parent(of: chain)
+            while true {
+                var parentInfo = stat()
+                guard stat(ancestor, &parentInfo) == 0 else { return "cannot inspect \(ancestor)" }
+                if let reason = distrust(parentInfo, path: ancestor, stickyAllowed: true) { return reason }
+                if ancestor == "/" || ancestor == "." { break }
+                ancestor = parent(of: ancestor)
+            }
         }
         return nil
+    }
+
+    /// `path` made absolute against the working directory (not normalized).
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + path
+    }
+
+    /// The folder part of `path`, as `dirname` gives it ("." when there is none). Plain byte
+    /// work on `/`: Foundation's path functions have stopped the process on odd strings (found by
+    /// the libFuzzer `cli` target), and these strings come from outside.
+    public static func parent(of path: String) -> String {
+        var bytes = Array(path.utf8)
+        while bytes.count > 1 && bytes.last == 0x2F { bytes.removeLast() }
+        guard let slash = bytes.lastIndex(of: 0x2F) else { return "." }
+        var folder = Array(bytes[..<slash])
+        while folder.count > 1 && folder.last == 0x2F { folder.removeLast() }
+        return folder.isEmpty ? "/" : String(decoding: folder, as: UTF8.self)
+    }
+
+    /// The last component of `path`, as `basename` gives it.
+    public static func lastComponent(of path: String) -> String {
+        var bytes = Array(path.utf8)
+        while bytes.count > 1 && bytes.last == 0x2F { bytes.removeLast() }
+        guard let slash = bytes.lastIndex(of: 0x2F), bytes.count > 1 else { return String(decoding: bytes, as: UTF8.self) }
+        return String(decoding: bytes[(slash + 1)...], as: UTF8.self)
     }
 
     /// Creates `path` and any missing parents with mode 0700 (only the ones it creates).
     public static func createPrivateDirectory(_ path: String) throws(QuantError) {
         if status(path) != nil { return }
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty && parent != path { try createPrivateDirectory(parent) }
+        let parent = parent(of: path)
+        if parent != "." && parent != "/" && parent != path { try createPrivateDirectory(parent) }
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw .fileRefused(path: path, reason: "cannot create the directory: \(String(cString: strerror(errno)))")
         }
@@ -98,7 +133,7 @@ public enum FileTrust {
     public static func sameFile(_ a: String, _ b: String) -> Bool {
         var first = stat(), second = stat()
         guard stat(a, &first) == 0, stat(b, &second) == 0 else {
-            return URL(fileURLWithPath: a).standardizedFileURL == URL(fileURLWithPath: b).standardizedFileURL
+            return absolute(a) == absolute(b)
         }
         return first.st_dev == second.st_dev && first.st_ino == second.st_ino
     }

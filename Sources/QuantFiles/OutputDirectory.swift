@@ -64,9 +64,9 @@ public struct OutputDirectory: Sendable {
             let manifest = manifest()
             for name in names { try file(name, manifest: manifest).check(inputs: inputs) }
         } else {
-            let parent = (path as NSString).deletingLastPathComponent
+            let parent = FileTrust.parent(of: path)
             var info = stat()
-            guard stat(parent.isEmpty ? "." : parent, &info) == 0, FileTrust.isDirectory(info) else {
+            guard stat(parent, &info) == 0, FileTrust.isDirectory(info) else {
                 throw .fileRefused(path: path, reason: "its parent directory \(parent) does not exist")
             }
         }

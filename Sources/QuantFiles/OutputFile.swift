@@ -27,10 +27,7 @@ public struct OutputFile: Sendable {
         self.recognizes = recognizes
     }
 
-    var directory: String {
-        let parent = (path as NSString).deletingLastPathComponent
-        return parent.isEmpty ? "." : parent
-    }
+    var directory: String { FileTrust.parent(of: path) }
 
     /// Throws `fileRefused` when writing `path` would lose something: its directory is missing or
     /// not writable, it is one of `inputs`, or it holds what QuantForge did not write.
@@ -73,7 +70,7 @@ public struct OutputFile: Sendable {
     /// A temporary file next to `path`, filled, flushed and renamed over it (`mode` nil: 0666 less
     /// the umask). No check: for files in a directory QuantForge owns (the kernel cache).
     public static func writeAtomically(_ data: Data, to path: String, directory: String, mode: mode_t?) throws(QuantError) {
-        let temporary = try writeTemporary(data, directory: directory, name: (path as NSString).lastPathComponent, mode: mode)
+        let temporary = try writeTemporary(data, directory: directory, name: FileTrust.lastComponent(of: path), mode: mode)
         if rename(temporary, path) != 0 {
             let reason = FileTrust.lastErrorMessage
             unlink(temporary)

@@ -1,4 +1,5 @@
 import Foundation
+import QForgeCommands
 import QuantForge
 import Testing
 
@@ -209,6 +210,29 @@ struct DataSafetyTests {
         for _ in 0..<2 {
             let run = try Self.qforge(["aot", "--k", "16", "--n", "16", "--out", scratch.path("aot2")])
             #expect(run.status == 0, "\(run.output)")
+        }
+    }
+
+    /// Command lines the libFuzzer `cli` target found stopping the process (each one's arguments as
+    /// the target splits its input): parsing and validating them is an error at most.
+    @Test(arguments: [
+        ["db", "export", "--out", "\u{FFFD}onexistent/", "\r-son"],  // Foundation's path splitting trapped on it
+    ])
+    func commandLinesLibFuzzerFoundParseWithoutACrash(_ arguments: [String]) {
+        _ = try? QForge.parseAsRoot(arguments)
+        for path in arguments {
+            _ = FileTrust.parent(of: path)
+            _ = FileTrust.lastComponent(of: path)
+            _ = try? OutputFile(path) { _ in false }.check()
+        }
+    }
+
+    @Test func pathSplittingMatchesDirnameAndBasename() {
+        let cases = [("a/b", "a", "b"), ("a/b/", "a", "b"), ("/a", "/", "a"), ("/", "/", "/"), ("a", ".", "a"), ("a//b//", "a", "b"),
+                     ("\u{FFFD}onexistent/", ".", "\u{FFFD}onexistent"), ("//x", "/", "x"), ("", ".", "")]
+        for (path, folder, name) in cases {
+            #expect(FileTrust.parent(of: path) == folder, "dirname \(path)")
+            #expect(FileTrust.lastComponent(of: path) == name, "basename \(path)")
         }
     }
 

@@ -46,9 +46,8 @@ public final class TuningDatabase: Sendable {
     /// `$XDG_CACHE_HOME/quantforge/tuning.sqlite`, else `~/.cache/quantforge/tuning.sqlite`.
     public static var standardLocation: String {
         let environment = ProcessInfo.processInfo.environment
-        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache")
-        return (cache as NSString).appendingPathComponent("quantforge/tuning.sqlite")
+        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory() + "/.cache"
+        return (cache.hasSuffix("/") ? cache : cache + "/") + "quantforge/tuning.sqlite"
     }
 
     /// `$QFORGE_TUNING_DB` when set, else `standardLocation`.
@@ -68,7 +67,7 @@ public final class TuningDatabase: Sendable {
             switch Self.inspect(path) {
             case .missing:
                 guard access == .readWrite else { throw fail("no such file (a read-only command creates nothing)") }
-                if path == Self.standardLocation { try FileTrust.createPrivateDirectory((path as NSString).deletingLastPathComponent) }
+                if path == Self.standardLocation { try FileTrust.createPrivateDirectory(FileTrust.parent(of: path)) }
                 if try Self.create(path) { opened = try Self.openCreated(path, access: access) }
             case let .foreign(reason):
                 throw fail("\(reason); it is left as it is")
@@ -176,12 +175,12 @@ public final class TuningDatabase: Sendable {
     /// Builds a new database under a temporary name in the same directory and links it to `path`.
     /// Returns false when a file appeared at `path` meanwhile (the new one is then deleted).
     private static func create(_ path: String) throws(QuantError) -> Bool {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let directory = FileTrust.parent(of: path)
         var info = stat()
         guard stat(directory, &info) == 0, FileTrust.isDirectory(info) else {
             throw .tuningDatabase(path: path, reason: "the directory \(directory) does not exist (it is not created for a path you give)")
         }
-        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).qforge-new-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
+        let temporary = "\(directory)/.\(FileTrust.lastComponent(of: path)).qforge-new-\(UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff)"
         do {
             let builder = try DatabaseQueue(path: temporary)
             try builder.write { db in
