@@ -159,6 +159,18 @@ struct TuningTests {
         #expect { try reopened.measurements(self.record(3, best: "", 0).key) } throws: { "\($0)".contains("column us") }
     }
 
+    /// A record whose schedule overflows when read (written into the file by hand, past the import
+    /// checks) is ignored by the engine — the default schedule is used — instead of trapping in
+    /// `bench --db` or `qf_kernel_compile`.
+    @Test func anOverflowingTunedScheduleIsIgnoredNotATrap() throws {
+        let database = try TuningDatabase(path: Self.temporaryDatabasePath())
+        let isa = isasUnderTest.last!
+        let op = try OperatorPreset.u8s8s32.matMul(m: 12, k: 48, n: 40)
+        let key = TuningKey(op: op, m: 12, threads: 1, generator: generatorVersion)
+        try database.save(TuningRecord(key: key, best: "\(isa) mr200000000000000 nv4", bestMicroseconds: 1, trials: 1))
+        #expect(try Engine(isa: isa, database: database).compile(op).scheduleSource == .defaultHeuristic)
+    }
+
     /// Merging records whose trial counts add up past Int.max saturates instead of trapping.
     @Test func mergingHugeTrialCountsSaturates() {
         var a = record(1, best: "avx2 mr1 nv2", 1), b = record(1, best: "avx2 mr2 nv2", 2)
