@@ -14,6 +14,12 @@ struct AccuracyCommand: ParsableCommand {
     @Option(help: "Static calibration method.") var method: CalibrationMethod = .percentile
     @Option(help: "Model folder; default: where tools/fetch_minilm.sh puts it.") var model: String = ModelLocation.miniLM.path
 
+    func validate() throws {
+        guard ["dynamic", "dynamic-per-token", "static"].contains(mode) else {
+            throw ValidationError("unknown --mode \(mode); use dynamic, dynamic-per-token or static")
+        }
+    }
+
     func run() throws {
         MiniLMCommand.reexecuteIfNeeded()
         let engine = try Engine(threads: 1)

@@ -257,6 +257,7 @@ struct DataSafetyTests {
         ["bench", "--conv", "resnet50", "--schedule", "portable mr1 nv1"], ["bench", "--isa", ""],
         ["peak", "--seconds=-1"], ["peak", "--seconds", "nan"], ["peak", "--seconds", "0"],
         ["minilm", "--repeats=-3"], ["minilm", "--repeats", "0"], ["minilm", "--mode", "f32", "--method", "bogus"],
+        ["accuracy", "--mode", "bogus"],
         ["fuzz", "--isa", ""], ["fuzz", "--isa", ","], ["fuzz", "--jobs=-5"], ["fuzz", "--inputs=-3"], ["fuzz", "--seconds=-1"],
         ["fuzz", "--kernels", "0"], ["fuzz", "--seconds", "nan"],
         ["autotune", "--isa", "", "--m", "4", "--k", "8", "--n", "8"], ["autotune", "--m", "4", "--k", "8", "--n", "8", "--budget", "-3"],
