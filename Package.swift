@@ -115,10 +115,15 @@ let package = Package(
             dependencies: ["QuantCodegen", "QuantFiles", "CQuantSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: llvmSwiftSettings
         ),
+        // Templates and C drivers built into the library (no source tree needed at run time).
+        .executableTarget(name: "EmbedPackageFiles"),
+        .plugin(name: "EmbedPackageFilesPlugin", capability: .buildTool(), dependencies: ["EmbedPackageFiles"],
+                path: "tools/plugins/EmbedPackageFiles"),
         .target(
             name: "QuantForge",
             dependencies: ["QuantOps", "QuantSchedule", "QuantFiles", "QuantCodegen", "QuantRuntime", "LLVMKit"],
-            swiftSettings: llvmSwiftSettings
+            swiftSettings: llvmSwiftSettings,
+            plugins: ["EmbedPackageFilesPlugin"]
         ),
         // The quantization workflow on top: calibration, fake quant, accuracy, and real models.
         .target(

@@ -26,7 +26,7 @@ struct AOTCommand: ParsableCommand {
     @Option(help: "Library name (file names and C prefix).") var library: String = "qf_kernels"
     @Option(help: "Output directory (created if missing; files QuantForge did not write there are not replaced).") var out: String
     @Flag(help: "Replace files in --out that QuantForge did not write (or that were edited since).") var force = false
-    @Option(help: "Template directory (default: this checkout's templates/; never one other users can write).") var templates: String?
+    @Option(help: "Template directory (default: the templates built into qforge; never one other users can write).") var templates: String?
 
     func validate() throws {
         try OutputDirectory(out, force: force).check(names: [], inputs: spec.map { [$0] } ?? [])
@@ -54,7 +54,7 @@ struct AOTCommand: ParsableCommand {
         }
         let caches = target == "host" && triple == nil ? HostCPU.current.caches : nil
         let files = try AOTBuilder.build(specs, target: codegenTarget, library: library, multiISA: multiISA,
-                                         templates: templates.map { URL(fileURLWithPath: $0) } ?? AOTBuilder.defaultTemplates,
+                                         templates: templates.map { URL(fileURLWithPath: $0) },
                                          caches: caches)
         try OutputDirectory(out, force: force).write(files.mapValues { Data($0) }, inputs: spec.map { [$0] } ?? [])
         for (file, bytes) in files.sorted(by: { $0.key < $1.key }) {

@@ -32,7 +32,7 @@ struct AOTTests {
         try CToolchain.build(architecture, sources: [drivers.appendingPathComponent("aot_driver.c")],
                              objects: [directory.appendingPathComponent("\(library).o")],
                              defines: ["QF_HEADER=\"\(library).h\"", "QF_TABLE=\(library)_kernels"],
-                             includes: [directory, AArch64Emulator.drivers], output: program)
+                             includes: [directory, SourceTree.drivers], output: program)
         return program
     }
 

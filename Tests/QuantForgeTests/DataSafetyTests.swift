@@ -354,7 +354,7 @@ struct DataSafetyTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache).isEmpty)
 
         let templates = scratch.path("templates")
-        try FileManager.default.copyItem(atPath: AOTBuilder.defaultTemplates.path, toPath: templates)
+        try FileManager.default.copyItem(atPath: SourceTree.url("templates").path, toPath: templates)
         chmod(templates, 0o777)
         Self.expectRefused(try Self.qforge(["aot", "--k", "16", "--n", "16", "--templates", templates, "--out", scratch.path("out")]),
                            mentioning: ["templates are not loaded from here"], "world-writable templates")

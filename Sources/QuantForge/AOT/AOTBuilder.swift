@@ -2,14 +2,10 @@ import Foundation
 import LLVMKit
 
 /// `qforge aot` as a library call: kernel specs and a target in, the files of an AOT library out
-/// (`NAME.o`, `NAME.h`, and for `multiISA` `NAME_dispatch.c`), rendered from `templates/`.
+/// (`NAME.o`, `NAME.h`, and for `multiISA` `NAME_dispatch.c`), rendered from the package's
+/// `templates/` (built into the library by the EmbedPackageFiles plugin) or from a folder given.
 /// The same inputs give the same bytes.
 public enum AOTBuilder {
-    /// `templates/` of this checkout.
-    public static let defaultTemplates = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("templates")
-
     /// Schedules of AOT kernels for targets other than this machine use these cache sizes, so that
     /// the output does not depend on the machine that builds it.
     public static let referenceCaches = CacheSizes(l1d: 32 << 10, l2: 1 << 20, l3: 8 << 20)
@@ -54,20 +50,28 @@ public enum AOTBuilder {
     }
 
     public static func build(_ specs: [KernelSpec], target: CodegenTarget, library: String, multiISA: Bool = false,
-                             templates: URL = defaultTemplates, caches: CacheSizes? = nil) throws(QuantError) -> [String: [UInt8]] {
+                             templates: URL? = nil, caches: CacheSizes? = nil) throws(QuantError) -> [String: [UInt8]] {
         guard library.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
             throw .invalidSpec(path: "library", reason: "'\(library)' is not a C identifier")
         }
         try target.validate()
         for spec in specs { try checkSymbolName(spec.name) }
-        // Templates become C in the generated header: only from a directory no other user can write.
-        if let reason = FileTrust.distrustDirectory(templates.path) {
+        // Templates become C in the generated header: the built-in ones, or a folder no other user
+        // can write.
+        if let templates, let reason = FileTrust.distrustDirectory(templates.path) {
             throw .fileRefused(path: templates.path, reason: "templates are not loaded from here: \(reason)")
         }
         let caches = caches ?? referenceCaches
         func readTemplate(_ name: String) throws(QuantError) -> String {
-            do { return try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8) } catch {
-                throw .invalidSpec(path: "templates/\(name)", reason: "cannot read: \(error.localizedDescription)")
+            guard let templates else {
+                guard let text = PackageFiles.text("templates/\(name)") else {
+                    throw .invalidSpec(path: "templates/\(name)", reason: "not built into this library")
+                }
+                return text
+            }
+            let file = templates.appendingPathComponent(name).path
+            do { return String(decoding: try FileTrust.readRegularFile(file, limit: 1 << 20, followLinks: true).data, as: UTF8.self) } catch {
+                throw .invalidSpec(path: file, reason: "cannot read: \(error)")
             }
         }
         var context: [String: TemplateValue] = [

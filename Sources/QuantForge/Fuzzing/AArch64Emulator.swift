@@ -4,16 +4,17 @@ import QuantCodegen
 /// Runs operator kernels built ahead of time for AArch64 (NEON dot product) under `qemu-aarch64`:
 /// each kernel's object is linked with `tools/drivers/operator_driver.c` by
 /// `aarch64-linux-gnu-gcc -static`, and every call runs the program on inputs passed as files.
-/// It needs the QuantForge source tree (the driver and `CQuantSupport.h`) and the cross tools
-/// (`apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross`); `qforge fuzz` uses it
-/// for its AArch64 sample, the tests for every operator.
+/// The driver and `CQuantSupport.h` are built into the library (`PackageFiles`) and written into
+/// the emulator's private folder; it needs the cross tools (`apt-get install qemu-user
+/// gcc-aarch64-linux-gnu libc6-dev-arm64-cross`). `qforge fuzz` uses it for its AArch64 sample,
+/// the tests for every operator.
 public final class AArch64Emulator: @unchecked Sendable {
     public static let target = CodegenTarget(triple: "aarch64-unknown-linux-gnu", cpu: "generic", features: "+neon,+dotprod")
     public static let isa = ISA.neondot
     public static let compiler = "/usr/bin/aarch64-linux-gnu-gcc"
     public static let emulator = "/usr/bin/qemu-aarch64"
-    public static let drivers = SourceTree.url("tools/drivers")
-    public static let supportHeaders = SourceTree.url("Sources/CQuantSupport/include")
+    /// The C files a program is built from, as the package holds them.
+    static let driverFiles = ["tools/drivers/operator_driver.c", "tools/drivers/driver_io.h", "Sources/CQuantSupport/include/CQuantSupport.h"]
 
     /// A temporary folder for objects, programs and input files; removed with the emulator.
     public let directory: URL
@@ -25,22 +26,22 @@ public final class AArch64Emulator: @unchecked Sendable {
         for tool in [compiler, emulator] where !FileManager.default.isExecutableFile(atPath: tool) {
             return "\(tool) is missing (apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)"
         }
-        let driver = drivers.appendingPathComponent("operator_driver.c").path
-        if !FileManager.default.fileExists(atPath: driver) { return "the operator driver \(driver) is missing (QuantForge's source tree is needed)" }
-        // The drivers are compiled into programs that run: never from a place others can write.
-        for folder in [drivers, supportHeaders] {
-            if let reason = FileTrust.distrustDirectory(folder.path) { return "not compiling C from \(folder.path): \(reason)" }
-        }
         return nil
     }
 
     public init() throws(QuantError) {
         if let reason = Self.unavailableReason { throw .unsupportedISA(requested: "neondot under qemu", reason: reason) }
+        // A private folder (0700): the C files compiled into programs that run come from the
+        // library itself, never from a place another user could write.
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-aarch64-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .compilationFailed(stage: "aarch64 emulation", message: "cannot create \(directory.path): \(error)")
+        try FileTrust.createPrivateDirectory(directory.path)
+        for name in Self.driverFiles {
+            guard let data = PackageFiles.data(name) else {
+                throw .compilationFailed(stage: "aarch64 emulation", message: "\(name) is not built into this library")
+            }
+            do { try data.write(to: directory.appendingPathComponent(FileTrust.lastComponent(of: name))) } catch {
+                throw .compilationFailed(stage: "aarch64 emulation", message: "cannot write \(name) into \(directory.path): \(error)")
+            }
         }
     }
 
@@ -80,8 +81,8 @@ public final class AArch64Emulator: @unchecked Sendable {
         let object = try write(AOTCompiler.compileOperator(kernel, isa: Self.isa, target: Self.target, symbol: "qf_kernel"), "kernel.o.")
         let program = path("program")
         let outcome = try ExternalProcess.run(Self.compiler, [
-            "-O2", "-std=gnu11", "-static", "-I", Self.supportHeaders.path, "-I", Self.drivers.path,
-            Self.drivers.appendingPathComponent("operator_driver.c").path, object, "-o", program,
+            "-O2", "-std=gnu11", "-static", "-I", directory.path,
+            directory.appendingPathComponent("operator_driver.c").path, object, "-o", program,
         ])
         if outcome.status != 0 { throw .compilationFailed(stage: "aarch64 link", message: outcome.stderr) }
         return Program(path: program, kernel: kernel)

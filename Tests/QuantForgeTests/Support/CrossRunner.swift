@@ -28,7 +28,7 @@ struct CrossRunner {
         try Data(library.object).write(to: object)
         let program = directory.appendingPathComponent(name)
         try CToolchain.build(.aarch64, sources: [Self.packageRoot.appendingPathComponent("Tests/QuantForgeTests/Fixtures/drivers/matmul_driver.c")],
-                             objects: [object], includes: [AArch64Emulator.supportHeaders, AArch64Emulator.drivers],
+                             objects: [object], includes: [SourceTree.supportHeaders, SourceTree.drivers],
                              output: program)
         return program
     }
