@@ -116,9 +116,7 @@ let package = Package(
             swiftSettings: llvmSwiftSettings
         ),
         // Templates and C drivers built into the library (no source tree needed at run time).
-        .executableTarget(name: "EmbedPackageFiles"),
-        .plugin(name: "EmbedPackageFilesPlugin", capability: .buildTool(), dependencies: ["EmbedPackageFiles"],
-                path: "tools/plugins/EmbedPackageFiles"),
+        .plugin(name: "EmbedPackageFilesPlugin", capability: .buildTool(), path: "tools/plugins/EmbedPackageFiles"),
         .target(
             name: "QuantForge",
             dependencies: ["QuantOps", "QuantSchedule", "QuantFiles", "QuantCodegen", "QuantRuntime", "LLVMKit"],

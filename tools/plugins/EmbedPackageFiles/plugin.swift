@@ -17,11 +17,12 @@ struct EmbedPackageFiles: BuildToolPlugin {
         let root = context.package.directoryURL
         let inputs = Self.embedded.map { root.appending(path: $0) }
         let output = context.pluginWorkDirectoryURL.appending(path: "PackageFiles.swift")
+        let script = root.appending(path: "tools/plugins/EmbedPackageFiles/embed.sh")
         return [.buildCommand(
             displayName: "Embedding templates and C drivers",
-            executable: try context.tool(named: "EmbedPackageFiles").url,
-            arguments: [output.path] + zip(Self.embedded, inputs).map { "\($0)=\($1.path)" },
-            inputFiles: inputs,
+            executable: URL(fileURLWithPath: "/bin/sh"),
+            arguments: [script.path, output.path] + zip(Self.embedded, inputs).map { "\($0)=\($1.path)" },
+            inputFiles: inputs + [script],
             outputFiles: [output])]
     }
 }
