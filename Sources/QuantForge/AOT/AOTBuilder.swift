@@ -32,7 +32,7 @@ public enum AOTBuilder {
         if reservedNames.contains(name) || name.hasPrefix("__") || name.range(of: "^_[A-Z]", options: .regularExpression) != nil
             || name.hasPrefix("qf_k_") || name.hasPrefix("str") && name.count > 3 && name.dropFirst(3).first!.isLowercase
             || name.hasPrefix("mem") && name.count > 3 && name.dropFirst(3).first!.isLowercase {
-            throw .invalidSpec(path: "name", reason: "'\(name)' is reserved by C, its library or QuantForge; choose another kernel name")
+            throw .invalidSpec(path: "name", reason: "'\(name)' is reserved (a C keyword or library function, a name C reserves: _X…, __…, str…/mem… followed by a lowercase letter, or QuantForge's qf_k_…); choose another kernel name")
         }
     }
 
