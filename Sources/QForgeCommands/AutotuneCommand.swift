@@ -99,14 +99,15 @@ enum ShapePreset: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-/// The best fp32 figure (GMAC/s) per shape from ../shared/peers/results.json, when present.
+/// The best fp32 figure (GMAC/s) per shape from the peers' results (`$QFORGE_PEER_RESULTS`, else
+/// `../shared/peers/results.json` from the working directory, as in a checkout), when present.
 enum PeerFigures {
     static func bestFP32(threads: Int) -> [[Int]: Double] {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/peers/results.json")
+        let environment = ProcessInfo.processInfo.environment["QFORGE_PEER_RESULTS"]
+        let path = environment.flatMap { $0.isEmpty ? nil : $0 } ?? "../shared/peers/results.json"
         // Figures for display only, but still never read from a folder others could write.
-        guard FileTrust.distrustDirectory(path.deletingLastPathComponent().path) == nil,
-              let data = try? FileTrust.readRegularFile(path.path, limit: 64 << 20).data,
+        guard FileTrust.distrustDirectory(FileTrust.parent(of: path)) == nil,
+              let data = try? FileTrust.readRegularFile(path, limit: 64 << 20, followLinks: true).data,
               let records = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return [:] }
         var best: [[Int]: Double] = [:]
         for record in records where (record["op"] as? String) == "f32" && (record["threads"] as? Int) == threads {

@@ -103,26 +103,12 @@ struct BenchCommand: ParsableCommand {
                     }
                 }
             }
-            let macs = Double(shape.m * shape.k * shape.n)
-            let gmacs = macs / timing.minSeconds / 1e9
-            if json {
-                let fields: [String] = [
-                    "\"op\": \"\(op.rawValue)\"", "\"m\": \(shape.m)", "\"k\": \(shape.k)", "\"n\": \(shape.n)",
-                    "\"threads\": \(threads)", "\"us_min\": \(timing.minSeconds * 1e6)", "\"us_median\": \(timing.medianSeconds * 1e6)",
-                    "\"gmacs\": \(gmacs)", "\"isa\": \"\(kernel.schedule.isa)\"", "\"schedule\": \"\(kernel.schedule)\"",
-                    "\"packed_bytes\": \(weights.byteCount)", "\"compile_ms\": \(kernel.compileMilliseconds)",
-                    "\"peak_gmacs\": \(peak)", "\"pct_peak\": \(100 * gmacs / peak)",
-                    "\"schedule_source\": \"\(kernel.scheduleSource.rawValue)\"",
-                ]
-                print("{" + fields.joined(separator: ", ") + "}")
-            } else {
-                print(String(format: "%5d x %5d x %5d  %9.1f GMAC/s %5.1f%% of peak  %10.2f us  compile %6.2f ms  packed %9d B  %@",
-                             shape.m, shape.k, shape.n, gmacs, 100 * gmacs / peak, timing.minSeconds * 1e6,
-                             kernel.compileMilliseconds, weights.byteCount, kernel.schedule.description))
-                if let dispatched {
-                    print(String(format: "                       through MatMulDispatcher: %.3f us (direct %.3f us, overhead %.3f us)",
-                                 dispatched.minSeconds * 1e6, timing.minSeconds * 1e6, (dispatched.minSeconds - timing.minSeconds) * 1e6))
-                }
+            report(m: shape.m, k: shape.k, n: shape.n, seconds: timing.minSeconds, medianSeconds: timing.medianSeconds, peak: peak,
+                   isa: kernel.schedule.isa, schedule: kernel.schedule.description, packedBytes: weights.byteCount,
+                   compileMilliseconds: kernel.compileMilliseconds, source: kernel.scheduleSource.rawValue)
+            if !json, let dispatched {
+                print(String(format: "                       through MatMulDispatcher: %.3f us (direct %.3f us, overhead %.3f us)",
+                             dispatched.minSeconds * 1e6, timing.minSeconds * 1e6, (dispatched.minSeconds - timing.minSeconds) * 1e6))
             }
         }
     }
@@ -132,7 +118,7 @@ extension BenchCommand {
     /// Prints one result line (or JSON object).
     func report(m: Int, k: Int, n: Int, seconds: Double, medianSeconds: Double, peak: Double, isa: ISA, schedule: String,
                 packedBytes: Int, compileMilliseconds: Double, source: String, name: String? = nil) {
-        let gmacs = Double(m * k * n) / seconds / 1e9
+        let gmacs = Double(m) * Double(k) * Double(n) / seconds / 1e9
         if json {
             var fields: [String] = [
                 "\"op\": \"\(conv?.rawValue ?? op.rawValue)\"", "\"m\": \(m)", "\"k\": \(k)", "\"n\": \(n)",

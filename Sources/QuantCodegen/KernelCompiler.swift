@@ -2,6 +2,7 @@ import CLLVM
 import Crypto
 import Foundation
 import LLVMKit
+import QuantFiles
 import QuantOps
 import QuantSchedule
 
@@ -111,13 +112,13 @@ public final class KernelCompiler: @unchecked Sendable {
             var digest = SHA256()
             module.withBitcode { digest.update(bufferPointer: UnsafeRawBufferPointer($0)) }
             let key = """
-                ir-sha256 \(Self.hex(digest.finalize()))
+                ir-sha256 \(Digest.hex(digest.finalize()))
                 target \(machine.triple) \(machine.cpu) \(machine.features) large-code-model
                 llvm \(LLVM.versionString)
                 passes \(MatMulModule.irPipeline)
                 generator \(generatorVersion)
                 """
-            let symbol = "qf_k_" + Self.hex(SHA256.hash(data: Data(key.utf8))).prefix(16)
+            let symbol = "qf_k_" + Digest.sha256(Data(key.utf8)).prefix(16)
             phase("hash")
             LLVMSetValueName2(function, symbol, symbol.utf8.count)
             if let code = sharedCode(symbol) { return code }
@@ -150,10 +151,6 @@ public final class KernelCompiler: @unchecked Sendable {
         } catch {
             throw .compilationFailed(stage: "codegen", message: "\(error)")
         }
-    }
-
-    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     private func milliseconds(since start: DispatchTime) -> Double {

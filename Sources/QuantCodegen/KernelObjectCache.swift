@@ -102,7 +102,7 @@ public final class KernelObjectCache: @unchecked Sendable {
 
     /// The entry's file name: the SHA-256 of its full key.
     public func file(_ key: String) -> URL {
-        directory.appendingPathComponent(SHA256.hash(data: Data(key.utf8)).prefix(20).map { String(format: "%02x", $0) }.joined() + ".qfko")
+        directory.appendingPathComponent(Digest.sha256(Data(key.utf8)).prefix(40) + ".qfko")
     }
 
     /// Entry layout: magic, format version, key length (u32), object length (u64), the key's UTF-8,

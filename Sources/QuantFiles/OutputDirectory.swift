@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import QuantOps
 #if canImport(Glibc)
@@ -41,10 +40,8 @@ public struct OutputDirectory: Sendable {
         return entries
     }
 
-    public static func sha256(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
-
     func file(_ name: String, manifest: [String: String]) -> OutputFile {
-        OutputFile("\(path)/\(name)", force: force) { existing in manifest[name] == Self.sha256(existing) }
+        OutputFile("\(path)/\(name)", force: force) { existing in manifest[name] == Digest.sha256(existing) }
     }
 
     /// Throws `fileRefused` when the directory cannot be made or one of `names` cannot be written
@@ -81,7 +78,7 @@ public struct OutputDirectory: Sendable {
         var manifest = manifest()
         for (name, data) in files.sorted(by: { $0.key < $1.key }) {
             try file(name, manifest: manifest).write(data, inputs: inputs)
-            manifest[name] = Self.sha256(data)
+            manifest[name] = Digest.sha256(data)
         }
         try writeManifest(manifest)
     }
@@ -99,7 +96,7 @@ public struct OutputDirectory: Sendable {
             let name = "\(stem)-\(index).\(ext)"
             if link(temporary, "\(path)/\(name)") == 0 {
                 var manifest = manifest()
-                manifest[name] = Self.sha256(data)
+                manifest[name] = Digest.sha256(data)
                 try writeManifest(manifest)
                 return "\(path)/\(name)"
             }

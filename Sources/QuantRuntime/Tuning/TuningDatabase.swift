@@ -71,8 +71,8 @@ public final class TuningDatabase: Sendable {
                 if try Self.create(path) { opened = try Self.openCreated(path, access: access) }
             case let .foreign(reason):
                 throw fail("\(reason); it is left as it is")
-            case let .quantForge(legacy):
-                switch try Self.open(path, access: access, legacy: legacy) {
+            case let .quantForge(header):
+                switch try Self.open(path, access: access, header: header) {
                 case let .success(queue):
                     opened = queue
                 case let .failure(problem):
@@ -92,25 +92,33 @@ public final class TuningDatabase: Sendable {
     private enum Inspection {
         case missing
         case foreign(String)
-        /// Marked as QuantForge's; `legacy`: written before the mark existed (schema 1, no
-        /// application_id), recognised by its tables once opened.
-        case quantForge(legacy: Bool)
+        /// Marked as QuantForge's.
+        case quantForge(Header)
+    }
+
+    /// What the header of a QuantForge database says.
+    private struct Header {
+        /// Written before the mark existed (schema 1, no application_id): recognised by its tables
+        /// once opened.
+        var legacy = false
+        /// In WAL mode (QuantForge 0.4 wrote such files).
+        var writeAheadLogged = false
     }
 
     private struct DamagedDatabase: Error { let reason: String }
 
     /// A database `create` just made.
     private static func openCreated(_ path: String, access: Access) throws(QuantError) -> DatabaseQueue {
-        switch try open(path, access: access, legacy: false) {
+        switch try open(path, access: access, header: Header()) {
         case let .success(queue): return queue
         case let .failure(problem): throw .tuningDatabase(path: path, reason: "the database just created is \(problem.reason)")
         }
     }
 
     /// `open`, with every failure but damage as a `tuningDatabase` error.
-    private static func open(_ path: String, access: Access, legacy: Bool) throws(QuantError) -> Result<DatabaseQueue, DamagedDatabase> {
+    private static func open(_ path: String, access: Access, header: Header) throws(QuantError) -> Result<DatabaseQueue, DamagedDatabase> {
         do {
-            return .success(try openQueue(path, access: access, legacy: legacy))
+            return .success(try openQueue(path, access: access, header: header))
         } catch let problem as DamagedDatabase {
             return .failure(problem)
         } catch let error as QuantError {
@@ -138,13 +146,14 @@ public final class TuningDatabase: Sendable {
             Int32(bitPattern: header[offset..<offset + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
         }
         let application = word(68), version = Int(word(60))
+        let writeAheadLogged = header[18] == 2 && header[19] == 2  // file format read/write versions
         if application == applicationID {
-            if version == schemaVersion { return .quantForge(legacy: false) }
+            if version == schemaVersion { return .quantForge(Header(writeAheadLogged: writeAheadLogged)) }
             return .foreign(version > schemaVersion
                 ? "written by a newer QuantForge (schema \(version); this build reads \(schemaVersion))"
                 : "a QuantForge tuning database of schema \(version); this build reads \(schemaVersion)")
         }
-        if application == 0 && version == schemaVersion { return .quantForge(legacy: true) }
+        if application == 0 && version == schemaVersion { return .quantForge(Header(legacy: true, writeAheadLogged: writeAheadLogged)) }
         return .foreign("a SQLite database of another program (application_id \(application), user_version \(version))")
     }
 
@@ -199,14 +208,15 @@ public final class TuningDatabase: Sendable {
 
     /// Opens a file `inspect` called QuantForge's and checks it again through SQLite (the header can
     /// lag behind a write-ahead log). Throws `DamagedDatabase` for one that fails its integrity check.
-    private static func openQueue(_ path: String, access: Access, legacy: Bool) throws -> DatabaseQueue {
+    private static func openQueue(_ path: String, access: Access, header: Header) throws -> DatabaseQueue {
+        let legacy = header.legacy
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.readonly = access == .readOnly
         // A database left in WAL mode (written by QuantForge 0.4) with no -wal file is opened
         // immutable when reading, so that SQLite creates no -wal or -shm beside it.
         var location = path
-        if access == .readOnly && FileTrust.status(path + "-wal") == nil && (try? isWriteAheadLogged(path)) == true {
+        if access == .readOnly && header.writeAheadLogged && FileTrust.status(path + "-wal") == nil {
             location = "file:" + (path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path) + "?immutable=1"
         }
         let queue: DatabaseQueue
@@ -247,14 +257,6 @@ public final class TuningDatabase: Sendable {
             throw problem
         }
         return queue
-    }
-
-    private static func isWriteAheadLogged(_ path: String) throws -> Bool {
-        let descriptor = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var versions: [UInt8] = [0, 0]
-        return versions.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 2, 18) } == 2 && versions == [2, 2]
     }
 
     /// Moves a damaged database of QuantForge's and its journal files to `<path>.corrupt-<n>`
