@@ -4,77 +4,73 @@ import PackageDescription
 
 // MARK: - Finding the LLVM C API
 //
-// QuantForge generates machine code through LLVM's C API. The manifest finds an installed LLVM
-// (14 or newer) so that a fresh machine needs no manual step:
-//   1. `QFORGE_LLVM_PREFIX=/usr/lib/llvm-NN` (or any prefix with include/llvm-c and lib/libLLVM*)
-//   2. otherwise the newest /usr/lib/llvm-NN that has the C headers and the shared library.
-// Without one the manifest stops with a message naming the package to install.
+// QuantForge generates machine code through LLVM's C API, as Debian's llvm-NN-dev installs it:
+// headers under /usr/include/llvm-c-NN and /usr/include/llvm-NN, libLLVM-NN.so in the default
+// library path. Each LLVM version QuantForge supports has a folder Sources/CLLVM/llvm-NN whose
+// module map links that library and whose links point at those headers, so the build needs no
+// compiler flags (and the package can be depended on by version). The manifest picks
+//   1. QFORGE_LLVM_VERSION=NN, when set;
+//   2. otherwise the newest supported version that is installed.
+// Without one it stops with a message naming the package to install.
 
-struct LLVMInstallation {
-    let prefix: String
-    let major: Int
-    var includeDir: String { prefix + "/include" }
-    var libDir: String { prefix + "/lib" }
-    /// Debian ships both libLLVM-NN.so and libLLVM.so; prefer the versioned name.
-    var libraryName: String {
-        FileManager.default.fileExists(atPath: "\(libDir)/libLLVM-\(major).so") ? "LLVM-\(major)" : "LLVM"
-    }
-}
+/// The LLVM versions Debian ships (bookworm and its updates) from 14 on; each has a folder
+/// Sources/CLLVM/llvm-NN. (Listed here, not read from the folder: SwiftPM evaluates a dependency's
+/// manifest without its files.)
+let supportedLLVMVersions = [14, 15, 16, 19, 22]
 
-func llvmMajorVersion(prefix: String) -> Int? {
-    let header = prefix + "/include/llvm/Config/llvm-config.h"
-    guard let text = try? String(contentsOfFile: header, encoding: .utf8) else { return nil }
-    for line in text.split(separator: "\n") where line.hasPrefix("#define LLVM_VERSION_MAJOR ") {
-        return Int(line.split(separator: " ").last ?? "")
-    }
-    return nil
-}
-
-func isUsableLLVM(prefix: String) -> Bool {
+/// Whether Debian's llvm-NN-dev is installed: the C headers and the link-time library.
+func isInstalled(llvm major: Int) -> Bool {
     let fm = FileManager.default
-    guard fm.fileExists(atPath: prefix + "/include/llvm-c/Core.h") else { return false }
-    let libs = (try? fm.contentsOfDirectory(atPath: prefix + "/lib")) ?? []
-    return libs.contains { $0.hasPrefix("libLLVM") && $0.contains(".so") && !$0.hasSuffix(".a") }
+    guard fm.fileExists(atPath: "/usr/include/llvm-c-\(major)/llvm-c/Core.h"),
+          fm.fileExists(atPath: "/usr/include/llvm-\(major)/llvm/Config/llvm-config.h")
+    else { return false }
+    let libraryDirectories = ((try? fm.contentsOfDirectory(atPath: "/usr/lib")) ?? [])
+        .filter { $0.hasSuffix("-linux-gnu") }
+        .map { "/usr/lib/" + $0 }
+    return libraryDirectories.contains { fm.fileExists(atPath: "\($0)/libLLVM-\(major).so") }
 }
 
-func findLLVM() -> LLVMInstallation {
-    let minimumMajor = 14
-    if let prefix = ProcessInfo.processInfo.environment["QFORGE_LLVM_PREFIX"], !prefix.isEmpty {
-        guard isUsableLLVM(prefix: prefix), let major = llvmMajorVersion(prefix: prefix), major >= minimumMajor
-        else {
-            fatalError("QFORGE_LLVM_PREFIX=\(prefix) has no LLVM \(minimumMajor)+ C API (include/llvm-c and lib/libLLVM*.so).")
+func chooseLLVM() -> Int {
+    let installed = supportedLLVMVersions.filter(isInstalled(llvm:))
+    if let requested = Context.environment["QFORGE_LLVM_VERSION"], !requested.isEmpty {
+        guard let major = Int(requested), installed.contains(major) else {
+            fatalError("""
+                QFORGE_LLVM_VERSION=\(requested): QuantForge supports LLVM \(supportedLLVMVersions.map(String.init).joined(separator: ", ")); \
+                installed here: \(installed.isEmpty ? "none" : installed.map(String.init).joined(separator: ", ")). \
+                Install it with: apt-get install llvm-\(requested)-dev
+                """)
         }
-        return LLVMInstallation(prefix: prefix, major: major)
+        return major
     }
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib")) ?? []
-    let candidates = entries.compactMap { name -> LLVMInstallation? in
-        guard name.hasPrefix("llvm-"), let major = Int(name.dropFirst(5)), major >= minimumMajor else { return nil }
-        let prefix = "/usr/lib/" + name
-        return isUsableLLVM(prefix: prefix) ? LLVMInstallation(prefix: prefix, major: major) : nil
-    }
-    guard let newest = candidates.max(by: { $0.major < $1.major }) else {
+    guard let newest = installed.last else {
         fatalError("""
-            QuantForge needs the LLVM C API, version \(minimumMajor) or newer, and found none under /usr/lib/llvm-*.
+            QuantForge needs the LLVM C API (LLVM \(supportedLLVMVersions.first ?? 14) to \(supportedLLVMVersions.last ?? 14)) and found none.
             Install it with:  apt-get install llvm-14-dev   (or llvm-NN-dev for a newer NN)
-            or point QFORGE_LLVM_PREFIX at an LLVM installation prefix.
             """)
     }
     return newest
 }
 
-let llvm = findLLVM()
+let llvmMajor = chooseLLVM()
 
-/// Every Swift target that (transitively) imports the LLVM C module needs its headers.
-let llvmSwiftSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I\(llvm.includeDir)"])]
-/// The scalar reference interpreter is hot in tests: optimize it even in
-/// debug builds so that `swift test` stays fast (DESIGN.md §3).
-let optimizedSwiftSettings: [SwiftSetting] = [.unsafeFlags(["-O"])]
+/// C API differences between LLVM versions, read from the chosen headers and handed to Swift as
+/// compilation conditions (LLVMKit is the only module that looks at them).
+func llvmDeclares(_ function: String, in header: String) -> Bool {
+    let text = (try? String(contentsOfFile: "/usr/include/llvm-c-\(llvmMajor)/llvm-c/\(header)", encoding: .utf8)) ?? ""
+    return text.contains(function + "(")
+}
+let llvmAPIConditions: [SwiftSetting] = [
+    // LLVM ≤ 20 hands out the context inside a thread-safe context; newer ones wrap a given context.
+    llvmDeclares("LLVMOrcThreadSafeContextGetContext", in: "Orc.h") ? .define("LLVM_ORC_TSC_GET_CONTEXT") : nil,
+].compactMap { $0 }
 
 let package = Package(
     name: "QuantForge",
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "QuantForge", targets: ["QuantForge"]),
+        // Calibration, fake quantization, accuracy and real models (MiniLM) on top of QuantForge.
+        .library(name: "QuantWorkflow", targets: ["QuantWorkflow"]),
         // The C API: libquantforge.so + Sources/CQuantForgeAPI/include/quantforge.h.
         .library(name: "quantforge", type: .dynamic, targets: ["QuantForgeC"]),
         .executable(name: "qforge", targets: ["qforge"]),
@@ -89,81 +85,71 @@ let package = Package(
         // LLVM's C API, wrapped thinly.
         .target(
             name: "CLLVM",
-            cSettings: [.unsafeFlags(["-I\(llvm.includeDir)"])],
-            linkerSettings: [
-                .unsafeFlags(["-L\(llvm.libDir)", "-Xlinker", "-rpath", "-Xlinker", llvm.libDir]),
-                .linkedLibrary(llvm.libraryName),
-            ]
+            path: "Sources/CLLVM/llvm-\(llvmMajor)",
+            sources: ["CLLVM.c"],
+            publicHeadersPath: ".",
+            linkerSettings: [.linkedLibrary("LLVM-\(llvmMajor)")]
         ),
-        .target(name: "LLVMKit", dependencies: ["CLLVM"], swiftSettings: llvmSwiftSettings),
+        .target(name: "LLVMKit", dependencies: ["CLLVM"], swiftSettings: llvmAPIConditions),
 
         // CPUID / XCR0 / AMX permission / hwcaps: the few calls Swift cannot make directly.
         .target(name: "CQuantSupport"),
 
         // DSL → schedule → codegen → runtime → public API: dependencies point down the pipeline.
-        .target(name: "QuantOps", swiftSettings: optimizedSwiftSettings),
+        .target(name: "QuantOps"),
         // The files QuantForge reads and writes: trust checks, atomic outputs that never clobber.
         .target(name: "QuantFiles", dependencies: ["QuantOps", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "QuantSchedule", dependencies: ["QuantOps", "CQuantSupport"]),
         .target(
             name: "QuantCodegen",
-            dependencies: ["QuantOps", "QuantSchedule", "QuantFiles", "LLVMKit", "CQuantSupport", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: llvmSwiftSettings
+            dependencies: ["QuantOps", "QuantSchedule", "QuantFiles", "LLVMKit", "CQuantSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "QuantRuntime",
-            dependencies: ["QuantCodegen", "QuantFiles", "CQuantSupport", .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: llvmSwiftSettings
+            dependencies: ["QuantCodegen", "QuantFiles", "CQuantSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Templates and C drivers built into the library (no source tree needed at run time).
         .plugin(name: "EmbedPackageFilesPlugin", capability: .buildTool(), path: "tools/plugins/EmbedPackageFiles"),
         .target(
             name: "QuantForge",
             dependencies: ["QuantOps", "QuantSchedule", "QuantFiles", "QuantCodegen", "QuantRuntime", "LLVMKit"],
-            swiftSettings: llvmSwiftSettings,
             plugins: ["EmbedPackageFilesPlugin"]
         ),
         // The quantization workflow on top: calibration, fake quant, accuracy, and real models.
         .target(
             name: "QuantWorkflow",
-            dependencies: ["QuantForge"],
-            swiftSettings: optimizedSwiftSettings + llvmSwiftSettings
+            dependencies: ["QuantForge"]
         ),
         .target(name: "CQuantForgeAPI"),
         .target(
             name: "QuantForgeC",
-            dependencies: ["QuantForge", "CQuantForgeAPI", "CQuantSupport"],
-            swiftSettings: llvmSwiftSettings
+            dependencies: ["QuantForge", "CQuantForgeAPI", "CQuantSupport"]
         ),
         // libFuzzer targets for the parsers of outside input (tools/libfuzzer.sh).
         .executableTarget(
             name: "FuzzTargets",
-            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI", "QuantWorkflow", "QForgeCommands"],
-            swiftSettings: llvmSwiftSettings
+            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI", "QuantWorkflow", "QForgeCommands"]
         ),
         // The command-line interface as a library (parsed by the libFuzzer target too) …
         .target(
             name: "QForgeCommands",
-            dependencies: ["QuantForge", "QuantWorkflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: llvmSwiftSettings
+            dependencies: ["QuantForge", "QuantWorkflow", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // … and the executable that runs it.
-        .executableTarget(name: "qforge", dependencies: ["QForgeCommands"], swiftSettings: llvmSwiftSettings),
+        .executableTarget(name: "qforge", dependencies: ["QForgeCommands"]),
 
         .testTarget(name: "QuantOpsTests", dependencies: ["QuantOps"]),
         .testTarget(
             name: "QuantWorkflowTests",
             dependencies: ["QuantWorkflow"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: llvmSwiftSettings
+            resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "LLVMKitTests", dependencies: ["LLVMKit"], swiftSettings: llvmSwiftSettings),
-        .testTarget(name: "QuantRuntimeTests", dependencies: ["QuantRuntime"], swiftSettings: llvmSwiftSettings),
+        .testTarget(name: "LLVMKitTests", dependencies: ["LLVMKit"]),
+        .testTarget(name: "QuantRuntimeTests", dependencies: ["QuantRuntime"]),
         .testTarget(
             name: "QuantForgeTests",
             dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI", "QForgeCommands"],
-            resources: [.copy("Fixtures")],
-            swiftSettings: llvmSwiftSettings
+            resources: [.copy("Fixtures")]
         ),
     ]
 )

@@ -1,13 +1,3 @@
+// CLLVM is a C target only so that SwiftPM puts the chosen llvm-NN folder on the include path of
+// every module that imports it; the API itself is LLVM's (CLLVM.h). Each llvm-NN folder links this file.
 #include "CLLVM.h"
-
-int qf_llvm_major_version(void) { return LLVM_VERSION_MAJOR; }
-
-const char *qf_llvm_version_string(void) { return LLVM_VERSION_STRING; }
-
-void qf_llvm_initialize_targets(void) {
-    LLVMInitializeAllTargetInfos();
-    LLVMInitializeAllTargets();
-    LLVMInitializeAllTargetMCs();
-    LLVMInitializeAllAsmPrinters();
-    LLVMInitializeAllAsmParsers();
-}

@@ -14,9 +14,16 @@ public final class Context {
 
     /// A context whose modules can be added to an `LLJIT`.
     public init(forJIT: Void) {
+        #if LLVM_ORC_TSC_GET_CONTEXT
         let tsc = LLVMOrcCreateNewThreadSafeContext()!
         threadSafeRef = tsc
         ref = LLVMOrcThreadSafeContextGetContext(tsc)
+        #else
+        // The thread-safe context takes ownership of the plain one.
+        let context = LLVMContextCreate()!
+        threadSafeRef = LLVMOrcCreateNewThreadSafeContextFromLLVMContext(context)
+        ref = context
+        #endif
     }
 
     deinit {

@@ -4,13 +4,18 @@ import Foundation
 /// Process-wide facts about the LLVM this build links against.
 public enum LLVM {
     /// The major version of the LLVM headers and library (14, 15, ...).
-    public static var majorVersion: Int { Int(qf_llvm_major_version()) }
+    public static var majorVersion: Int { Int(LLVM_VERSION_MAJOR) }
 
     /// The full version of the LLVM headers, e.g. `14.0.6`.
-    public static var versionString: String { String(cString: qf_llvm_version_string()) }
+    public static var versionString: String { LLVM_VERSION_STRING }
 
     private static let initialized: Bool = {
-        qf_llvm_initialize_targets()
+        // Static inline in llvm-c/Target.h: one call per target this LLVM was built with.
+        LLVMInitializeAllTargetInfos()
+        LLVMInitializeAllTargets()
+        LLVMInitializeAllTargetMCs()
+        LLVMInitializeAllAsmPrinters()
+        LLVMInitializeAllAsmParsers()
         return true
     }()
 

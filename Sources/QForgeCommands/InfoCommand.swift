@@ -19,8 +19,10 @@ struct InfoCommand: ParsableCommand {
             }
         }
         print("default isa: \(Engine.bestISA(on: host))")
-        print("llvm: \(LLVM.majorVersion)")
-        print("llvm target: \(LLVM.hostTriple) cpu=\(LLVM.hostCPUName)")
+        print("quantforge: \(QuantForgeVersion.package) (generator \(QuantForgeVersion.generator))")
+        print("llvm: \(LLVM.versionString)")
+        print("llvm target: \(LLVM.hostTriple)")
+        print("llvm cpu: \(LLVM.hostCPUName)")
         print("llvm features: \(LLVM.hostCPUFeatures)")
     }
 }

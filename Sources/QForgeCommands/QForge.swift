@@ -1,4 +1,5 @@
 import ArgumentParser
+import QuantForge
 
 /// `qforge`'s root command: its subcommands are the files beside this one.
 public struct QForge: ParsableCommand {
@@ -7,6 +8,7 @@ public struct QForge: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "qforge",
         abstract: "QuantForge: int8 kernels generated for this CPU with LLVM.",
+        version: QuantForgeVersion.description,
         subcommands: [InfoCommand.self, BenchCommand.self, PeakCommand.self, AutotuneCommand.self, DBCommand.self, AOTCommand.self,
                       MiniLMCommand.self, AccuracyCommand.self, FuzzCommand.self],
         defaultSubcommand: InfoCommand.self

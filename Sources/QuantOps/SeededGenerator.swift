@@ -16,7 +16,3 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     /// `count` random bytes.
     public mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) } }
 }
-
-/// QuantForge's generator version: part of every tuning record and AOT header. Changing code
-/// generation invalidates measurements, so it changes with it.
-public let generatorVersion = "0.4.0"
