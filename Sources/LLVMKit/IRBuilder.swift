@@ -46,11 +46,11 @@ public final class IRBuilder {
     public func fadd(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildFAdd(ref, a, b, name) }
     public func fsub(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildFSub(ref, a, b, name) }
     public func fmul(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildFMul(ref, a, b, name) }
-    public func icmp(_ predicate: LLVMIntPredicate, _ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
-        LLVMBuildICmp(ref, predicate, a, b, name)
+    public func icmp(_ predicate: IntPredicate, _ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
+        LLVMBuildICmp(ref, predicate.llvm, a, b, name)
     }
-    public func fcmp(_ predicate: LLVMRealPredicate, _ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
-        LLVMBuildFCmp(ref, predicate, a, b, name)
+    public func fcmp(_ predicate: RealPredicate, _ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
+        LLVMBuildFCmp(ref, predicate.llvm, a, b, name)
     }
     public func select(_ condition: LLVMValueRef, _ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
         LLVMBuildSelect(ref, condition, a, b, name)

@@ -1,5 +1,4 @@
 import Foundation
-import CLLVM
 import LLVMKit
 import QuantOps
 import QuantSchedule
@@ -48,14 +47,14 @@ public enum AOTCompiler {
     /// checked against the target before any code is emitted.
     public static func compileLibrary(_ requests: [AOTRequest], target: CodegenTarget,
                                       moduleName: String = "quantforge_kernels") throws(QuantError) -> AOTLibrary {
-        var emitters: [(AOTRequest, MatMulKernelEmitter)] = []
+        var plans: [(AOTRequest, MatMulPlan)] = []
         for request in requests {
             guard request.symbol.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
                 throw .invalidShape(field: "symbol", reason: "'\(request.symbol)' is not a C identifier")
             }
-            let emitter = try MatMulKernelEmitter(op: request.op, schedule: request.schedule)
-            try target.require(emitter.instruction)
-            emitters.append((request, emitter))
+            let plan = try MatMulPlan(op: request.op, schedule: request.schedule)
+            try target.require(plan.instruction)
+            plans.append((request, plan))
         }
         let symbols = requests.map(\.symbol)
         if Set(symbols).count != symbols.count { throw .invalidShape(field: "symbol", reason: "kernel names must be unique") }
@@ -71,14 +70,15 @@ public enum AOTCompiler {
         do {
             let machine = try TargetMachine(triple: target.triple, cpu: target.cpu, features: target.features)
             let module = MatMulModule.make(name: moduleName, context: Context(), machine: machine)
-            for (request, emitter) in emitters {
-                _ = try emitter.emit(into: module, name: request.symbol, targetFeatures: machine.features)
-                PackingRoutineEmitter(emitter).emit(into: module, name: request.symbol + "_pack")
+            for (request, plan) in plans {
+                let kernel = try MatMulLowering.lower(plan, name: request.symbol)
+                _ = try MatMulKernelEmitter(kernel).emit(into: module, name: request.symbol, targetFeatures: machine.features)
+                PackingRoutineEmitter(plan).emit(into: module, name: request.symbol + "_pack")
             }
             try MatMulModule.finish(module, name: moduleName, machine: machine)
-            let kernels = emitters.map { request, emitter in
+            let kernels = plans.map { request, plan in
                 AOTKernel(op: request.op, schedule: request.schedule, target: target, symbol: request.symbol,
-                          layout: emitter.layout, instruction: emitter.instruction)
+                          layout: plan.layout, instruction: plan.instruction)
             }
             return AOTLibrary(target: target, kernels: kernels, object: try machine.emit(module, as: .object))
         } catch let error as LLVMError {

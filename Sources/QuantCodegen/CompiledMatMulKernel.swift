@@ -19,17 +19,17 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
     /// Set when the kernel is the GEMM of an implicit-GEMM convolution (A = the NHWC input).
     public let convolution: ConvolutionGeometry?
 
-    init(op: MatMul, schedule: MatMulSchedule, emitter: MatMulKernelEmitter, code: JITCode, compileMilliseconds: Double) {
-        self.op = op
-        self.schedule = schedule
-        instruction = emitter.instruction
-        layout = emitter.layout
-        adjustment = emitter.adjustment
-        convolution = emitter.convolution
+    init(plan: MatMulPlan, code: JITCode, compileMilliseconds: Double) {
+        op = plan.op
+        schedule = plan.schedule
+        instruction = plan.instruction
+        layout = plan.layout
+        adjustment = plan.adjustment
+        convolution = plan.convolution
         self.code = code
         self.compileMilliseconds = compileMilliseconds
-        weightSignature = Self.weightSignature(op: op, instruction: emitter.instruction, layout: emitter.layout,
-                                               adjustment: emitter.adjustment)
+        weightSignature = Self.weightSignature(op: plan.op, instruction: plan.instruction, layout: plan.layout,
+                                               adjustment: plan.adjustment)
     }
 
     /// What packed weights must have been packed for to run with this kernel (computed once: it is
@@ -41,7 +41,7 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
         var hash = StableHash()
         hash.combine(adjustment.aZeroPoint)
         for point in adjustment.bZeroPoints { hash.combine(point) }
-        if case let .requantized(r) = op.output, let bias = r.bias { for value in bias { hash.combine(value) } }
+        for value in adjustment.foldedBias ?? [] { hash.combine(value) }
         return "\(op.k)x\(op.n) \(op.bType) \(instruction.kind.rawValue) nr\(layout.panelWidth) zero-points+bias \(hash.hex)"
     }
 

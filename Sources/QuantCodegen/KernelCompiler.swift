@@ -1,4 +1,3 @@
-import CLLVM
 import Crypto
 import Foundation
 import LLVMKit
@@ -85,20 +84,21 @@ public final class KernelCompiler: @unchecked Sendable {
     public func compileMatMul(_ op: MatMul, schedule: MatMulSchedule,
                               convolution: ConvolutionGeometry? = nil) throws(QuantError) -> CompiledMatMulKernel {
         let started = DispatchTime.now()
-        let emitter = try MatMulKernelEmitter(op: op, schedule: schedule, convolution: convolution)
-        try checkFeatures(emitter.instruction)
-        IRDump.write("schedule", "\(schedule)", "layout: \(emitter.layout)\nop: \(op)\(convolution.map { "\n\($0)" } ?? "")")
+        let plan = try MatMulPlan(op: op, schedule: schedule, convolution: convolution)
+        try checkFeatures(plan.instruction)
+        IRDump.write("schedule", "\(schedule)", "layout: \(plan.layout)\nop: \(op)\(convolution.map { "\n\($0)" } ?? "")")
+        let emitter = MatMulKernelEmitter(try MatMulLowering.lower(plan, name: "qf_kernel"))
         let code = try compileFunction { module, machine in
             try emitter.emit(into: module, name: "qf_kernel", targetFeatures: machine.features)
         }
-        return CompiledMatMulKernel(op: op, schedule: schedule, emitter: emitter, code: code,
+        return CompiledMatMulKernel(plan: plan, code: code,
                                     compileMilliseconds: milliseconds(since: started))
     }
 
     /// Compiles the one function `emit` adds to an empty module for the JIT's target: the symbol
     /// is named from a hash of the IR and the target, and the machine code comes from a live
     /// identical kernel, the disk cache, or LLVM's code generator (in that order).
-    public func compileFunction(_ emit: (Module, TargetMachine) throws -> LLVMValueRef) throws(QuantError) -> JITCode {
+    public func compileFunction(_ emit: (Module, TargetMachine) throws -> IRValue) throws(QuantError) -> JITCode {
         var phases: [(String, UInt64)] = [("start", DispatchTime.now().uptimeNanoseconds)]
         func phase(_ name: String) { phases.append((name, DispatchTime.now().uptimeNanoseconds)) }
         do {
@@ -120,7 +120,7 @@ public final class KernelCompiler: @unchecked Sendable {
                 """
             let symbol = "qf_k_" + Digest.sha256(Data(key.utf8)).prefix(16)
             phase("hash")
-            LLVMSetValueName2(function, symbol, symbol.utf8.count)
+            IRFunction.setName(function, symbol)
             if let code = sharedCode(symbol) { return code }
             var linked: JITCode? = nil
             if let cached = objectCache?.load(key) {

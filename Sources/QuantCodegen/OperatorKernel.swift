@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantOps
 import QuantSchedule
@@ -24,12 +23,13 @@ public enum OperatorKernel: Sendable {
     public var takesMatMulArguments: Bool { if case .matmul = self { true } else { false } }
 
     /// Adds the kernel as function `name` to `module` (for `isa`'s instruction, confined to it).
-    public func emit(into module: Module, name: String, isa: ISA, targetFeatures: String) throws -> LLVMValueRef {
+    public func emit(into module: Module, name: String, isa: ISA, targetFeatures: String) throws -> IRValue {
         let instruction = try InstructionTable.instruction(for: isa)
         switch self {
         case let .matmul(op, schedule, convolution):
             if schedule.isa != isa { throw QuantError.invalidSchedule(constraint: "schedule for \(schedule.isa), kernel for \(isa)") }
-            return try MatMulKernelEmitter(op: op, schedule: schedule, convolution: convolution)
+            let plan = try MatMulPlan(op: op, schedule: schedule, convolution: convolution)
+            return try MatMulKernelEmitter(try MatMulLowering.lower(plan, name: name))
                 .emit(into: module, name: name, targetFeatures: targetFeatures)
         case let .quantize(op):
             return QuantizeLinearEmitter(quantization: op.quantization, direction: .quantize)

@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantOps
 import QuantSchedule
@@ -6,18 +5,18 @@ import QuantSchedule
 /// A per-column constant of an epilogue: one value for every column (a splat), or a private global
 /// array padded to the kernel's column count.
 enum ColumnConstant {
-    case uniform(LLVMValueRef)                 // the scalar
-    case perColumn(LLVMValueRef, LLVMTypeRef)  // global array, element type
+    case uniform(IRValue)                 // the scalar
+    case perColumn(IRValue, IRType)  // global array, element type
 
-    static func make(_ name: String, _ values: [LLVMValueRef], _ type: LLVMTypeRef, uniform: Bool, paddedTo columns: Int,
+    static func make(_ name: String, _ values: [IRValue], _ type: IRType, uniform: Bool, paddedTo columns: Int,
                      module: Module) -> ColumnConstant {
         if uniform { return .uniform(values[0]) }
-        let padded = values + Array(repeating: LLVMConstNull(type)!, count: max(0, columns - values.count))
+        let padded = values + Array(repeating: module.context.null(type), count: max(0, columns - values.count))
         return .perColumn(module.addConstant(name, module.context.constArray(type, padded)), type)
     }
 
     /// `width` lanes for the columns starting at `column`.
-    func load(_ b: IRBuilder, column: LLVMValueRef, width: Int) -> LLVMValueRef {
+    func load(_ b: IRBuilder, column: IRValue, width: Int) -> IRValue {
         let context = b.context
         switch self {
         case let .uniform(scalar):
@@ -119,17 +118,17 @@ struct OutputEpilogue {
     /// columns from `column`) → the output vector (i32, i8 or f32 lanes). `aScale` is A's run-time
     /// scale (a splat per row) when the op has one; `residual` points at each row's residual bytes
     /// of these columns.
-    func convert(_ acc: LLVMValueRef, column: LLVMValueRef, width: Int, rows: Int = 1, aScale: LLVMValueRef? = nil,
-                 residual: [LLVMValueRef] = []) -> LLVMValueRef {
+    func convert(_ acc: IRValue, column: IRValue, width: Int, rows: Int = 1, aScale: IRValue? = nil,
+                 residual: [IRValue] = []) -> IRValue {
         let context = module.context, math = VectorMath(module: module, b: b, lanes: width, isa: isa)
         let floats = context.vector(context.f32, width), ints = context.vector(context.i32, width)
-        func splat(_ x: Int32) -> LLVMValueRef { context.constVector(Array(repeating: context.constInt(context.i32, Int64(x)), count: width)) }
-        func load(_ constant: ColumnConstant) -> LLVMValueRef {
+        func splat(_ x: Int32) -> IRValue { context.constVector(Array(repeating: context.constInt(context.i32, Int64(x)), count: width)) }
+        func load(_ constant: ColumnConstant) -> IRValue {
             let row = constant.load(b, column: column, width: width / rows)
             return rows == 1 ? row : b.concat(Array(repeating: row, count: rows))
         }
         /// `a_scale * b_scale[n]` (`/ y_scale` folded in for .requantized), as the reference computes it.
-        func multiplier() -> LLVMValueRef {
+        func multiplier() -> IRValue {
             let constant = load(multipliers!)
             return aScale.map { b.fmul($0, constant) } ?? constant
         }

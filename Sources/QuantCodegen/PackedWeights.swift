@@ -53,8 +53,7 @@ public enum WeightPacker {
         }
         let compensation = (packed.bytes + layout.compensationOffset).assumingMemoryBound(to: Int32.self)
         let k = Int32(op.k)
-        var bias: [Int32]? = nil
-        if case let .requantized(r) = op.output { bias = r.bias }
+        let bias = adjust.foldedBias
         for nn in 0..<op.n {
             let bZero = adjust.bZeroPoints[nn]
             var term = (0 &- adjust.aZeroPoint) &* columnSums[nn]

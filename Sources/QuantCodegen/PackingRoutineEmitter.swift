@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantOps
 import QuantSchedule
@@ -13,11 +12,11 @@ struct PackingRoutineEmitter {
     let layout: PackedLayout
     let adjustment: OperandAdjustment
 
-    init(_ emitter: MatMulKernelEmitter) {
-        op = emitter.op
-        instruction = emitter.instruction
-        layout = emitter.layout
-        adjustment = emitter.adjustment
+    init(_ plan: MatMulPlan) {
+        op = plan.op
+        instruction = plan.instruction
+        layout = plan.layout
+        adjustment = plan.adjustment
     }
 
     func emit(into module: Module, name: String) {
@@ -26,25 +25,25 @@ struct PackingRoutineEmitter {
         let bytePointer = context.pointer(to: i8)
         let function = module.addFunction(name, type: context.function(context.void, [bytePointer, i64, bytePointer]))
         let loops = LoopBuilder(builder: b, function: function)
-        func const(_ value: Int) -> LLVMValueRef { context.constInt(i64, Int64(value)) }
+        func const(_ value: Int) -> IRValue { context.constInt(i64, Int64(value)) }
         b.position(at: b.appendBlock(function, "entry"))
-        let source = LLVMGetParam(function, 0)!, ldb = LLVMGetParam(function, 1)!, packed = LLVMGetParam(function, 2)!
-        LLVMBuildMemSet(b.ref, packed, LLVMConstNull(i8), const(layout.totalBytes), 64)
+        let source = IRFunction.parameter(function, 0), ldb = IRFunction.parameter(function, 1), packed = IRFunction.parameter(function, 2)
+        b.memset(packed, to: context.null(i8), size: const(layout.totalBytes), align: 64)
         let compensation = b.byteOffset(packed, const(layout.compensationOffset))
-        func columnSum(_ column: LLVMValueRef) -> LLVMValueRef { b.byteOffset(compensation, b.mul(column, const(4))) }
+        func columnSum(_ column: IRValue) -> IRValue { b.byteOffset(compensation, b.mul(column, const(4))) }
 
         // Pass 1: every byte shifted into the instruction's domain and stored at its packed offset;
         // the shifted column sums accumulate in the compensation area.
-        loops.loop("k", from: const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, const(op.k)) }) { k, _ in
-            let group = LLVMBuildSDiv(b.ref, k, const(layout.kGroup), "")!
-            let within = LLVMBuildSRem(b.ref, k, const(layout.kGroup), "")!
+        loops.loop("k", from: const(0), step: 1, while: { b.icmp(.slt, $0, const(op.k)) }) { k, _ in
+            let group = b.sdiv(k, const(layout.kGroup))
+            let within = b.srem(k, const(layout.kGroup))
             let row = b.byteOffset(source, b.mul(k, ldb))
-            loops.loop("n", from: const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, const(op.n)) }) { n, _ in
+            loops.loop("n", from: const(0), step: 1, while: { b.icmp(.slt, $0, const(op.n)) }) { n, _ in
                 let byte = b.load(i8, from: b.byteOffset(row, n), align: 1)
                 let value = b.add(op.bType == .s8 ? b.sext(byte, to: i32) : b.zext(byte, to: i32),
                                   context.constInt(i32, Int64(adjustment.bOffset)))
-                let panel = LLVMBuildSDiv(b.ref, n, const(layout.panelWidth), "")!
-                let column = LLVMBuildSRem(b.ref, n, const(layout.panelWidth), "")!
+                let panel = b.sdiv(n, const(layout.panelWidth))
+                let column = b.srem(n, const(layout.panelWidth))
                 let offset = b.add(b.mul(panel, const(layout.panelBytes)),
                                    b.add(b.mul(b.add(b.mul(group, const(layout.panelWidth)), column), const(layout.kGroup)), within))
                 b.store(b.trunc(value, to: i8), to: b.byteOffset(packed, offset), align: 1)
@@ -56,15 +55,14 @@ struct PackingRoutineEmitter {
         }
 
         // Pass 2: compensation[n] = -a_zp'·colsum[n] + K·a_zp'·b_zp'[n] + bias[n].
-        var bias: [Int32]? = nil
-        if case let .requantized(r) = op.output { bias = r.bias }
-        let constants = (0..<op.n).map { n -> LLVMValueRef in
+        let bias = adjustment.foldedBias
+        let constants = (0..<op.n).map { n -> IRValue in
             let term = Int32(op.k) &* adjustment.aZeroPoint &* adjustment.bZeroPoints[n] &+ (bias?[n] ?? 0)
             return context.constInt(i32, Int64(term))
         }
         let table = module.addConstant("\(name).terms", context.constArray(i32, constants), alignment: 4)
         let aZero = context.constInt(i32, Int64(0 &- adjustment.aZeroPoint))
-        loops.loop("n", from: const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, const(op.n)) }) { n, _ in
+        loops.loop("n", from: const(0), step: 1, while: { b.icmp(.slt, $0, const(op.n)) }) { n, _ in
             let sum = columnSum(n)
             let term = b.load(i32, from: b.byteOffset(table, b.mul(n, const(4))), align: 4)
             b.store(b.add(b.mul(b.load(i32, from: sum, align: 4), aZero), term), to: sum, align: 4)

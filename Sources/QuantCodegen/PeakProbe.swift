@@ -1,4 +1,3 @@
-import CLLVM
 import Foundation
 import LLVMKit
 import QuantOps
@@ -85,12 +84,12 @@ public enum PeakProbe {
             let floats = context.vector(context.f32, lanes)
             let fn = module.addFunction(name, type: context.function(context.void, [context.i64, context.pointer(to: context.i8)]))
             b.position(at: b.appendBlock(fn, "entry"))
-            let iterations = LLVMGetParam(fn, 0)!, sink = LLVMGetParam(fn, 1)!
+            let iterations = IRFunction.parameter(fn, 0), sink = IRFunction.parameter(fn, 1)
             let x = b.load(floats, from: sink, align: 4), y = b.load(floats, from: b.byteOffset(sink, context.constInt(context.i64, 64)), align: 4)
             let initial = (0..<accumulators).map { i in b.load(floats, from: b.byteOffset(sink, context.constInt(context.i64, Int64(128 + 64 * i))), align: 4) }
             let fma = try module.intrinsic("llvm.fma", overloads: [floats])
             let result = LoopBuilder(builder: b, function: fn).loop("i", from: context.constInt(context.i64, 0), step: 1, carried: initial,
-                                                                   while: { b.icmp(LLVMIntSLT, $0, iterations) }) { _, values in
+                                                                   while: { b.icmp(.slt, $0, iterations) }) { _, values in
                 values.map { b.call(fma.function, type: fma.type, [$0, x, y]) }
             }
             for (i, value) in result.carried.enumerated() {
@@ -121,11 +120,11 @@ public enum PeakProbe {
         let function = module.addFunction(name, type: context.function(context.void, [context.i64, bytePointer]))
         let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
         if let confining = instruction.confiningFeatures[architecture] {
-            LLVMAddTargetDependentFunctionAttr(function, "target-features", features + "," + confining)
+            IRFunction.setAttribute(function, "target-features", features + "," + confining)
         }
         let dot = try DotEmitters.make(instruction, module: module, bSigned: true)
         b.position(at: b.appendBlock(function, "entry"))
-        let iterations = LLVMGetParam(function, 0)!, sink = LLVMGetParam(function, 1)!
+        let iterations = IRFunction.parameter(function, 0), sink = IRFunction.parameter(function, 1)
         let a = dot.loadA(b, at: sink, validBytes: instruction.kGroup, flipSign: false, signed: true)
         let bVector = dot.loadB(b, at: b.byteOffset(sink, context.constInt(context.i64, 64)))
         let initial = (0..<accumulators).map { i in
@@ -138,10 +137,10 @@ public enum PeakProbe {
         // The portable form is the exception: its operands are widened bytes, which LLVM multiplies
         // in 16 bits, so it keeps a broadcast A and reloads B each iteration (from one of two copies),
         // as its kernels do per K group.
-        let operandType = LLVMTypeOf(a)!
+        let operandType = context.type(of: a)
         let portable = instruction.kind == .portableWidening
         let result = loops.loop("i", from: context.constInt(context.i64, 0), step: 1, carried: initial,
-                                while: { b.icmp(LLVMIntSLT, $0, iterations) }) { i, values in
+                                while: { b.icmp(.slt, $0, iterations) }) { i, values in
             if portable {
                 let copy = b.mul(b.and(i, context.constInt(context.i64, 1)), context.constInt(context.i64, 64))
                 let reloaded = dot.loadB(b, at: b.byteOffset(sink, b.add(copy, context.constInt(context.i64, 64))))

@@ -60,8 +60,7 @@ public final class Engine: Sendable {
         if !isaForced {
             // ISAs ranked above the chosen one that the CPU has (its features are there) but cannot use.
             let chosen = self.isa
-            let ranked: [ISA] = [.amx, .avx512vnni, .avxvnni, .avx2]
-            for better in ranked.prefix(while: { $0 != chosen }) where better == .amx
+            for better in ISA.preferenceOrder.prefix(while: { $0 != chosen }) where better == .amx
                 && host.features.contains(.amxTile) && host.features.contains(.amxInt8) {
                 if let reason = host.unavailabilityReason(better) { reasons[better] = reason }
             }

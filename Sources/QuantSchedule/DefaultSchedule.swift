@@ -84,11 +84,6 @@ public enum DefaultSchedule {
     /// True when, after shifting operands into the instruction's domains, B's zero point is not
     /// zero for some column, so the kernel must also sum each row of A.
     public static func needsRowSums(_ op: MatMul, instruction: DotInstruction) -> Bool {
-        let offset: Int32 = switch (instruction.bDomain, op.bType) {
-        case (.signed8, .u8): -128
-        case (.unsigned8, .s8): 128
-        default: 0
-        }
-        return op.bQuant.zeroPoints.contains { $0 + offset != 0 }
+        OperandAdjustment(op: op, instruction: instruction).needsRowSums
     }
 }

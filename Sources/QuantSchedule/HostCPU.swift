@@ -99,7 +99,7 @@ public struct HostCPU: Sendable, CustomStringConvertible {
 
     /// The ISAs that run here, best first.
     public var availableISAs: [ISA] {
-        [.amx, .avx512vnni, .avxvnni, .avx2, .i8mm, .neondot, .portable].filter(supports)
+        ISA.preferenceOrder.filter(supports)
     }
 
     /// Throws `QuantError.unsupportedISA` unless `isa` runs here.

@@ -20,6 +20,10 @@ public enum ISA: String, Sendable, Hashable, CaseIterable, Codable, CustomString
 
     public var description: String { rawValue }
 
+    /// Every ISA, best first: the order in which the engine picks one for a host, AOT picks one
+    /// for a target, and `qforge info` lists them (the one place this ranking is written).
+    public static let preferenceOrder: [ISA] = [.amx, .avx512vnni, .avxvnni, .avx2, .i8mm, .neondot, .portable]
+
     /// The target architecture (the triple's first component) this ISA belongs to; nil for the
     /// portable path, which runs anywhere.
     public var architecture: String? {

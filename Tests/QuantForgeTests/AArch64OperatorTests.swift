@@ -96,12 +96,12 @@ struct AArch64OperatorTests {
         let gemm = try conv.groupMatMul(0)
         let schedule = try DefaultSchedule.forConvolution(conv, isa: AArch64Emulator.isa)
         let convX = random.bytes(conv.inputElements), convW = random.bytes(conv.weightElements)
-        let emitter = try MatMulKernelEmitter(op: gemm, schedule: schedule, convolution: ConvolutionGeometry(conv))
+        let plan = try MatMulPlan(op: gemm, schedule: schedule, convolution: ConvolutionGeometry(conv))
         let weights = try conv.gemmWeights(convW, group: 0).withUnsafeBytes {
-            try WeightPacker.pack(gemm, b: $0, ldb: gemm.n, instruction: emitter.instruction, layout: emitter.layout, signature: "qemu")
+            try WeightPacker.pack(gemm, b: $0, ldb: gemm.n, instruction: plan.instruction, layout: plan.layout, signature: "qemu")
         }
         let c = try harness.matmul(.matmul(gemm, schedule, convolution: ConvolutionGeometry(conv)), a: convX, lda: conv.inChannels,
-                                   packed: weights.contents, m: gemm.m!, panels: emitter.layout.panels, cBytes: conv.outputElements,
+                                   packed: weights.contents, m: gemm.m!, panels: plan.layout.panels, cBytes: conv.outputElements,
                                    ldc: conv.outChannels)
         #expect(c == ReferenceOperators.conv(conv, x: convX, w: convW), "\(schedule)")
     }
@@ -118,12 +118,12 @@ struct AArch64OperatorTests {
         let a = (0..<(m * k)).map { _ in random.float(-2...2) }, b = random.bytes(k * n)
         let parameters = ReferenceOperators.dynamicQuantize(try DynamicQuantizeLinear(rows: m, columns: k, perRow: true), a)
         let schedule = try DefaultSchedule.forMatMul(linear, isa: AArch64Emulator.isa)
-        let emitter = try MatMulKernelEmitter(op: linear, schedule: schedule)
+        let plan = try MatMulPlan(op: linear, schedule: schedule)
         let weights = try b.withUnsafeBytes {
-            try WeightPacker.pack(linear, b: $0, ldb: n, instruction: emitter.instruction, layout: emitter.layout, signature: "qemu")
+            try WeightPacker.pack(linear, b: $0, ldb: n, instruction: plan.instruction, layout: plan.layout, signature: "qemu")
         }
         let c = try harness.matmul(.matmul(linear, schedule, convolution: nil), a: a.withUnsafeBytes { Array($0) }, lda: k,
-                                   packed: weights.contents, m: m, panels: emitter.layout.panels, cBytes: m * n * 4, ldc: n,
+                                   packed: weights.contents, m: m, panels: plan.layout.panels, cBytes: m * n * 4, ldc: n,
                                    aScales: parameters.scales, aZeroPoints: parameters.zeroPoints)
         #expect(c == ReferenceOperators.dynamicLinear(linear, a: a, b: b, m: m))
 
@@ -135,12 +135,12 @@ struct AArch64OperatorTests {
                                                                  output: .requantize(type: .u8, quant: .perTensor(scale: 1.0 / 255, zeroPoint: 0)))))
         let qa = random.bytes(m * k), residual = random.bytes(m * n)
         let residualSchedule = try DefaultSchedule.forMatMul(residualOp, isa: AArch64Emulator.isa)
-        let residualEmitter = try MatMulKernelEmitter(op: residualOp, schedule: residualSchedule)
+        let residualPlan = try MatMulPlan(op: residualOp, schedule: residualSchedule)
         let residualWeights = try b.withUnsafeBytes {
-            try WeightPacker.pack(residualOp, b: $0, ldb: n, instruction: residualEmitter.instruction, layout: residualEmitter.layout, signature: "qemu")
+            try WeightPacker.pack(residualOp, b: $0, ldb: n, instruction: residualPlan.instruction, layout: residualPlan.layout, signature: "qemu")
         }
         let out = try harness.matmul(.matmul(residualOp, residualSchedule, convolution: nil), a: qa, lda: k, packed: residualWeights.contents,
-                                     m: m, panels: residualEmitter.layout.panels, cBytes: m * n, ldc: n, residual: residual, ldr: n)
+                                     m: m, panels: residualPlan.layout.panels, cBytes: m * n, ldc: n, residual: residual, ldr: n)
         #expect(out == ReferenceMatMul.run(residualOp, a: qa, b: b, m: m, residual: residual))
     }
 }

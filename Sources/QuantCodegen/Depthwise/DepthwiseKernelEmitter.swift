@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantOps
 import QuantSchedule
@@ -18,7 +17,7 @@ struct DepthwiseKernelEmitter {
                    aQuant: conv.xQuant, bQuant: conv.wQuant, output: conv.output)
     }
 
-    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) throws -> LLVMValueRef {
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) throws -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         let b = f.b, context = f.context
         let channels = conv.inChannels, taps = conv.kernelHeight * conv.kernelWidth
@@ -28,23 +27,23 @@ struct DepthwiseKernelEmitter {
         let hasResidual = if case let .chain(chain) = conv.output { chain.residual != nil } else { false }
         let xZero = conv.xQuant.zeroPoints[0]
         // One pixel of x_zp for the taps outside the image.
-        let padding = LLVMBuildAlloca(b.ref, context.array(context.i8, channels), "padding")!
+        let padding = b.alloca(bytes: channels, align: nil, "padding")
         let paddingRow = b.bitcast(padding, to: context.pointer(to: context.i8))
-        LLVMBuildMemSet(b.ref, paddingRow, context.constInt(context.i8, Int64(UInt8(truncatingIfNeeded: xZero))), f.const(channels), 1)
+        b.memset(paddingRow, to: context.constInt(context.i8, Int64(UInt8(truncatingIfNeeded: xZero))), size: f.const(channels), align: 1)
         let pixels = conv.outputHeight * conv.outputWidth
-        f.loops.loop("p", from: f.begin, step: 1, while: { b.icmp(LLVMIntSLT, $0, f.end) }) { p, _ in
-            let image = LLVMBuildSDiv(b.ref, p, f.const(pixels), "")!
-            let pixel = LLVMBuildSRem(b.ref, p, f.const(pixels), "")!
-            let oh = LLVMBuildSDiv(b.ref, pixel, f.const(conv.outputWidth), "")!
-            let ow = LLVMBuildSRem(b.ref, pixel, f.const(conv.outputWidth), "")!
+        f.loops.loop("p", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { p, _ in
+            let image = b.sdiv(p, f.const(pixels))
+            let pixel = b.srem(p, f.const(pixels))
+            let oh = b.sdiv(pixel, f.const(conv.outputWidth))
+            let ow = b.srem(pixel, f.const(conv.outputWidth))
             // Each tap's input pixel, or the padding row when it lies outside the image.
-            var tapRows: [LLVMValueRef] = []
+            var tapRows: [IRValue] = []
             for kh in 0..<conv.kernelHeight {
                 let ih = b.add(b.sub(b.mul(oh, f.const(conv.strides[0])), f.const(conv.pads[0])), f.const(kh * conv.dilations[0]))
-                let rowInside = b.and(b.icmp(LLVMIntSGE, ih, f.const(0)), b.icmp(LLVMIntSLT, ih, f.const(conv.height)))
+                let rowInside = b.and(b.icmp(.sge, ih, f.const(0)), b.icmp(.slt, ih, f.const(conv.height)))
                 for kw in 0..<conv.kernelWidth {
                     let iw = b.add(b.sub(b.mul(ow, f.const(conv.strides[1])), f.const(conv.pads[1])), f.const(kw * conv.dilations[1]))
-                    let inside = b.and(rowInside, b.and(b.icmp(LLVMIntSGE, iw, f.const(0)), b.icmp(LLVMIntSLT, iw, f.const(conv.width))))
+                    let inside = b.and(rowInside, b.and(b.icmp(.sge, iw, f.const(0)), b.icmp(.slt, iw, f.const(conv.width))))
                     // Clamped coordinates keep the address computation in bounds even when unused.
                     let safeH = b.select(inside, ih, f.const(0)), safeW = b.select(inside, iw, f.const(0))
                     let offset = b.mul(b.add(b.mul(b.add(b.mul(image, f.const(conv.height)), safeH), f.const(conv.width)), safeW),
@@ -54,7 +53,7 @@ struct DepthwiseKernelEmitter {
             }
             f.vectorLoop("c", from: f.const(0), to: f.const(channels)) { c, width in
                 let ints = context.vector(context.i32, width)
-                var acc = LLVMConstNull(ints)!
+                var acc = context.null(ints)
                 for tap in 0..<taps {
                     let x = b.sub(f.loadInts(conv.xType, tapRows[tap], c, width: width), f.splatInt(xZero, width))
                     let w = b.load(ints, from: b.byteOffset(f.x2, b.mul(b.add(c, f.const(tap * channels)), f.const(4))), align: 4)

@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantOps
 import QuantSchedule
@@ -31,16 +30,16 @@ struct BinaryEmitter {
         return (shape, a, b)
     }
 
-    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> LLVMValueRef {
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         let b = f.b, context = f.context
         let (shape, aStrides, bStrides) = Self.collapsed(op)
         let (ratioA, ratioB) = op.ratios
         let range = op.type.integerRange!
-        func nest(_ axis: Int, aOffset: LLVMValueRef, bOffset: LLVMValueRef, yOffset: LLVMValueRef) {
+        func nest(_ axis: Int, aOffset: IRValue, bOffset: IRValue, yOffset: IRValue) {
             let yStride = shape[(axis + 1)...].reduce(1, *)
             if axis < shape.count - 1 {
-                f.loops.loop("d\(axis)", from: f.const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, f.const(shape[axis])) }) { i, _ in
+                f.loops.loop("d\(axis)", from: f.const(0), step: 1, while: { b.icmp(.slt, $0, f.const(shape[axis])) }) { i, _ in
                     nest(axis + 1, aOffset: b.add(aOffset, b.mul(i, f.const(aStrides[axis]))),
                          bOffset: b.add(bOffset, b.mul(i, f.const(bStrides[axis]))), yOffset: b.add(yOffset, b.mul(i, f.const(yStride))))
                     return []
@@ -48,7 +47,7 @@ struct BinaryEmitter {
                 return
             }
             f.vectorLoop("i", from: f.const(0), to: f.const(shape[axis])) { i, width in
-                func operand(_ base: LLVMValueRef, _ offset: LLVMValueRef, _ stride: Int, _ zeroPoint: Int32) -> LLVMValueRef {
+                func operand(_ base: IRValue, _ offset: IRValue, _ stride: Int, _ zeroPoint: Int32) -> IRValue {
                     let values = stride == 0
                         ? f.splat(b.extractElement(f.loadInts(op.type, base, offset, width: 1), 0), width)
                         : f.loadInts(op.type, base, b.add(offset, i), width: width)
@@ -58,7 +57,7 @@ struct BinaryEmitter {
                 let bb = operand(f.x2, bOffset, bStrides[axis], op.bQuant.zeroPoints[0])
                 let floats = context.vector(context.f32, width)
                 let math = f.math(width)
-                let value: LLVMValueRef = switch op.kind {
+                let value: IRValue = switch op.kind {
                 case .add: b.fadd(b.fmul(math.splat(ratioA), b.sitofp(a, to: floats)), b.fmul(math.splat(ratioB), b.sitofp(bb, to: floats)))
                 case .mul: b.fmul(b.sitofp(b.mul(a, bb), to: floats), math.splat(ratioA))
                 }
@@ -79,11 +78,11 @@ struct BinaryEmitter {
 struct LookupEmitter {
     let op: QuantizedLookup
 
-    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> LLVMValueRef {
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         let b = f.b, context = f.context
         let table = module.addConstant("table", context.constArray(context.i8, op.table.map { context.constInt(context.i8, Int64($0)) }))
-        f.loops.loop("i", from: f.begin, step: 1, while: { b.icmp(LLVMIntSLT, $0, f.end) }) { i, _ in
+        f.loops.loop("i", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { i, _ in
             let byte = b.load(context.i8, from: b.byteOffset(f.x, i), align: 1)
             let value = b.load(context.i8, from: b.byteOffset(table, b.zext(byte, to: f.i64)), align: 1)
             b.store(value, to: b.byteOffset(f.y, i), align: 1)
@@ -99,11 +98,11 @@ struct LookupEmitter {
 struct BiasActivationEmitter {
     let op: BiasActivation
 
-    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> LLVMValueRef {
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         let b = f.b, context = f.context
         let bias = op.bias.map { f.constantArray("bias", floats: $0) }
-        f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(LLVMIntSLT, $0, f.end) }) { r, _ in
+        f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { r, _ in
             let rowStart = b.mul(r, f.const(op.columns))
             f.vectorLoop("c", from: f.const(0), to: f.const(op.columns)) { c, width in
                 let index = b.add(rowStart, c)

@@ -1,4 +1,3 @@
-import CLLVM
 import CQuantSupport
 import LLVMKit
 import QuantOps
@@ -27,7 +26,7 @@ public final class CompiledElementwiseKernel: @unchecked Sendable {
 extension KernelCompiler {
     /// Compiles the elementwise kernel `emit` builds for `isa`'s instruction (its vector width
     /// and confining features), after checking the JIT's target can run it.
-    public func compileElementwise(isa: ISA, _ emit: (Module, String, DotInstruction, String) -> LLVMValueRef) throws(QuantError)
+    public func compileElementwise(isa: ISA, _ emit: (Module, String, DotInstruction, String) -> IRValue) throws(QuantError)
         -> CompiledElementwiseKernel {
         let instruction = try InstructionTable.instruction(for: isa)
         try checkFeatures(instruction)

@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantOps
 import QuantSchedule
@@ -12,20 +11,20 @@ struct ElementwiseFunction {
     let module: Module
     let context: Context
     let b: IRBuilder
-    let function: LLVMValueRef
+    let function: IRValue
     let loops: LoopBuilder
     let lanes: Int
     let isa: ISA
     var portable: Bool { isa == .portable }
-    let i64: LLVMTypeRef
+    let i64: IRType
     // qf_elementwise_args
-    let x: LLVMValueRef
-    let x2: LLVMValueRef
-    let y: LLVMValueRef
-    let extra: LLVMValueRef
-    let extra2: LLVMValueRef
-    let begin: LLVMValueRef
-    let end: LLVMValueRef
+    let x: IRValue
+    let x2: IRValue
+    let y: IRValue
+    let extra: IRValue
+    let extra2: IRValue
+    let begin: IRValue
+    let end: IRValue
 
     /// Adds the function to `module` and positions the builder in its entry block. The
     /// instruction's confining features are set on it, as for matmul kernels.
@@ -36,21 +35,18 @@ struct ElementwiseFunction {
         i64 = context.i64
         let bytePointer = context.pointer(to: context.i8)
         function = module.addFunction(name, type: context.function(context.void, [bytePointer]))
-        for attribute in ["nounwind", "nofree"] {
-            let kind = LLVMGetEnumAttributeKindForName(attribute, attribute.utf8.count)
-            LLVMAddAttributeAtIndex(function, UInt32(bitPattern: -1), LLVMCreateEnumAttribute(context.ref, kind, 0))
-        }
+        IRFunction.addAttributes(function, ["nounwind", "nofree"], in: context)
         let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
         if let confining = instruction.confiningFeatures[architecture] {
             let features = targetFeatures.isEmpty ? confining : targetFeatures + "," + confining
-            LLVMAddTargetDependentFunctionAttr(function, "target-features", features)
+            IRFunction.setAttribute(function, "target-features", features)
         }
         loops = LoopBuilder(builder: b, function: function)
         lanes = instruction.lanes
         isa = instruction.isa
         let builder = b, context = context
         builder.position(at: builder.appendBlock(function, "entry"))
-        let args = LLVMGetParam(function, 0)!
+        let args = IRFunction.parameter(function, 0)
         let fields = (0..<7).map { index in
             builder.load(context.i64, from: builder.byteOffset(args, context.constInt(context.i64, Int64(8 * index))), align: 8)
         }
@@ -63,28 +59,28 @@ struct ElementwiseFunction {
         end = fields[6]
     }
 
-    func const(_ value: Int) -> LLVMValueRef { context.constInt(i64, Int64(value)) }
+    func const(_ value: Int) -> IRValue { context.constInt(i64, Int64(value)) }
     func math(_ lanes: Int) -> VectorMath { VectorMath(module: module, b: b, lanes: lanes, isa: isa) }
 
     func finish() { b.retVoid() }
 
     /// `for i in from..<to` in vectors of `lanes`, then one element at a time:
     /// `body(i, width)` emits `width` elements starting at i.
-    func vectorLoop(_ name: String, from: LLVMValueRef, to: LLVMValueRef, lanes: Int? = nil,
-                    _ body: (LLVMValueRef, Int) -> Void) {
+    func vectorLoop(_ name: String, from: IRValue, to: IRValue, lanes: Int? = nil,
+                    _ body: (IRValue, Int) -> Void) {
         let width = lanes ?? self.lanes
-        let exit = loops.loop("\(name).v", from: from, step: Int64(width), while: { b.icmp(LLVMIntSLE, b.add($0, const(width)), to) }) { i, _ in
+        let exit = loops.loop("\(name).v", from: from, step: Int64(width), while: { b.icmp(.sle, b.add($0, const(width)), to) }) { i, _ in
             body(i, width)
             return []
         }
-        loops.loop("\(name).s", from: exit.iv, step: 1, while: { b.icmp(LLVMIntSLT, $0, to) }) { i, _ in
+        loops.loop("\(name).s", from: exit.iv, step: 1, while: { b.icmp(.slt, $0, to) }) { i, _ in
             body(i, 1)
             return []
         }
     }
 
     /// The IR type of one element.
-    func irType(_ type: ElementType) -> LLVMTypeRef {
+    func irType(_ type: ElementType) -> IRType {
         switch type {
         case .u8, .s8: context.i8
         case .u16, .s16: context.i16
@@ -94,7 +90,7 @@ struct ElementwiseFunction {
     }
 
     /// `width` elements of an integer type at `base + index·size`, widened to i32 lanes.
-    func loadInts(_ type: ElementType, _ base: LLVMValueRef, _ index: LLVMValueRef, width: Int) -> LLVMValueRef {
+    func loadInts(_ type: ElementType, _ base: IRValue, _ index: IRValue, width: Int) -> IRValue {
         let pointer = b.byteOffset(base, b.mul(index, const(type.byteSize)))
         let raw = b.load(context.vector(irType(type), width), from: pointer, align: 1)
         let ints = context.vector(context.i32, width)
@@ -103,41 +99,41 @@ struct ElementwiseFunction {
     }
 
     /// Stores i32 lanes (already in range) as `type` at `base + index·size`.
-    func storeInts(_ value: LLVMValueRef, _ type: ElementType, _ base: LLVMValueRef, _ index: LLVMValueRef, width: Int) {
+    func storeInts(_ value: IRValue, _ type: ElementType, _ base: IRValue, _ index: IRValue, width: Int) {
         let pointer = b.byteOffset(base, b.mul(index, const(type.byteSize)))
         let narrow = type == .s32 ? value : b.trunc(value, to: context.vector(irType(type), width))
         b.store(narrow, to: pointer, align: 1)
     }
 
-    func loadFloats(_ base: LLVMValueRef, _ index: LLVMValueRef, width: Int) -> LLVMValueRef {
+    func loadFloats(_ base: IRValue, _ index: IRValue, width: Int) -> IRValue {
         b.load(context.vector(context.f32, width), from: b.byteOffset(base, b.mul(index, const(4))), align: 4)
     }
 
-    func storeFloats(_ value: LLVMValueRef, _ base: LLVMValueRef, _ index: LLVMValueRef) {
+    func storeFloats(_ value: IRValue, _ base: IRValue, _ index: IRValue) {
         b.store(value, to: b.byteOffset(base, b.mul(index, const(4))), align: 4)
     }
 
-    func splat(_ value: LLVMValueRef, _ width: Int) -> LLVMValueRef { b.splat(value, count: width) }
-    func splatInt(_ value: Int32, _ width: Int) -> LLVMValueRef {
+    func splat(_ value: IRValue, _ width: Int) -> IRValue { b.splat(value, count: width) }
+    func splatInt(_ value: Int32, _ width: Int) -> IRValue {
         context.constVector(Array(repeating: context.constInt(context.i32, Int64(value)), count: width))
     }
 
     /// A private constant array (f32 or i32) in the module.
-    func constantArray(_ name: String, floats: [Float]) -> LLVMValueRef {
+    func constantArray(_ name: String, floats: [Float]) -> IRValue {
         module.addConstant(name, context.constArray(context.f32, floats.map(context.constFloat)), alignment: 64)
     }
-    func constantArray(_ name: String, ints: [Int32]) -> LLVMValueRef {
+    func constantArray(_ name: String, ints: [Int32]) -> IRValue {
         module.addConstant(name, context.constArray(context.i32, ints.map { context.constInt(context.i32, Int64($0)) }), alignment: 64)
     }
 
     /// `width` f32 or i32 lanes of a constant array from element `index` (width 1: a scalar
     /// splat-free vector of one).
-    func loadArray(_ array: LLVMValueRef, _ element: LLVMTypeRef, _ index: LLVMValueRef, width: Int) -> LLVMValueRef {
+    func loadArray(_ array: IRValue, _ element: IRType, _ index: IRValue, width: Int) -> IRValue {
         b.load(context.vector(element, width), from: b.byteOffset(array, b.mul(index, const(4))), align: 4)
     }
 
     /// `sat(RNE(x / scale) + zp)` on f32 lanes, as i32 lanes (QuantizeLinear).
-    func quantize(_ x: LLVMValueRef, scale: LLVMValueRef, zeroPoint: LLVMValueRef, range: ClosedRange<Int32>, width: Int) -> LLVMValueRef {
+    func quantize(_ x: IRValue, scale: IRValue, zeroPoint: IRValue, range: ClosedRange<Int32>, width: Int) -> IRValue {
         math(width).quantize(x, scale: scale, zeroPoint: zeroPoint, range: range, portable: portable)
     }
 }

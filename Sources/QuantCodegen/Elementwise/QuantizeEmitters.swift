@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantOps
 import QuantSchedule
@@ -16,7 +15,7 @@ struct QuantizeLinearEmitter {
     let quantization: AxisQuantization
     let direction: Direction
 
-    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> LLVMValueRef {
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         let q = quantization, b = f.b, context = f.context
         var (outer, channels, inner) = q.outerChannelsInner
@@ -31,13 +30,13 @@ struct QuantizeLinearEmitter {
         let scales = f.constantArray("scales", floats: q.scales)
         let zeroPoints = f.constantArray("zero.points", ints: q.zeroPoints)
         let range = q.type.integerRange!
-        f.loops.loop("o", from: f.const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, f.const(outer)) }) { o, _ in
-            f.loops.loop("c", from: f.const(0), step: 1, while: { b.icmp(LLVMIntSLT, $0, f.const(channels)) }) { c, _ in
+        f.loops.loop("o", from: f.const(0), step: 1, while: { b.icmp(.slt, $0, f.const(outer)) }) { o, _ in
+            f.loops.loop("c", from: f.const(0), step: 1, while: { b.icmp(.slt, $0, f.const(channels)) }) { c, _ in
                 let parameterRow = b.add(b.mul(o, f.const(strides.outer)),
-                                         b.mul(LLVMBuildSDiv(b.ref, c, f.const(blockSize), "")!, f.const(strides.channel)))
+                                         b.mul(b.sdiv(c, f.const(blockSize)), f.const(strides.channel)))
                 let rowStart = b.mul(b.add(b.mul(o, f.const(channels)), c), f.const(inner))
                 f.vectorLoop("i", from: f.const(0), to: f.const(inner)) { i, width in
-                    let scale: LLVMValueRef, zeroPoint: LLVMValueRef
+                    let scale: IRValue, zeroPoint: IRValue
                     if strides.inner == 0 {
                         scale = f.splat(b.load(context.f32, from: b.byteOffset(scales, b.mul(parameterRow, f.const(4))), align: 4), width)
                         zeroPoint = f.splat(b.load(context.i32, from: b.byteOffset(zeroPoints, b.mul(parameterRow, f.const(4))), align: 4), width)
@@ -59,10 +58,10 @@ struct QuantizeLinearEmitter {
                         let quantized = f.quantize(values, scale: scale, zeroPoint: zeroPoint, range: range, width: width)
                         f.storeFloats(b.fmul(b.sitofp(b.sub(quantized, zeroPoint), to: floats), scale), f.y, index)
                         // The mask: RNE(x / scale) within [qmin - zp, qmax - zp] (false for NaN).
-                        let rounded = f.math(width).roundHalfToEven(LLVMBuildFDiv(b.ref, values, scale, "")!, portable: f.portable)
+                        let rounded = f.math(width).roundHalfToEven(b.fdiv(values, scale), portable: f.portable)
                         let lower = b.sitofp(b.sub(f.splatInt(range.lowerBound, width), zeroPoint), to: floats)
                         let upper = b.sitofp(b.sub(f.splatInt(range.upperBound, width), zeroPoint), to: floats)
-                        let inside = b.and(b.fcmp(LLVMRealOGE, rounded, lower), b.fcmp(LLVMRealOLE, rounded, upper))
+                        let inside = b.and(b.fcmp(.oge, rounded, lower), b.fcmp(.ole, rounded, upper))
                         let mask = b.zext(inside, to: context.vector(context.i8, width))
                         b.store(mask, to: b.byteOffset(f.extra, index), align: 1)
                     }
@@ -86,11 +85,11 @@ struct DynamicQuantizeEmitter {
     let perRow: Bool
     let writesOutput: Bool
 
-    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> LLVMValueRef {
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         let b = f.b
         if perRow {
-            f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(LLVMIntSLT, $0, f.end) }) { r, _ in
+            f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { r, _ in
                 let start = b.mul(r, f.const(columns))
                 quantize(f, from: start, to: b.add(start, f.const(columns)), parameterIndex: r)
                 return []
@@ -103,36 +102,36 @@ struct DynamicQuantizeEmitter {
     }
 
     /// Elements [from, to) share one parameter pair, stored at `parameterIndex`.
-    private func quantize(_ f: ElementwiseFunction, from: LLVMValueRef, to: LLVMValueRef, parameterIndex: LLVMValueRef) {
+    private func quantize(_ f: ElementwiseFunction, from: IRValue, to: IRValue, parameterIndex: IRValue) {
         let b = f.b, context = f.context, f32 = context.f32
-        func float(_ x: Float) -> LLVMValueRef { context.constFloat(x) }
+        func float(_ x: Float) -> IRValue { context.constFloat(x) }
         // min / max: vector accumulators, then reduced (min and max are exact in any order).
         let lanes = f.lanes
         let infinity = context.constVector(Array(repeating: float(.infinity), count: lanes))
         let negativeInfinity = context.constVector(Array(repeating: float(-.infinity), count: lanes))
         let main = f.loops.loop("mm.v", from: from, step: Int64(lanes), carried: [infinity, negativeInfinity],
-                                while: { b.icmp(LLVMIntSLE, b.add($0, f.const(lanes)), to) }) { i, acc in
+                                while: { b.icmp(.sle, b.add($0, f.const(lanes)), to) }) { i, acc in
             let v = f.loadFloats(f.x, i, width: lanes)
-            return [b.select(b.fcmp(LLVMRealOLT, v, acc[0]), v, acc[0]), b.select(b.fcmp(LLVMRealOGT, v, acc[1]), v, acc[1])]
+            return [b.select(b.fcmp(.olt, v, acc[0]), v, acc[0]), b.select(b.fcmp(.ogt, v, acc[1]), v, acc[1])]
         }
         var low = float(.infinity), high = float(-.infinity)
         for lane in 0..<lanes {
             let l = b.extractElement(main.carried[0], lane), h = b.extractElement(main.carried[1], lane)
-            low = b.select(b.fcmp(LLVMRealOLT, l, low), l, low)
-            high = b.select(b.fcmp(LLVMRealOGT, h, high), h, high)
+            low = b.select(b.fcmp(.olt, l, low), l, low)
+            high = b.select(b.fcmp(.ogt, h, high), h, high)
         }
-        let tail = f.loops.loop("mm.s", from: main.iv, step: 1, carried: [low, high], while: { b.icmp(LLVMIntSLT, $0, to) }) { i, acc in
+        let tail = f.loops.loop("mm.s", from: main.iv, step: 1, carried: [low, high], while: { b.icmp(.slt, $0, to) }) { i, acc in
             let v = b.load(f32, from: b.byteOffset(f.x, b.mul(i, f.const(4))), align: 4)
-            return [b.select(b.fcmp(LLVMRealOLT, v, acc[0]), v, acc[0]), b.select(b.fcmp(LLVMRealOGT, v, acc[1]), v, acc[1])]
+            return [b.select(b.fcmp(.olt, v, acc[0]), v, acc[0]), b.select(b.fcmp(.ogt, v, acc[1]), v, acc[1])]
         }
         // DynamicQuantizeLinear.parameters, operation for operation.
-        low = b.select(b.fcmp(LLVMRealOLT, tail.carried[0], float(0)), tail.carried[0], float(0))
-        high = b.select(b.fcmp(LLVMRealOGT, tail.carried[1], float(0)), tail.carried[1], float(0))
-        let range = LLVMBuildFDiv(b.ref, b.fsub(high, low), float(255), "")!
-        let scale = b.select(b.fcmp(LLVMRealOEQ, high, low), float(1), range)
-        let initial = b.fsub(float(0), LLVMBuildFDiv(b.ref, low, scale, "")!)
-        var clamped = b.select(b.fcmp(LLVMRealOGT, initial, float(255)), float(255), initial)
-        clamped = b.select(b.fcmp(LLVMRealOLT, initial, float(0)), float(0), clamped)
+        low = b.select(b.fcmp(.olt, tail.carried[0], float(0)), tail.carried[0], float(0))
+        high = b.select(b.fcmp(.ogt, tail.carried[1], float(0)), tail.carried[1], float(0))
+        let range = b.fdiv(b.fsub(high, low), float(255))
+        let scale = b.select(b.fcmp(.oeq, high, low), float(1), range)
+        let initial = b.fsub(float(0), b.fdiv(low, scale))
+        var clamped = b.select(b.fcmp(.ogt, initial, float(255)), float(255), initial)
+        clamped = b.select(b.fcmp(.olt, initial, float(0)), float(0), clamped)
         let rounded = b.extractElement(f.math(1).roundHalfToEven(b.splat(clamped, count: 1), portable: f.portable), 0)
         let zeroPoint = b.fptosi(rounded, to: context.i32)
         b.store(scale, to: b.byteOffset(f.extra, b.mul(parameterIndex, f.const(4))), align: 4)

@@ -3,7 +3,7 @@
 public indirect enum LoopExpr: Hashable, Sendable, CustomStringConvertible {
     case constant(Int)
     /// A kernel argument or an enclosing loop's variable.
-    case variable(String)
+    case variable(LoopSymbol)
     case add(LoopExpr, LoopExpr)
     case sub(LoopExpr, LoopExpr)
     case mul(LoopExpr, Int)
@@ -17,7 +17,7 @@ public indirect enum LoopExpr: Hashable, Sendable, CustomStringConvertible {
 
     /// The value under `environment` (variable → value). Unknown variables are a verifier error,
     /// reported by `variables`, so here they trap.
-    public func evaluate(_ environment: [String: Int]) -> Int {
+    public func evaluate(_ environment: [LoopSymbol: Int]) -> Int {
         switch self {
         case let .constant(value): value
         case let .variable(name): environment[name]!
@@ -30,7 +30,7 @@ public indirect enum LoopExpr: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Every variable the expression reads.
-    public var variables: Set<String> {
+    public var variables: Set<LoopSymbol> {
         switch self {
         case .constant: []
         case let .variable(name): [name]
@@ -42,7 +42,7 @@ public indirect enum LoopExpr: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .constant(value): "\(value)"
-        case let .variable(name): name
+        case let .variable(symbol): symbol.name
         case let .add(a, b): "\(a) + \(b)"
         case let .sub(a, b): "\(a) - (\(b))"
         case let .mul(a, factor): "(\(a))·\(factor)"

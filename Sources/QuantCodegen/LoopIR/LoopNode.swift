@@ -3,14 +3,14 @@ import QuantSchedule
 /// A loop: `for variable in start..<end step step`. With `fullStepsOnly`, it runs only while a
 /// whole step fits (`variable + step <= end`); the leftover is another loop's job.
 public struct Loop: Hashable, Sendable {
-    public var variable: String
+    public var variable: LoopSymbol
     public var start: LoopExpr
     public var end: LoopExpr
     public var step: Int
     public var fullStepsOnly: Bool
     public var body: [LoopNode]
 
-    public init(_ variable: String, from start: LoopExpr, to end: LoopExpr, step: Int = 1, fullStepsOnly: Bool = false,
+    public init(_ variable: LoopSymbol, from start: LoopExpr, to end: LoopExpr, step: Int = 1, fullStepsOnly: Bool = false,
                 body: [LoopNode]) {
         self.variable = variable
         self.start = start
@@ -49,6 +49,8 @@ public struct MicrokernelCall: Hashable, Sendable {
     public var epilogueFused: Bool
     /// The row the packed-A buffer starts at (the enclosing row block), nil when A is read as is.
     public var packedAFrom: LoopExpr? = nil
+    /// Set when B's last panel is partial: stores to it go through a stack tile.
+    public var partialPanel: PartialPanel? = nil
 }
 
 /// Brings rows [from, to) of A into the row block's buffers: gathers each row's receptive field
@@ -67,6 +69,8 @@ public struct PackARows: Hashable, Sendable {
     public var source: Source? = nil
     /// The rows are widened into the instruction's packed-A form.
     public var widen: Bool = true
+    /// The most rows one block brings in (the size of its buffers).
+    public var maxRows: Int
 }
 
 /// A node of the loop IR.
@@ -83,14 +87,13 @@ public indirect enum LoopNode: Hashable, Sendable {
 
 /// The loop-IR form of one kernel: its body and the facts the passes and the verifier need.
 public struct LoopProgram: Hashable, Sendable, CustomStringConvertible {
-    /// The kernel's run-time arguments, the variables a program may read without defining them.
-    public static let arguments: Set<String> = ["row_begin", "row_end", "panel_begin", "panel_end"]
-
     public var body: [LoopNode]
     /// Panels of B in the whole kernel (for the verifier's sample runs).
     public var panels: Int
     /// The fixed M, or nil when M varies per call.
     public var fixedRows: Int?
+    /// The stack buffers the body uses (declared by the last pass, `allocateBuffers`).
+    public var buffers: [KernelBuffer] = []
 
     public init(body: [LoopNode], panels: Int, fixedRows: Int?) {
         self.body = body
@@ -98,19 +101,13 @@ public struct LoopProgram: Hashable, Sendable, CustomStringConvertible {
         self.fixedRows = fixedRows
     }
 
-    /// True when some row block packs A (the emitter then allocates the packed-A buffer).
+    /// True when some row block packs A.
     public var packsA: Bool {
-        func search(_ nodes: [LoopNode]) -> Bool {
-            nodes.contains { node in
-                switch node {
-                case .packA: true
-                case let .loop(loop): search(loop.body)
-                default: false
-                }
-            }
-        }
-        return search(body)
+        body.containsNode { if case .packA = $0 { true } else { false } }
     }
+
+    /// The buffer with `role`, if the program declares one.
+    public func buffer(_ role: KernelBuffer.Role) -> KernelBuffer? { buffers.first { $0.role == role } }
 
     public var description: String {
         var lines: [String] = []
@@ -127,13 +124,14 @@ public struct LoopProgram: Hashable, Sendable, CustomStringConvertible {
                 case let .epilogue(tile):
                     lines.append("\(pad)store \(tile) = epilogue(acc)")
                 case let .microkernel(call):
-                    lines.append("\(pad)microkernel \(call.instruction.rawValue) \(call.tile) ×\(call.vectors) vectors, k unroll \(call.kUnroll)\(call.epilogueFused ? " + fused epilogue" : "")\(call.packedAFrom.map { ", A packed from row \($0)" } ?? "")")
+                    lines.append("\(pad)microkernel \(call.instruction.rawValue) \(call.tile) ×\(call.vectors) vectors, k unroll \(call.kUnroll)\(call.epilogueFused ? " + fused epilogue" : "")\(call.packedAFrom.map { ", A packed from row \($0)" } ?? "")\(call.partialPanel.map { ", \($0) (stored through a stack tile)" } ?? "")")
                 case let .packA(rows):
                     let what = [rows.source?.rawValue, rows.widen ? "widen" : nil].compactMap { $0 }.joined(separator: " + ")
                     lines.append("\(pad)pack A rows \(rows.from)..<\(rows.to): \(what)")
                 }
             }
         }
+        lines += buffers.map(\.description)
         emit(body, 0)
         return lines.joined(separator: "\n")
     }

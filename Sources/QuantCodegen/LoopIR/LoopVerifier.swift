@@ -11,10 +11,10 @@ public enum LoopVerifier {
     public static func verify(_ program: LoopProgram, after pass: String, lowerable: Bool = false) throws(QuantError) {
         func fail(_ message: String) -> QuantError { .compilationFailed(stage: "loop IR verifier after \(pass)", message: message) }
 
-        func checkStructure(_ nodes: [LoopNode], _ scope: Set<String>, packed: Bool = false) throws(QuantError) {
+        func checkStructure(_ nodes: [LoopNode], _ scope: Set<LoopSymbol>, packed: Bool = false) throws(QuantError) {
             func need(_ expression: LoopExpr, _ context: String) throws(QuantError) {
                 let unknown = expression.variables.subtracting(scope)
-                if !unknown.isEmpty { throw fail("\(context) reads undefined \(unknown.sorted().joined(separator: ", "))") }
+                if !unknown.isEmpty { throw fail("\(context) reads undefined \(unknown.sorted().map(\.name).joined(separator: ", "))") }
             }
             for node in nodes {
                 switch node {
@@ -45,7 +45,7 @@ public enum LoopVerifier {
                 }
             }
         }
-        try checkStructure(program.body, LoopProgram.arguments)
+        try checkStructure(program.body, LoopSymbol.arguments)
 
         // Coverage on sample ranges. The program is symbolic in its row and panel range, so samples
         // around each loop step (s - 1, s + 1, 2s + 1: below and past every tile and block
@@ -69,8 +69,8 @@ public enum LoopVerifier {
             if m > 2 { ranges.append((1..<(m - 1), (panels / 2)..<panels)) }
         }
         // Resolve variables to slots once, so that the sample runs cost nanoseconds per tile.
-        var slots: [String: Int] = [:]
-        for name in LoopProgram.arguments.sorted() { slots[name] = slots.count }
+        var slots: [LoopSymbol: Int] = [:]
+        for name in LoopSymbol.arguments.sorted() { slots[name] = slots.count }
         func collect(_ nodes: [LoopNode]) {
             for case let .loop(loop) in nodes {
                 if slots[loop.variable] == nil { slots[loop.variable] = slots.count }
@@ -83,10 +83,10 @@ public enum LoopVerifier {
             var accumulated = [Int](repeating: 0, count: rows.count * panels.count)
             var stored = [Int](repeating: 0, count: rows.count * panels.count)
             var environment = [Int](repeating: 0, count: slots.count)
-            environment[slots["row_begin"]!] = rows.lowerBound
-            environment[slots["row_end"]!] = rows.upperBound
-            environment[slots["panel_begin"]!] = panels.lowerBound
-            environment[slots["panel_end"]!] = panels.upperBound
+            environment[slots[.rowBegin]!] = rows.lowerBound
+            environment[slots[.rowEnd]!] = rows.upperBound
+            environment[slots[.panelBegin]!] = panels.lowerBound
+            environment[slots[.panelEnd]!] = panels.upperBound
             var failure: String? = nil
             compiled.run(&environment) { tile, row, panel, accumulate, store in
                 guard failure == nil else { return }
@@ -126,7 +126,7 @@ private struct CompiledLoops {
     }
     let nodes: [Node]
 
-    init(_ body: [LoopNode], slots: [String: Int]) {
+    init(_ body: [LoopNode], slots: [LoopSymbol: Int]) {
         func compile(_ expression: LoopExpr) -> Expression {
             switch expression {
             case let .constant(value): return { _ in value }

@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantSchedule
 
@@ -11,49 +10,49 @@ import QuantSchedule
 protocol DotEmitter {
     var instruction: DotInstruction { get }
     /// `<lanes x i32>`: the accumulator (and row-sum) vector.
-    var accumulatorType: LLVMTypeRef { get }
+    var accumulatorType: IRType { get }
     /// Loads the B vector at `pointer` (`lanes·kGroup` packed bytes, vector-aligned).
-    func loadB(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef
+    func loadB(_ b: IRBuilder, at pointer: IRValue) -> IRValue
     /// Loads `validBytes` (≤ kGroup) bytes of one A row at `pointer` and broadcasts them as the A
     /// operand; bytes past `validBytes` count as zero. `flipSign` turns s8 into u8 (+128).
-    func loadA(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef
+    func loadA(_ b: IRBuilder, at pointer: IRValue, validBytes: Int, flipSign: Bool, signed: Bool) -> IRValue
     /// `acc + dot(a, bVector)` per lane.
-    func dot(_ b: IRBuilder, _ acc: LLVMValueRef, _ a: LLVMValueRef, _ bVector: LLVMValueRef) -> LLVMValueRef
+    func dot(_ b: IRBuilder, _ acc: IRValue, _ a: IRValue, _ bVector: IRValue) -> IRValue
     /// `rowSum + Σ(bytes of a)`, accumulated in every lane.
-    func accumulateRowSum(_ b: IRBuilder, _ rowSum: LLVMValueRef, _ a: LLVMValueRef) -> LLVMValueRef
+    func accumulateRowSum(_ b: IRBuilder, _ rowSum: IRValue, _ a: IRValue) -> IRValue
 
     // Row groups (M0 > 1). Broadcast forms (M0 = 1) get these from the extension below.
 
     /// The A operand of one row group: `rows[r]` points at the K group of row r, nil for a row past
     /// M (read as zeros).
-    func loadAGroup(_ b: IRBuilder, rows: [LLVMValueRef?], validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef
+    func loadAGroup(_ b: IRBuilder, rows: [IRValue?], validBytes: Int, flipSign: Bool, signed: Bool) -> IRValue
     /// i32 lanes per output vector of a row (the epilogue's vector width).
     var outputLanes: Int { get }
     /// Row `row` (0..<M0) of a row group's accumulators (`vectorsPerRow` of them) as output vectors
     /// of `outputLanes` consecutive columns.
-    func rowOutputs(_ b: IRBuilder, _ accumulators: ArraySlice<LLVMValueRef>, row: Int) -> [LLVMValueRef]
+    func rowOutputs(_ b: IRBuilder, _ accumulators: ArraySlice<IRValue>, row: Int) -> [IRValue]
     /// Row `row`'s sum of A' bytes, from its group's row-sum accumulator (an i32).
-    func rowSum(_ b: IRBuilder, _ accumulator: LLVMValueRef, row: Int) -> LLVMValueRef
+    func rowSum(_ b: IRBuilder, _ accumulator: IRValue, row: Int) -> IRValue
 
     // Pack-A (instructions with `packsA`).
 
     /// The i32 a K group of one A row packs into (`validBytes` ≤ kGroup; missing bytes are zero).
-    func packAGroup(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, signed: Bool) -> LLVMValueRef
+    func packAGroup(_ b: IRBuilder, at pointer: IRValue, validBytes: Int, signed: Bool) -> IRValue
     /// The A operand from a packed i32 at `pointer`.
-    func loadPackedA(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef
+    func loadPackedA(_ b: IRBuilder, at pointer: IRValue) -> IRValue
 }
 
 extension DotEmitter {
-    func loadAGroup(_ b: IRBuilder, rows: [LLVMValueRef?], validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef {
+    func loadAGroup(_ b: IRBuilder, rows: [IRValue?], validBytes: Int, flipSign: Bool, signed: Bool) -> IRValue {
         loadA(b, at: rows[0]!, validBytes: validBytes, flipSign: flipSign, signed: signed)
     }
     var outputLanes: Int { instruction.lanes }
-    func rowOutputs(_ b: IRBuilder, _ accumulators: ArraySlice<LLVMValueRef>, row: Int) -> [LLVMValueRef] { Array(accumulators) }
-    func rowSum(_ b: IRBuilder, _ accumulator: LLVMValueRef, row: Int) -> LLVMValueRef { b.extractElement(accumulator, 0) }
-    func packAGroup(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, signed: Bool) -> LLVMValueRef {
+    func rowOutputs(_ b: IRBuilder, _ accumulators: ArraySlice<IRValue>, row: Int) -> [IRValue] { Array(accumulators) }
+    func rowSum(_ b: IRBuilder, _ accumulator: IRValue, row: Int) -> IRValue { b.extractElement(accumulator, 0) }
+    func packAGroup(_ b: IRBuilder, at pointer: IRValue, validBytes: Int, signed: Bool) -> IRValue {
         preconditionFailure("\(instruction.mnemonic) does not pack A")
     }
-    func loadPackedA(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef {
+    func loadPackedA(_ b: IRBuilder, at pointer: IRValue) -> IRValue {
         preconditionFailure("\(instruction.mnemonic) does not pack A")
     }
 }

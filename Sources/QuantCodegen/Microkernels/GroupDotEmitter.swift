@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantSchedule
 
@@ -8,11 +7,11 @@ import QuantSchedule
 struct GroupDotEmitter: DotEmitter {
     let instruction: DotInstruction
     let context: Context
-    let function: LLVMValueRef
-    let functionType: LLVMTypeRef
+    let function: IRValue
+    let functionType: IRType
     /// The intrinsic's operand types (i32 vectors up to LLVM 20, i8 vectors after), read from its
     /// declaration so that both spellings work.
-    let operandTypes: [LLVMTypeRef]
+    let operandTypes: [IRType]
 
     /// `overloaded`: the intrinsic is declared for the accumulator and byte vector types
     /// (`llvm.aarch64.neon.sdot.v4i32.v16i8`), not under one fixed signature.
@@ -22,20 +21,18 @@ struct GroupDotEmitter: DotEmitter {
         let overloads = overloaded
             ? [context.vector(context.i32, instruction.lanes), context.vector(context.i8, instruction.lanes * 4)] : []
         (function, functionType) = try module.intrinsic(instruction.intrinsic!, overloads: overloads)
-        var params = [LLVMTypeRef?](repeating: nil, count: Int(LLVMCountParamTypes(functionType)))
-        LLVMGetParamTypes(functionType, &params)
-        operandTypes = params.map { $0! }
+        operandTypes = IRFunction.parameterTypes(of: functionType)
     }
 
-    var accumulatorType: LLVMTypeRef { context.vector(context.i32, instruction.lanes) }
+    var accumulatorType: IRType { context.vector(context.i32, instruction.lanes) }
 
-    func loadB(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef {
+    func loadB(_ b: IRBuilder, at pointer: IRValue) -> IRValue {
         b.load(accumulatorType, from: pointer, align: instruction.lanes * 4)
     }
 
-    func loadA(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef {
+    func loadA(_ b: IRBuilder, at pointer: IRValue, validBytes: Int, flipSign: Bool, signed: Bool) -> IRValue {
         let i32 = context.i32
-        var group: LLVMValueRef
+        var group: IRValue
         if validBytes == instruction.kGroup {
             group = b.load(i32, from: pointer, align: 1)
             if flipSign { group = b.xor(group, context.constInt(i32, 0x8080_8080)) }
@@ -52,14 +49,14 @@ struct GroupDotEmitter: DotEmitter {
         return b.splat(group, count: instruction.lanes)
     }
 
-    func dot(_ b: IRBuilder, _ acc: LLVMValueRef, _ a: LLVMValueRef, _ bVector: LLVMValueRef) -> LLVMValueRef {
+    func dot(_ b: IRBuilder, _ acc: IRValue, _ a: IRValue, _ bVector: IRValue) -> IRValue {
         let result = b.call(function, type: functionType, [
             b.bitcast(acc, to: operandTypes[0]), b.bitcast(a, to: operandTypes[1]), b.bitcast(bVector, to: operandTypes[2]),
         ])
         return b.bitcast(result, to: accumulatorType)
     }
 
-    func accumulateRowSum(_ b: IRBuilder, _ rowSum: LLVMValueRef, _ a: LLVMValueRef) -> LLVMValueRef {
+    func accumulateRowSum(_ b: IRBuilder, _ rowSum: IRValue, _ a: IRValue) -> IRValue {
         let ones = b.splat(context.constInt(context.i32, 0x0101_0101), count: instruction.lanes)
         return dot(b, rowSum, a, ones)
     }

@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantSchedule
 
@@ -10,8 +9,8 @@ struct PmaddwdEmitter: DotEmitter {
     let instruction: DotInstruction
     let context: Context
     let bSigned: Bool
-    let function: LLVMValueRef
-    let functionType: LLVMTypeRef
+    let function: IRValue
+    let functionType: IRType
 
     init(instruction: DotInstruction, module: Module, bSigned: Bool) throws {
         self.instruction = instruction
@@ -20,15 +19,15 @@ struct PmaddwdEmitter: DotEmitter {
         (function, functionType) = try module.intrinsic(instruction.intrinsic!)
     }
 
-    var accumulatorType: LLVMTypeRef { context.vector(context.i32, instruction.lanes) }
-    private var wideType: LLVMTypeRef { context.vector(context.i16, instruction.lanes * 2) }
+    var accumulatorType: IRType { context.vector(context.i32, instruction.lanes) }
+    private var wideType: IRType { context.vector(context.i16, instruction.lanes * 2) }
 
-    func loadB(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef {
+    func loadB(_ b: IRBuilder, at pointer: IRValue) -> IRValue {
         let bytes = b.load(context.vector(context.i8, instruction.lanes * 2), from: pointer, align: instruction.lanes * 2)
         return bSigned ? b.sext(bytes, to: wideType) : b.zext(bytes, to: wideType)
     }
 
-    func loadA(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef {
+    func loadA(_ b: IRBuilder, at pointer: IRValue, validBytes: Int, flipSign: Bool, signed: Bool) -> IRValue {
         precondition(!flipSign, "pmaddwd reads A in its own domain")
         if validBytes == 2 {
             // Broadcast the byte pair (vpbroadcastw: a0 a1 a0 a1 ...) and widen once
@@ -42,7 +41,7 @@ struct PmaddwdEmitter: DotEmitter {
         return b.bitcast(b.splat(pair, count: instruction.lanes), to: wideType)
     }
 
-    func packAGroup(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, signed: Bool) -> LLVMValueRef {
+    func packAGroup(_ b: IRBuilder, at pointer: IRValue, validBytes: Int, signed: Bool) -> IRValue {
         // A[k] widened into the low i16, A[k+1] (or 0 past K) into the high i16.
         var pair = context.constInt(context.i32, 0)
         for t in 0..<validBytes {
@@ -54,15 +53,15 @@ struct PmaddwdEmitter: DotEmitter {
         return pair
     }
 
-    func loadPackedA(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef {
+    func loadPackedA(_ b: IRBuilder, at pointer: IRValue) -> IRValue {
         b.bitcast(b.splat(b.load(context.i32, from: pointer, align: 4), count: instruction.lanes), to: wideType)
     }
 
-    func dot(_ b: IRBuilder, _ acc: LLVMValueRef, _ a: LLVMValueRef, _ bVector: LLVMValueRef) -> LLVMValueRef {
+    func dot(_ b: IRBuilder, _ acc: IRValue, _ a: IRValue, _ bVector: IRValue) -> IRValue {
         b.add(acc, b.call(function, type: functionType, [a, bVector]))
     }
 
-    func accumulateRowSum(_ b: IRBuilder, _ rowSum: LLVMValueRef, _ a: LLVMValueRef) -> LLVMValueRef {
+    func accumulateRowSum(_ b: IRBuilder, _ rowSum: IRValue, _ a: IRValue) -> IRValue {
         let ones = b.splat(context.constInt(context.i16, 1), count: instruction.lanes * 2)
         return dot(b, rowSum, a, ones)
     }

@@ -1,4 +1,3 @@
-import CLLVM
 import LLVMKit
 import QuantSchedule
 
@@ -9,25 +8,25 @@ struct PortableWideningEmitter: DotEmitter {
     let context: Context
     let bSigned: Bool
 
-    var accumulatorType: LLVMTypeRef { context.vector(context.i32, instruction.lanes) }
+    var accumulatorType: IRType { context.vector(context.i32, instruction.lanes) }
 
-    func loadB(_ b: IRBuilder, at pointer: LLVMValueRef) -> LLVMValueRef {
+    func loadB(_ b: IRBuilder, at pointer: IRValue) -> IRValue {
         let bytes = b.load(context.vector(context.i8, instruction.lanes), from: pointer, align: instruction.lanes)
         return bSigned ? b.sext(bytes, to: accumulatorType) : b.zext(bytes, to: accumulatorType)
     }
 
-    func loadA(_ b: IRBuilder, at pointer: LLVMValueRef, validBytes: Int, flipSign: Bool, signed: Bool) -> LLVMValueRef {
+    func loadA(_ b: IRBuilder, at pointer: IRValue, validBytes: Int, flipSign: Bool, signed: Bool) -> IRValue {
         precondition(validBytes == 1 && !flipSign, "the portable kernel reads A in its own domain, one byte per k")
         let byte = b.load(context.i8, from: pointer, align: 1)
         let wide = signed ? b.sext(byte, to: context.i32) : b.zext(byte, to: context.i32)
         return b.splat(wide, count: instruction.lanes)
     }
 
-    func dot(_ b: IRBuilder, _ acc: LLVMValueRef, _ a: LLVMValueRef, _ bVector: LLVMValueRef) -> LLVMValueRef {
+    func dot(_ b: IRBuilder, _ acc: IRValue, _ a: IRValue, _ bVector: IRValue) -> IRValue {
         b.add(acc, b.mul(a, bVector))
     }
 
-    func accumulateRowSum(_ b: IRBuilder, _ rowSum: LLVMValueRef, _ a: LLVMValueRef) -> LLVMValueRef {
+    func accumulateRowSum(_ b: IRBuilder, _ rowSum: IRValue, _ a: IRValue) -> IRValue {
         b.add(rowSum, a)
     }
 }

@@ -8,19 +8,21 @@ import QuantOps
 /// ```
 enum BlockForCaches {
     static func run(_ program: LoopProgram, rowBlock: Int, panelBlock: Int) throws(QuantError) -> LoopProgram {
-        guard program.body.count == 1, case var .loop(rowLoop) = program.body[0], rowLoop.variable == "m",
-              rowLoop.body.count == 1, case var .loop(panelLoop) = rowLoop.body[0], panelLoop.variable == "p"
-        else { throw .compilationFailed(stage: "blockForCaches", message: "expects the row/panel nest of buildLoopNest") }
-        rowLoop.start = .variable("rb")
-        rowLoop.end = .min(.variable("rb") + rowBlock, .variable("row_end"))
-        panelLoop.start = .variable("pb")
-        panelLoop.end = .min(.variable("pb") + panelBlock, .variable("panel_end"))
-        rowLoop.body = [.loop(panelLoop)]
-        let rowBlocks = Loop("rb", from: .variable("row_begin"), to: .variable("row_end"), step: rowBlock, body: [.loop(rowLoop)])
-        let panelBlocks = Loop("pb", from: .variable("panel_begin"), to: .variable("panel_end"), step: panelBlock,
-                               body: [.loop(rowBlocks)])
-        var result = program
-        result.body = [.loop(panelBlocks)]
+        var blocked = false
+        let result = program.rewritten { node -> [LoopNode]? in
+            guard case var .loop(rowLoop) = node, rowLoop.variable == .row, rowLoop.body.count == 1,
+                  case var .loop(panelLoop) = rowLoop.body[0], panelLoop.variable == .panel
+            else { return nil }
+            blocked = true
+            rowLoop.start = .variable(.rowBlock)
+            rowLoop.end = .min(.variable(.rowBlock) + rowBlock, .variable(.rowEnd))
+            panelLoop.start = .variable(.panelBlock)
+            panelLoop.end = .min(.variable(.panelBlock) + panelBlock, .variable(.panelEnd))
+            rowLoop.body = [.loop(panelLoop)]
+            let rowBlocks = Loop(.rowBlock, from: .variable(.rowBegin), to: .variable(.rowEnd), step: rowBlock, body: [.loop(rowLoop)])
+            return [.loop(Loop(.panelBlock, from: .variable(.panelBegin), to: .variable(.panelEnd), step: panelBlock, body: [.loop(rowBlocks)]))]
+        }
+        if !blocked { throw .compilationFailed(stage: "blockForCaches", message: "expects the row/panel nest of buildLoopNest") }
         return result
     }
 }

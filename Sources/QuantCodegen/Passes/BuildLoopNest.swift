@@ -5,10 +5,9 @@
 /// ```
 enum BuildLoopNest {
     static func run(panels: Int, fixedRows: Int?) -> LoopProgram {
-        let tile = OutputTile(row: .variable("m"), rows: 1, panel: .variable("p"))
-        let panelLoop = Loop("p", from: .variable("panel_begin"), to: .variable("panel_end"),
-                             body: [.accumulate(tile), .epilogue(tile)])
-        let rowLoop = Loop("m", from: .variable("row_begin"), to: .variable("row_end"), body: [.loop(panelLoop)])
+        let tile = OutputTile(row: .variable(.row), rows: 1, panel: .variable(.panel))
+        let panelLoop = Loop(.panel, from: .variable(.panelBegin), to: .variable(.panelEnd), body: [.accumulate(tile), .epilogue(tile)])
+        let rowLoop = Loop(.row, from: .variable(.rowBegin), to: .variable(.rowEnd), body: [.loop(panelLoop)])
         return LoopProgram(body: [.loop(rowLoop)], panels: panels, fixedRows: fixedRows)
     }
 }

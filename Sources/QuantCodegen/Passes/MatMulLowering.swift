@@ -1,13 +1,26 @@
 import QuantOps
 import QuantSchedule
 
+/// A matmul lowered to the loop IR: the verified program and the data formats it reads (operator,
+/// instruction, packed layout, operand adjustment, convolution geometry). What emission needs and
+/// nothing more: the schedule's decisions are in the program (loops, tiles, microkernel calls with
+/// their vectors and unroll, row blocks, buffers), and the schedule itself is not here.
+public struct LoweredMatMul: Sendable {
+    public let program: LoopProgram
+    public let op: MatMul
+    public let instruction: DotInstruction
+    public let layout: PackedLayout
+    public let adjustment: OperandAdjustment
+    public let convolution: ConvolutionGeometry?
+}
+
 /// The matmul's lowering, top to bottom (as Halide's Lower.cpp): each pass rewrites the loop IR,
-/// `QFORGE_DUMP=loops` prints the program after it, and the verifier checks it. The last program
-/// is what `MatMulKernelEmitter` turns into LLVM IR.
+/// `QFORGE_DUMP=loops` prints the program after it, and the verifier checks it. The result is
+/// what `MatMulKernelEmitter` turns into LLVM IR.
 public enum MatMulLowering {
-    public static func lower(op: MatMul, schedule: MatMulSchedule, instruction: DotInstruction,
-                             layout: PackedLayout, name: String = "kernel", producesA: PackARows.Source? = nil) throws(QuantError) -> LoopProgram {
-        var program = BuildLoopNest.run(panels: layout.panels, fixedRows: op.m)
+    public static func lower(_ plan: MatMulPlan, name: String = "kernel") throws(QuantError) -> LoweredMatMul {
+        let schedule = plan.schedule
+        var program = BuildLoopNest.run(panels: plan.layout.panels, fixedRows: plan.op.m)
         try checkpoint(program, "buildLoopNest", name)
         program = try BlockForCaches.run(program, rowBlock: schedule.rowBlock, panelBlock: schedule.panelBlock)
         try checkpoint(program, "blockForCaches", name)
@@ -15,16 +28,20 @@ public enum MatMulLowering {
         try checkpoint(program, "orderLoops", name)
         program = try TileRows.run(program, rowsPerTile: schedule.rowsPerTile)
         try checkpoint(program, "tileRows", name)
-        program = Tensorize.run(program, instruction: instruction, vectors: schedule.vectorsPerRow, kUnroll: schedule.kUnroll)
+        program = Tensorize.run(program, instruction: plan.instruction, vectors: schedule.vectorsPerRow, kUnroll: schedule.kUnroll)
         try checkpoint(program, "tensorize", name)
         program = FuseEpilogue.run(program)
         try checkpoint(program, "fuseEpilogue", name, lowerable: true)
-        let widens = instruction.packsA(rowBlock: schedule.rowBlock, k: op.k)
-        if widens || producesA != nil {
-            program = try PackA.run(program, rowBlock: schedule.rowBlock, source: producesA, widen: widens)
+        if plan.widensA || plan.producedA != nil {
+            program = try PackA.run(program, rowBlock: schedule.rowBlock, source: plan.producedA, widen: plan.widensA)
             try checkpoint(program, "packA", name, lowerable: true)
         }
-        return program
+        program = GuardPartialPanel.run(program, layout: plan.layout)
+        try checkpoint(program, "guardPartialPanel", name, lowerable: true)
+        program = AllocateBuffers.run(program, op: plan.op, instruction: plan.instruction, layout: plan.layout)
+        try checkpoint(program, "allocateBuffers", name, lowerable: true)
+        return LoweredMatMul(program: program, op: plan.op, instruction: plan.instruction, layout: plan.layout,
+                             adjustment: plan.adjustment, convolution: plan.convolution)
     }
 
     private static func checkpoint(_ program: LoopProgram, _ pass: String, _ name: String, lowerable: Bool = false) throws(QuantError) {

@@ -6,26 +6,18 @@ import QuantSchedule
 /// the block's panels.
 enum OrderLoops {
     static func run(_ program: LoopProgram, order: LoopOrder) throws(QuantError) -> LoopProgram {
+        guard order == .panelsOuter else { return program }
         var swapped = false
-        func rewrite(_ nodes: [LoopNode]) -> [LoopNode] {
-            nodes.map { node in
-                guard case var .loop(loop) = node else { return node }
-                if order == .panelsOuter, loop.variable == "m", loop.body.count == 1, case var .loop(inner) = loop.body[0],
-                   inner.variable == "p" {
-                    loop.body = inner.body
-                    inner.body = [.loop(loop)]
-                    swapped = true
-                    return .loop(inner)
-                }
-                loop.body = rewrite(loop.body)
-                return .loop(loop)
-            }
+        let result = program.rewritten { node -> [LoopNode]? in
+            guard case var .loop(rowLoop) = node, rowLoop.variable == .row, rowLoop.body.count == 1,
+                  case var .loop(panelLoop) = rowLoop.body[0], panelLoop.variable == .panel
+            else { return nil }
+            swapped = true
+            rowLoop.body = panelLoop.body
+            panelLoop.body = [.loop(rowLoop)]
+            return [.loop(panelLoop)]
         }
-        var result = program
-        result.body = rewrite(program.body)
-        if order == .panelsOuter && !swapped {
-            throw .compilationFailed(stage: "orderLoops", message: "found no row loop directly around a panel loop")
-        }
+        if !swapped { throw .compilationFailed(stage: "orderLoops", message: "found no row loop directly around a panel loop") }
         return result
     }
 }

@@ -9,37 +9,19 @@ import QuantOps
 enum PackA {
     static func run(_ program: LoopProgram, rowBlock: Int, source: PackARows.Source? = nil, widen: Bool = true) throws(QuantError) -> LoopProgram {
         var packed = false
-        func markMicrokernels(_ nodes: [LoopNode]) -> [LoopNode] {
-            nodes.map { node in
-                switch node {
-                case var .loop(loop):
-                    loop.body = markMicrokernels(loop.body)
-                    return .loop(loop)
-                case var .microkernel(call):
-                    call.packedAFrom = .variable("rb")
-                    return .microkernel(call)
-                default:
-                    return node
-                }
+        let result = program.rewritten { node -> [LoopNode]? in
+            guard case var .loop(loop) = node, loop.variable == .rowBlock else { return nil }
+            packed = true
+            let rows = PackARows(from: .variable(.rowBlock), to: .min(.variable(.rowBlock) + rowBlock, .variable(.rowEnd)),
+                                 source: source, widen: widen, maxRows: rowBlock)
+            loop.body = [.packA(rows)] + loop.body.rewritten { inner -> [LoopNode]? in
+                guard case var .microkernel(call) = inner else { return nil }
+                call.packedAFrom = .variable(.rowBlock)
+                return [.microkernel(call)]
             }
+            return [.loop(loop)]
         }
-        func rewrite(_ nodes: [LoopNode]) -> [LoopNode] {
-            nodes.map { node in
-                guard case var .loop(loop) = node else { return node }
-                if loop.variable == "rb" {
-                    packed = true
-                    let rows = PackARows(from: .variable("rb"), to: .min(.variable("rb") + rowBlock, .variable("row_end")),
-                                         source: source, widen: widen)
-                    loop.body = [.packA(rows)] + markMicrokernels(loop.body)
-                } else {
-                    loop.body = rewrite(loop.body)
-                }
-                return .loop(loop)
-            }
-        }
-        var result = program
-        result.body = rewrite(program.body)
-        if !packed { throw .compilationFailed(stage: "packA", message: "found no row-block loop rb") }
+        if !packed { throw .compilationFailed(stage: "packA", message: "found no row-block loop \(LoopSymbol.rowBlock)") }
         return result
     }
 }

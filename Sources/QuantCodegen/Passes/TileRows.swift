@@ -9,41 +9,32 @@ import QuantOps
 enum TileRows {
     static func run(_ program: LoopProgram, rowsPerTile: Int) throws(QuantError) -> LoopProgram {
         var tiled = false
-        func setRows(_ nodes: [LoopNode], _ rows: Int) -> [LoopNode] {
-            nodes.map { node in
-                switch node {
-                case var .loop(loop):
-                    loop.body = setRows(loop.body, rows)
-                    return .loop(loop)
-                case var .accumulate(tile) where tile.row == .variable("m"):
-                    tile.rows = rows
-                    return .accumulate(tile)
-                case var .epilogue(tile) where tile.row == .variable("m"):
-                    tile.rows = rows
-                    return .epilogue(tile)
-                default:
-                    return node
-                }
-            }
+        let result = program.rewritten { node -> [LoopNode]? in
+            guard case let .loop(loop) = node, loop.variable == .row else { return nil }
+            tiled = true
+            guard loop.step == 1, rowsPerTile > 1 else { return [node] }
+            let whole = Loop(.row, from: loop.start, to: loop.end, step: rowsPerTile, fullStepsOnly: true,
+                             body: withTileHeight(loop.body, rowsPerTile))
+            let leftover = Loop(.row, from: whole.exitValue, to: loop.end, body: loop.body)
+            return [.loop(whole), .loop(leftover)]
         }
-        func rewrite(_ nodes: [LoopNode]) -> [LoopNode] {
-            nodes.flatMap { node -> [LoopNode] in
-                guard case var .loop(loop) = node else { return [node] }
-                guard loop.variable == "m", loop.step == 1, rowsPerTile > 1 else {
-                    loop.body = rewrite(loop.body)
-                    if loop.variable == "m" { tiled = true }
-                    return [.loop(loop)]
-                }
-                tiled = true
-                let whole = Loop("m", from: loop.start, to: loop.end, step: rowsPerTile, fullStepsOnly: true,
-                                 body: setRows(loop.body, rowsPerTile))
-                let leftover = Loop("m", from: whole.exitValue, to: loop.end, body: loop.body)
-                return [.loop(whole), .loop(leftover)]
-            }
-        }
-        var result = program
-        result.body = rewrite(program.body)
-        if !tiled { throw .compilationFailed(stage: "tileRows", message: "found no row loop m") }
+        if !tiled { throw .compilationFailed(stage: "tileRows", message: "found no row loop \(LoopSymbol.row)") }
         return result
+    }
+
+    /// The tiles that start at the row variable, `rows` high.
+    private static func withTileHeight(_ nodes: [LoopNode], _ rows: Int) -> [LoopNode] {
+        nodes.rewritten { node -> [LoopNode]? in
+            switch node {
+            case var .accumulate(tile) where tile.row == .variable(.row):
+                tile.rows = rows
+                return [.accumulate(tile)]
+            case var .epilogue(tile) where tile.row == .variable(.row):
+                tile.rows = rows
+                return [.epilogue(tile)]
+            default:
+                return nil
+            }
+        }
     }
 }

@@ -36,17 +36,15 @@ public enum AOTBuilder {
         }
     }
 
-    /// Instruction sets in order of preference.
-    static let preference: [ISA] = [.avx512vnni, .avxvnni, .avx2, .i8mm, .neondot, .portable]
 
     /// The best instruction set with a microkernel that `target` can run.
     public static func bestISA(for target: CodegenTarget) -> ISA {
-        preference.first { isa in (try? InstructionTable.instruction(for: isa)).map { (try? target.require($0)) != nil } ?? false } ?? .portable
+        ISA.preferenceOrder.first { isa in (try? InstructionTable.instruction(for: isa)).map { (try? target.require($0)) != nil } ?? false } ?? .portable
     }
 
     /// The variants of a multi-ISA library for `target`, best first.
     public static func variants(for target: CodegenTarget) -> [ISA] {
-        preference.filter { isa in (try? InstructionTable.instruction(for: isa)).map { (try? target.require($0)) != nil } ?? false }
+        ISA.preferenceOrder.filter { isa in (try? InstructionTable.instruction(for: isa)).map { (try? target.require($0)) != nil } ?? false }
     }
 
     public static func build(_ specs: [KernelSpec], target: CodegenTarget, library: String, multiISA: Bool = false,

@@ -84,7 +84,7 @@ public struct FuzzGenerator {
         let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: step * int(1...max(1, 8 / step)), kUnroll: pick([1, 2, 4, 8]),
                                       rowBlock: rows * pick([1, 2, 4, 16, 1 << 12]), panelBlock: pick([1, 3, 16, 1 << 20]),
                                       loopOrder: bool() ? .panelsOuter : .rowsOuter)
-        return (try? MatMulKernelEmitter(op: op, schedule: schedule)) != nil ? schedule : nil
+        return (try? MatMulPlan(op: op, schedule: schedule)) != nil ? schedule : nil
     }
 
     /// The next case, on one of `isas` or on `isa` when given; `accept` rejects operators to draw again.

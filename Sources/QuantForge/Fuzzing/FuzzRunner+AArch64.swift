@@ -43,7 +43,7 @@ extension FuzzRunner {
         switch c.op {
         case let .matmul(op, m):
             let schedule = if let chosen = c.schedule { chosen } else { try DefaultSchedule.forMatMul(op, isa: isa) }
-            let emitter = try MatMulKernelEmitter(op: op, schedule: schedule)
+            let plan = try MatMulPlan(op: op, schedule: schedule)
             let program = try emulator.build(.matmul(op, schedule, convolution: nil))
             let parameters = op.aType == .f32
                 ? try emulator.build(.dynamicQuantize(try DynamicQuantizeLinear(rows: 1, columns: op.k, perRow: op.aQuantMode == .perRowAtRunTime),
@@ -67,11 +67,11 @@ extension FuzzRunner {
                                                 zeroPoints: (0..<rows).map { _ in Int32(inputs.next() % 256) })
                     }
                     let weights = try b.withUnsafeBytes { b in
-                        try WeightPacker.pack(op, b: b, ldb: op.n, instruction: emitter.instruction, layout: emitter.layout, signature: "aarch64")
+                        try WeightPacker.pack(op, b: b, ldb: op.n, instruction: plan.instruction, layout: plan.layout, signature: "aarch64")
                     }
                     let expected = op.aType == .f32 ? ReferenceOperators.dynamicLinear(op, a: floatA, b: b, m: m, residual: residual)
                         : ReferenceMatMul.run(op, a: a, b: b, m: m, runTime: runTime, residual: residual)
-                    let got = try emulator.runMatMul(program, a: a, lda: op.k, packedB: weights.contents, m: m, panels: emitter.layout.panels,
+                    let got = try emulator.runMatMul(program, a: a, lda: op.k, packedB: weights.contents, m: m, panels: plan.layout.panels,
                                                      cBytes: expected.count, ldc: op.n, residual: residual, ldr: op.n,
                                                      aScales: runTime?.scales, aZeroPoints: runTime?.zeroPoints)
                     return Self.compare(got, expected, floats: op.output.elementType == .f32)
@@ -89,16 +89,16 @@ extension FuzzRunner {
             let gemm = try conv.groupMatMul(0)
             let schedule = if let chosen = c.schedule { chosen } else { try DefaultSchedule.forConvolution(conv, isa: isa) }
             let geometry = conv.isPointwise ? nil : ConvolutionGeometry(conv)
-            let emitter = try MatMulKernelEmitter(op: gemm, schedule: schedule, convolution: geometry)
+            let plan = try MatMulPlan(op: gemm, schedule: schedule, convolution: geometry)
             return try eachSeed(.matmul(gemm, schedule, convolution: geometry)) { inputs, program in
                 let x = inputs.bytes(conv.inputElements, type: conv.xType), w = inputs.bytes(conv.weightElements, type: conv.wType)
                 let residual: [UInt8]? = if case let .chain(chain) = conv.output, chain.residual != nil { inputs.bytes(conv.outputElements) } else { nil }
                 let weights = try conv.gemmWeights(w, group: 0).withUnsafeBytes { b in
-                    try WeightPacker.pack(gemm, b: b, ldb: gemm.n, instruction: emitter.instruction, layout: emitter.layout, signature: "aarch64")
+                    try WeightPacker.pack(gemm, b: b, ldb: gemm.n, instruction: plan.instruction, layout: plan.layout, signature: "aarch64")
                 }
                 let expected = ReferenceOperators.conv(conv, x: x, w: w, residual: residual)
                 let got = try emulator.runMatMul(program, a: x, lda: conv.inChannels, packedB: weights.contents, m: conv.gemmRows,
-                                                 panels: emitter.layout.panels, cBytes: expected.count, ldc: conv.outChannels,
+                                                 panels: plan.layout.panels, cBytes: expected.count, ldc: conv.outChannels,
                                                  residual: residual, ldr: conv.outChannels)
                 return Self.compare(got, expected, floats: conv.output.elementType == .f32)
             }

@@ -1,0 +1,42 @@
+import QuantOps
+import QuantSchedule
+
+/// Pass 9: declares the stack buffers the program needs, sized from the program itself (its
+/// tallest tile, its row blocks) and the data it reads:
+/// - `accumulatorTile` when the output has an epilogue (a tile's int32 rows wait there);
+/// - `outputTile` (and `residualTile` with a residual input) when a microkernel writes a partial panel;
+/// - `producedA` / `packedA` when row blocks produce or widen A.
+enum AllocateBuffers {
+    static func run(_ program: LoopProgram, op: MatMul, instruction: DotInstruction, layout: PackedLayout) -> LoopProgram {
+        var tileRows = 0, partialPanel = false, producedRows = 0, widenedRows = 0
+        _ = program.body.containsNode { node in
+            switch node {
+            case let .microkernel(call):
+                tileRows = max(tileRows, call.tile.rows)
+                partialPanel = partialPanel || call.partialPanel != nil
+            case let .packA(rows):
+                if rows.source != nil { producedRows = max(producedRows, rows.maxRows) }
+                if rows.widen { widenedRows = max(widenedRows, rows.maxRows) }
+            default:
+                break
+            }
+            return false
+        }
+        var buffers: [KernelBuffer] = []
+        if case .int32 = op.output {} else {
+            let m0 = instruction.rowsPerInstruction
+            buffers.append(KernelBuffer(.accumulatorTile, bytes: (tileRows + m0 - 1) / m0 * m0 * layout.panelWidth * 4))
+        }
+        if partialPanel {
+            buffers.append(KernelBuffer(.outputTile, bytes: tileRows * layout.panelWidth * op.output.elementType.byteSize))
+            if case let .chain(chain) = op.output, chain.residual != nil {
+                buffers.append(KernelBuffer(.residualTile, bytes: tileRows * layout.panelWidth))
+            }
+        }
+        if producedRows > 0 { buffers.append(KernelBuffer(.producedA, bytes: producedRows * op.k)) }
+        if widenedRows > 0 { buffers.append(KernelBuffer(.packedA, bytes: widenedRows * instruction.packedARowBytes(k: op.k))) }
+        var result = program
+        result.buffers = buffers
+        return result
+    }
+}
