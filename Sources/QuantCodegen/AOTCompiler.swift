@@ -71,8 +71,7 @@ public enum AOTCompiler {
             let machine = try TargetMachine(triple: target.triple, cpu: target.cpu, features: target.features)
             let module = MatMulModule.make(name: moduleName, context: Context(), machine: machine)
             for (request, plan) in plans {
-                let kernel = try MatMulLowering.lower(plan, name: request.symbol)
-                _ = try MatMulKernelEmitter(kernel).emit(into: module, name: request.symbol, targetFeatures: machine.features)
+                _ = try OperatorKernel.emitMatMul(plan, into: module, name: request.symbol, targetFeatures: machine.features)
                 PackingRoutineEmitter(plan).emit(into: module, name: request.symbol + "_pack")
             }
             try MatMulModule.finish(module, name: moduleName, machine: machine)

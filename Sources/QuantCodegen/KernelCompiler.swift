@@ -87,9 +87,8 @@ public final class KernelCompiler: @unchecked Sendable {
         let plan = try MatMulPlan(op: op, schedule: schedule, convolution: convolution)
         try checkFeatures(plan.instruction)
         IRDump.write("schedule", "\(schedule)", "layout: \(plan.layout)\nop: \(op)\(convolution.map { "\n\($0)" } ?? "")")
-        let emitter = MatMulKernelEmitter(try MatMulLowering.lower(plan, name: "qf_kernel"))
         let code = try compileFunction { module, machine in
-            try emitter.emit(into: module, name: "qf_kernel", targetFeatures: machine.features)
+            try OperatorKernel.emitMatMul(plan, into: module, name: "qf_kernel", targetFeatures: machine.features)
         }
         return CompiledMatMulKernel(plan: plan, code: code,
                                     compileMilliseconds: milliseconds(since: started))

@@ -2,11 +2,11 @@ import LLVMKit
 import QuantOps
 import QuantSchedule
 
-/// One kernel of any operator, as a value: what `KernelCompiler` JIT-compiles for the host and
-/// `AOTCompiler.compileOperator` compiles for another target (the tests run AArch64 objects of every
-/// operator under qemu). Matmul-shaped kernels take `qf_matmul_args`, the others
-/// `qf_elementwise_args`.
-public enum OperatorKernel: Sendable {
+/// One kernel of any operator, as a value, and the one mapping from operators to their emitters:
+/// the JIT (`KernelCompiler.compile` / `compileMatMul`), AOT (`AOTCompiler.compileOperator`,
+/// `compileLibrary`) and the engine's kernel cache (its key) all go through it. Matmul-shaped
+/// kernels take `qf_matmul_args`, the others `qf_elementwise_args`.
+public enum OperatorKernel: Sendable, Hashable {
     case matmul(MatMul, MatMulSchedule, convolution: ConvolutionGeometry?)
     case quantize(QuantizeLinear)
     case dequantize(DequantizeLinear)
@@ -19,6 +19,11 @@ public enum OperatorKernel: Sendable {
     case depthwise(Conv2D)
     case transpose(batch: Int, rows: Int, columns: Int, elementBytes: Int)
 
+    /// A matmul kernel from its plan: lowered to the loop IR, then emitted.
+    static func emitMatMul(_ plan: MatMulPlan, into module: Module, name: String, targetFeatures: String) throws -> IRValue {
+        try MatMulKernelEmitter(try MatMulLowering.lower(plan, name: name)).emit(into: module, name: name, targetFeatures: targetFeatures)
+    }
+
     /// True when the kernel's argument is `qf_matmul_args`.
     public var takesMatMulArguments: Bool { if case .matmul = self { true } else { false } }
 
@@ -28,9 +33,8 @@ public enum OperatorKernel: Sendable {
         switch self {
         case let .matmul(op, schedule, convolution):
             if schedule.isa != isa { throw QuantError.invalidSchedule(constraint: "schedule for \(schedule.isa), kernel for \(isa)") }
-            let plan = try MatMulPlan(op: op, schedule: schedule, convolution: convolution)
-            return try MatMulKernelEmitter(try MatMulLowering.lower(plan, name: name))
-                .emit(into: module, name: name, targetFeatures: targetFeatures)
+            return try Self.emitMatMul(MatMulPlan(op: op, schedule: schedule, convolution: convolution), into: module, name: name,
+                                       targetFeatures: targetFeatures)
         case let .quantize(op):
             return QuantizeLinearEmitter(quantization: op.quantization, direction: .quantize)
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)

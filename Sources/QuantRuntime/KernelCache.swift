@@ -3,15 +3,14 @@ import QuantCodegen
 import QuantOps
 import QuantSchedule
 
-/// Compiled kernels by (op, schedule), bounded in bytes of machine code: the least recently used
-/// are dropped first. A dropped kernel's machine code is freed (its ORC resource tracker removed)
-/// as soon as no caller still holds it. Thread-safe.
+/// Compiled kernels of every operator, keyed by `OperatorKernel` (a matmul's key holds its
+/// schedule, hence its ISA; other kernels add the ISA they were compiled for), bounded in bytes of
+/// machine code: the least recently used are dropped first. A dropped kernel's machine code is
+/// freed (its ORC resource tracker removed) as soon as no caller still holds it. Thread-safe.
 public final class KernelCache: @unchecked Sendable {
     public struct Key: Hashable, Sendable {
-        public let op: MatMul
-        public let schedule: MatMulSchedule
-        /// Set for the GEMM of an implicit-GEMM convolution.
-        public let convolution: ConvolutionGeometry?
+        public let kernel: OperatorKernel
+        public let isa: ISA
     }
 
     public struct Statistics: Sendable, Equatable {
@@ -24,7 +23,7 @@ public final class KernelCache: @unchecked Sendable {
 
     public let capacityBytes: Int
     private let lock = NSLock()
-    private var entries: [Key: (kernel: CompiledMatMulKernel, lastUse: UInt64)] = [:]
+    private var entries: [Key: (kernel: any CompiledKernel, lastUse: UInt64)] = [:]
     private var clock: UInt64 = 0
     private var stats = Statistics()
 
@@ -38,10 +37,20 @@ public final class KernelCache: @unchecked Sendable {
         return stats
     }
 
-    /// The cached kernel for `op` and `schedule`, or the one `compile` makes (then cached).
+    /// The cached matmul kernel for `op` and `schedule`, or the one `compile` makes (then cached).
     public func kernel(_ op: MatMul, _ schedule: MatMulSchedule, convolution: ConvolutionGeometry? = nil,
                        compile: () throws(QuantError) -> CompiledMatMulKernel) throws(QuantError) -> CompiledMatMulKernel {
-        let key = Key(op: op, schedule: schedule, convolution: convolution)
+        let key = Key(kernel: .matmul(op, schedule, convolution: convolution), isa: schedule.isa)
+        return try cached(key, compile: compile) as! CompiledMatMulKernel
+    }
+
+    /// The cached kernel of any other operator for `isa`, or the one `compile` makes (then cached).
+    public func kernel(_ kernel: OperatorKernel, isa: ISA,
+                       compile: () throws(QuantError) -> CompiledElementwiseKernel) throws(QuantError) -> CompiledElementwiseKernel {
+        try cached(Key(kernel: kernel, isa: isa), compile: compile) as! CompiledElementwiseKernel
+    }
+
+    private func cached(_ key: Key, compile: () throws(QuantError) -> any CompiledKernel) throws(QuantError) -> any CompiledKernel {
         lock.lock()
         clock += 1
         if let entry = entries[key] {

@@ -111,16 +111,3 @@ public final class DepthwiseWeights: @unchecked Sendable {
         signature = Self.packingSignature(conv)
     }
 }
-
-extension KernelCompiler {
-    /// Compiles the depthwise microkernel of `conv` (groups = C = OC) for `isa`.
-    public func compileDepthwise(_ conv: Conv2D, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
-        let instruction = try InstructionTable.instruction(for: isa)
-        try checkFeatures(instruction)
-        let code = try compileFunction { module, machine in
-            try DepthwiseKernelEmitter(conv: conv).emit(into: module, name: "qf_kernel", instruction: instruction,
-                                                        targetFeatures: machine.features)
-        }
-        return CompiledElementwiseKernel(instruction: instruction, code: code)
-    }
-}

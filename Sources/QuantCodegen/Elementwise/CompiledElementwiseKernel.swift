@@ -24,53 +24,19 @@ public final class CompiledElementwiseKernel: @unchecked Sendable {
 }
 
 extension KernelCompiler {
-    /// Compiles the elementwise kernel `emit` builds for `isa`'s instruction (its vector width
-    /// and confining features), after checking the JIT's target can run it.
-    public func compileElementwise(isa: ISA, _ emit: (Module, String, DotInstruction, String) -> IRValue) throws(QuantError)
-        -> CompiledElementwiseKernel {
+    /// Compiles one kernel that takes `qf_elementwise_args` (every operator kernel but the
+    /// matmul-shaped ones, which `compileMatMul` compiles) for `isa`'s instruction, after checking
+    /// the JIT's target can run it. The code comes from `OperatorKernel.emit`, the one mapping from
+    /// operators to emitters, and through `compileFunction`'s live-code sharing and disk cache.
+    public func compile(_ kernel: OperatorKernel, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
+        if kernel.takesMatMulArguments {
+            throw .invalidSpec(path: "kernel", reason: "a matmul-shaped kernel is compiled by compileMatMul")
+        }
         let instruction = try InstructionTable.instruction(for: isa)
         try checkFeatures(instruction)
-        let code = try compileFunction { module, machine in emit(module, "qf_kernel", instruction, machine.features) }
+        let code = try compileFunction { module, machine in
+            try kernel.emit(into: module, name: "qf_kernel", isa: isa, targetFeatures: machine.features)
+        }
         return CompiledElementwiseKernel(instruction: instruction, code: code)
-    }
-
-    public func compile(_ op: QuantizeLinear, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
-        try compileElementwise(isa: isa) {
-            QuantizeLinearEmitter(quantization: op.quantization, direction: .quantize).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3)
-        }
-    }
-
-    public func compile(_ op: FakeQuantize, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
-        try compileElementwise(isa: isa) {
-            QuantizeLinearEmitter(quantization: op.quantization, direction: .fakeQuantize).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3)
-        }
-    }
-
-    public func compile(_ op: DequantizeLinear, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
-        try compileElementwise(isa: isa) {
-            QuantizeLinearEmitter(quantization: op.quantization, direction: .dequantize).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3)
-        }
-    }
-
-    /// DynamicQuantizeLinear over rows of `op.columns` elements (the rows passed per call); with
-    /// `parametersOnly`, only the scales and zero points are computed (the dynamic linear's
-    /// matmul quantizes A itself while packing it).
-    public func compile(_ op: DynamicQuantizeLinear, isa: ISA, parametersOnly: Bool = false) throws(QuantError) -> CompiledElementwiseKernel {
-        try compileElementwise(isa: isa) {
-            DynamicQuantizeEmitter(columns: op.columns, perRow: op.perRow, writesOutput: !parametersOnly)
-                .emit(into: $0, name: $1, instruction: $2, targetFeatures: $3)
-        }
-    }
-
-    public func compile(_ op: QLinearBinary, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
-        try compileElementwise(isa: isa) { BinaryEmitter(op: op).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3) }
-    }
-
-    public func compile(_ op: BiasActivation, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
-        try compileElementwise(isa: isa) { BiasActivationEmitter(op: op).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3) }
-    }
-
-    public func compile(_ op: QuantizedLookup, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
-        try compileElementwise(isa: isa) { LookupEmitter(op: op).emit(into: $0, name: $1, instruction: $2, targetFeatures: $3) }
     }
 }

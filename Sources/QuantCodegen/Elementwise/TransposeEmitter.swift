@@ -41,13 +41,3 @@ struct TransposeEmitter {
         return f.function
     }
 }
-
-extension KernelCompiler {
-    /// `y[b][c][r] = x[b][r][c]` for `batch` planes of rows × columns elements.
-    public func compileTranspose(batch: Int, rows: Int, columns: Int, elementBytes: Int, isa: ISA) throws(QuantError) -> CompiledElementwiseKernel {
-        try compileElementwise(isa: isa) {
-            TransposeEmitter(batch: batch, rows: rows, columns: columns, elementBytes: elementBytes)
-                .emit(into: $0, name: $1, instruction: $2, targetFeatures: $3)
-        }
-    }
-}

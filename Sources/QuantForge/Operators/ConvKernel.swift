@@ -187,8 +187,7 @@ extension Engine {
     /// `schedule` is given.
     public func compile(_ conv: Conv2D, schedule: MatMulSchedule? = nil) throws(QuantError) -> ConvKernel {
         if conv.isDepthwise && schedule == nil {
-            let compiler = try KernelCompiler.shared()
-            let kernel = try compiler.compileDepthwise(conv, isa: isa)
+            let kernel = try compileKernel(.depthwise(conv))
             return ConvKernel(op: conv, groupKernels: [], depthwiseKernel: kernel, toNHWC: try transposes(conv).toNHWC,
                               toNCHW: try transposes(conv).toNCHW, pool: pool)
         }
@@ -211,10 +210,9 @@ extension Engine {
     /// The NCHW → NHWC and NHWC → NCHW transposes of an NCHW convolution (nil for NHWC).
     private func transposes(_ conv: Conv2D) throws(QuantError) -> (toNHWC: CompiledElementwiseKernel?, toNCHW: CompiledElementwiseKernel?) {
         guard conv.layout == .nchw else { return (nil, nil) }
-        let compiler = try KernelCompiler.shared()
-        return (try compiler.compileTranspose(batch: conv.batch, rows: conv.inChannels, columns: conv.height * conv.width,
-                                              elementBytes: conv.xType.byteSize, isa: isa),
-                try compiler.compileTranspose(batch: conv.batch, rows: conv.outputHeight * conv.outputWidth, columns: conv.outChannels,
-                                              elementBytes: conv.output.elementType.byteSize, isa: isa))
+        return (try compileKernel(.transpose(batch: conv.batch, rows: conv.inChannels, columns: conv.height * conv.width,
+                                             elementBytes: conv.xType.byteSize)),
+                try compileKernel(.transpose(batch: conv.batch, rows: conv.outputHeight * conv.outputWidth, columns: conv.outChannels,
+                                             elementBytes: conv.output.elementType.byteSize)))
     }
 }

@@ -78,7 +78,7 @@ extension Engine {
             throw .invalidSpec(path: "op", reason: "a dynamic linear takes f32 A with run-time parameters (aType .f32, aQuantMode per tensor or per row)")
         }
         let quantizer = try DynamicQuantizeLinear(rows: 1, columns: op.k, perRow: op.aQuantMode == .perRowAtRunTime)
-        let parameters = try KernelCompiler.shared().compile(quantizer, isa: isa, parametersOnly: true)
+        let parameters = try compileKernel(.dynamicQuantize(quantizer, parametersOnly: true))
         return DynamicLinearKernel(matmul: try compile(op, schedule: schedule), parameters: parameters)
     }
 }

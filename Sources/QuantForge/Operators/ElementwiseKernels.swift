@@ -208,31 +208,36 @@ public final class BiasActivationKernel: Sendable {
 }
 
 extension Engine {
+    /// Compiles one operator kernel (not a matmul) for this engine's ISA, through its kernel cache.
+    func compileKernel(_ kernel: OperatorKernel) throws(QuantError) -> CompiledElementwiseKernel {
+        try kernelCache.kernel(kernel, isa: isa) { () throws(QuantError) in try KernelCompiler.shared().compile(kernel, isa: isa) }
+    }
+
     public func compile(_ op: BiasActivation) throws(QuantError) -> BiasActivationKernel {
-        BiasActivationKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+        BiasActivationKernel(op: op, compiled: try compileKernel(.biasActivation(op)))
     }
 
     public func compile(_ op: QuantizeLinear) throws(QuantError) -> QuantizeKernel {
-        QuantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+        QuantizeKernel(op: op, compiled: try compileKernel(.quantize(op)))
     }
 
     public func compile(_ op: FakeQuantize) throws(QuantError) -> FakeQuantizeKernel {
-        FakeQuantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+        FakeQuantizeKernel(op: op, compiled: try compileKernel(.fakeQuantize(op)))
     }
 
     public func compile(_ op: DequantizeLinear) throws(QuantError) -> DequantizeKernel {
-        DequantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+        DequantizeKernel(op: op, compiled: try compileKernel(.dequantize(op)))
     }
 
     public func compile(_ op: DynamicQuantizeLinear) throws(QuantError) -> DynamicQuantizeKernel {
-        DynamicQuantizeKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+        DynamicQuantizeKernel(op: op, compiled: try compileKernel(.dynamicQuantize(op, parametersOnly: false)))
     }
 
     public func compile(_ op: QLinearBinary) throws(QuantError) -> BinaryKernel {
-        BinaryKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+        BinaryKernel(op: op, compiled: try compileKernel(.binary(op)))
     }
 
     public func compile(_ op: QuantizedLookup) throws(QuantError) -> LookupKernel {
-        LookupKernel(op: op, compiled: try KernelCompiler.shared().compile(op, isa: isa))
+        LookupKernel(op: op, compiled: try compileKernel(.lookup(op)))
     }
 }
