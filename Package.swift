@@ -115,6 +115,13 @@ let package = Package(
             dependencies: ["QuantOps", "QuantSchedule", "QuantFiles", "QuantCodegen", "QuantRuntime", "LLVMKit"],
             plugins: ["EmbedPackageFilesPlugin"]
         ),
+        // Tooling around the library, not part of its API: the differential fuzzer, the AArch64
+        // emulator harness (cross toolchain + qemu), external processes, JIT memory cycles.
+        .target(
+            name: "QuantForgeTooling",
+            dependencies: ["QuantForge"],
+            plugins: ["EmbedPackageFilesPlugin"]
+        ),
         // The quantization workflow on top: calibration, fake quant, accuracy, and real models.
         .target(
             name: "QuantWorkflow",
@@ -128,12 +135,12 @@ let package = Package(
         // libFuzzer targets for the parsers of outside input (tools/libfuzzer.sh).
         .executableTarget(
             name: "FuzzTargets",
-            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI", "QuantWorkflow", "QForgeCommands"]
+            dependencies: ["QuantForge", "QuantForgeTooling", "QuantForgeC", "CQuantForgeAPI", "QuantWorkflow", "QForgeCommands"]
         ),
         // The command-line interface as a library (parsed by the libFuzzer target too) …
         .target(
             name: "QForgeCommands",
-            dependencies: ["QuantForge", "QuantWorkflow", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["QuantForge", "QuantForgeTooling", "QuantWorkflow", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // … and the executable that runs it.
         .executableTarget(name: "qforge", dependencies: ["QForgeCommands"]),
@@ -144,11 +151,13 @@ let package = Package(
             dependencies: ["QuantWorkflow"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "QuantScheduleTests", dependencies: ["QuantSchedule"]),
+        .testTarget(name: "QuantCodegenTests", dependencies: ["QuantCodegen"]),
         .testTarget(name: "LLVMKitTests", dependencies: ["LLVMKit"]),
         .testTarget(name: "QuantRuntimeTests", dependencies: ["QuantRuntime"]),
         .testTarget(
             name: "QuantForgeTests",
-            dependencies: ["QuantForge", "QuantForgeC", "CQuantForgeAPI", "QForgeCommands"],
+            dependencies: ["QuantForge", "QuantForgeTooling", "QuantForgeC", "CQuantForgeAPI", "QForgeCommands"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -1,6 +1,7 @@
 import CQuantForgeAPI
 import Foundation
 import QuantForge
+import QuantForgeTooling
 import QuantForgeC
 import QForgeCommands
 import QuantWorkflow

@@ -1,7 +1,7 @@
 import CLLVM
 import Foundation
 
-/// ORC's LLJIT behind a lock: concurrent add/lookup on one LLJIT crashes (DESIGN.md §3), so every
+/// ORC's LLJIT behind a lock: concurrent add/lookup on one LLJIT crashes (ARCHITECTURE.md, "LLVM: the JIT is not thread-safe"), so every
 /// call into it is serialized here. Each added module gets its own resource tracker, so that its
 /// machine code can be freed again (`remove`).
 public final class LLJIT: @unchecked Sendable {

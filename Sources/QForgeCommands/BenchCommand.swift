@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QuantForge
+import QuantForgeTooling
 
 /// `qforge bench`: single-thread GMAC/s of the generated matmul on the peers' shape set, of the
 /// dynamic quantized linear (`--op f32_dynquant`), or of convolution layers (`--conv`).

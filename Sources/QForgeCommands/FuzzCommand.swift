@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QuantForge
+import QuantForgeTooling
 
 /// `qforge fuzz`: differential fuzzing of every operator, ISA and schedule against the reference
 /// interpreter; failures are minimized and written as replayable spec files.

@@ -6,7 +6,7 @@ import QuantSchedule
 /// Measures the peak multiply-accumulate rate of one instruction on this core *now*: a JIT-compiled
 /// loop of the instruction on independent register accumulators (no memory traffic, no dependent
 /// chains), built by the same `DotEmitter` the microkernels use. "% of peak" is quoted against
-/// this, since the machine's throughput drifts (DESIGN.md §4).
+/// this, since the machine's throughput drifts (ARCHITECTURE.md, "CPUs: throughput drifts").
 public enum PeakProbe {
     public struct Result: Sendable {
         public let isa: ISA

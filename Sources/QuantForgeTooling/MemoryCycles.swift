@@ -1,4 +1,5 @@
 import Foundation
+import QuantForge
 
 /// Compile-and-evict cycles for the resource-bound check (`qforge bench --memory` and the tests):
 /// each cycle compiles a kernel with its own constants (so its machine code is new), packs

@@ -12,7 +12,7 @@ public enum OperandDomain: String, Sendable, Hashable {
 
 /// One int8 dot-product instruction, described once: what it computes (`reference`), how it is
 /// emitted (the LLVM intrinsic), its tile shape and its operand domains. Packing layouts,
-/// microkernels and the scheduler all read this table (DESIGN.md §2, Exo's `@instr`).
+/// microkernels and the scheduler all read this table (ARCHITECTURE.md, "Design: one instruction table", Exo's `@instr`).
 ///
 /// Shape: one instruction updates `lanes` int32 accumulators holding an M0 × N0 block of C
 /// (`rowsPerInstruction` × `columnsPerVector`), each the dot product of `kGroup` consecutive k

@@ -1,4 +1,6 @@
-import QuantForge
+import QuantCodegen
+import QuantOps
+import QuantSchedule
 import Testing
 
 /// The lowering's passes and the loop-IR verifier.

@@ -1,5 +1,6 @@
 import Foundation
 import QuantForge
+import QuantForgeTooling
 import Testing
 
 /// Every operator's kernels built for AArch64 (NEON dot product) ahead of time, linked with a C

@@ -1,6 +1,7 @@
 import Foundation
 import LLVMKit
 import QuantForge
+import QuantForgeTooling
 import Testing
 
 /// `qforge aot` output: reproducible bytes, kernels that run bit-exact from C on this machine and

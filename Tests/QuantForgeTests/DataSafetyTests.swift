@@ -1,6 +1,7 @@
 import Foundation
 import QForgeCommands
 import QuantForge
+import QuantForgeTooling
 import Testing
 
 /// The data-safety and hostile-input suite: `qforge` as a careless or hostile user drives it. Every

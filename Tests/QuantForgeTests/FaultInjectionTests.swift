@@ -1,5 +1,6 @@
 import Foundation
 import QuantForge
+import QuantForgeTooling
 import Testing
 
 /// What happens when things fail underneath: each fault gives a fallback or a typed error, never a

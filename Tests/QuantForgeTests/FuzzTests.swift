@@ -1,5 +1,6 @@
 import Foundation
 import QuantForge
+import QuantForgeTooling
 import Testing
 
 /// A seeded slice of the differential fuzzer (every operator kind, every ISA here), its minimizer

@@ -1,5 +1,6 @@
 import Foundation
 import QuantForge
+import QuantForgeTooling
 import Testing
 
 /// CI's short run of the libFuzzer targets (Sources/FuzzTargets: the AOT spec JSON, the tuning

@@ -1,6 +1,7 @@
 import CQuantForgeAPI
 import Foundation
 import QuantForge
+import QuantForgeTooling
 import Testing
 @testable import QuantForgeC
 

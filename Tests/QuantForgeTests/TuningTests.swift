@@ -1,5 +1,6 @@
 import Foundation
 import QuantForge
+import QuantForgeTooling
 import Testing
 
 /// The autotuner, the tuning database and dispatch of tuned schedules.

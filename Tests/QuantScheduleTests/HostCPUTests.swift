@@ -1,5 +1,6 @@
 import Foundation
-import QuantForge
+import QuantOps
+import QuantSchedule
 import Testing
 
 /// Detection agrees with what Linux reports in /proc/cpuinfo.

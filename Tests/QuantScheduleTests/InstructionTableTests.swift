@@ -1,4 +1,5 @@
-import QuantForge
+import QuantOps
+import QuantSchedule
 import Testing
 
 /// Each instruction's documented semantics (`DotInstruction.reference`) agrees with the scalar
@@ -7,12 +8,12 @@ struct InstructionTableTests {
     @Test(arguments: InstructionTable.all.map(\.kind))
     func referenceSemantics(_ kind: DotInstruction.Kind) {
         let instruction = InstructionTable.all.first { $0.kind == kind }!
-        var random = TestRandom(seed: UInt64(kind.rawValue.utf8.count))
+        var random = SeededGenerator(seed: UInt64(kind.rawValue.utf8.count))
         for _ in 0..<200 {
             let m0 = instruction.rowsPerInstruction, n0 = instruction.columnsPerVector, kGroup = instruction.kGroup
             let a = random.bytes(m0 * kGroup), b = random.bytes(n0 * kGroup)
-            let acc = (0..<instruction.lanes).map { _ in Int32(random.int(-100_000...100_000)) }
-            let aSigned = random.bool(), bSigned = random.bool()
+            let acc = (0..<instruction.lanes).map { _ in Int32.random(in: -100_000...100_000, using: &random) }
+            let aSigned = Bool.random(using: &random), bSigned = Bool.random(using: &random)
             let result = instruction.reference(acc: acc, a: a, b: b, aSigned: aSigned, bSigned: bSigned)
             for lane in 0..<instruction.lanes {
                 var sum = acc[lane]

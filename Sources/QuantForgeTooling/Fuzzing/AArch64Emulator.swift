@@ -1,5 +1,6 @@
 import Foundation
 import QuantCodegen
+import QuantForge
 
 /// Runs operator kernels built ahead of time for AArch64 (NEON dot product) under `qemu-aarch64`:
 /// each kernel's object is linked with `tools/drivers/operator_driver.c` by

@@ -1,5 +1,6 @@
 import Foundation
 import QuantCodegen
+import QuantForge
 
 /// `qforge fuzz`: random cases from `FuzzGenerator` on every ISA given, each kernel compiled once
 /// and run on several input seeds, compared byte for byte with the reference interpreter. Every

@@ -1,4 +1,5 @@
 import Foundation
+import QuantForge
 
 /// Runs an external program to completion, capturing its output.
 public enum ExternalProcess {

@@ -1,5 +1,6 @@
 import Foundation
 import QuantCodegen
+import QuantForge
 
 /// One differential-fuzzing case: an operator, the ISA (and schedule) its kernel is built for, and
 /// the seed its inputs are drawn from. Codable: a failing case is written out as a JSON spec file

@@ -1,5 +1,6 @@
 import Foundation
 import QuantCodegen
+import QuantForge
 
 /// Draws random fuzzing cases from the whole DSL: matmuls in every output mode (epilogue chains,
 /// run-time A, the dynamic linear), convolutions with random geometry (depthwise included), the

@@ -1,5 +1,6 @@
 import Foundation
 import QuantCodegen
+import QuantForge
 
 /// The fuzzer's AArch64 sample: a case drawn for `AArch64Emulator.isa` is compiled ahead of time
 /// for AArch64, linked with the operator driver and run under qemu, then compared with the

@@ -1,5 +1,6 @@
 import Foundation
 import QuantCodegen
+import QuantForge
 
 /// Compiles a case's kernel once and runs it on inputs drawn from consecutive seeds, comparing
 /// every output byte with the reference interpreter (f32 outputs: equal bits, or both NaN).

@@ -29,7 +29,7 @@ public struct RunTimeAQuant: Sendable, Hashable {
 }
 
 /// The scalar reference interpreter for `MatMul`: the definition of its semantics (ONNX, as ONNX
-/// Runtime computes it; DESIGN.md §5). Every kernel is tested bit-exact against it.
+/// Runtime computes it; ARCHITECTURE.md, "Semantics: ONNX as ONNX Runtime computes it"). Every kernel is tested bit-exact against it.
 ///
 /// All buffers are raw bytes, row-major: A is M×K with row stride `lda`, B is K×N with row stride
 /// `ldb` (elements), and the result is M×N contiguous in the output's element type.

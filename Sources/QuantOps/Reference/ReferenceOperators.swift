@@ -1,6 +1,6 @@
 import Foundation
 
-/// The scalar reference interpreter of the operators around the matmul (DESIGN.md §5): the
+/// The scalar reference interpreter of the operators around the matmul (ARCHITECTURE.md, "Semantics: ONNX as ONNX Runtime computes it"): the
 /// definition every kernel is tested bit-exact against. Tensors are raw bytes in their element
 /// type, row-major.
 public enum ReferenceOperators {

@@ -1,5 +1,6 @@
 import Foundation
 import QuantForge
+import QuantForgeTooling
 import Testing
 
 /// Compiles C test programs for the host (`cc`) or AArch64 (`aarch64-linux-gnu-gcc -static`, run

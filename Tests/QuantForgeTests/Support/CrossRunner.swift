@@ -1,5 +1,6 @@
 import Foundation
 import QuantForge
+import QuantForgeTooling
 import Testing
 
 /// Builds AOT kernels into programs for another architecture and runs them under qemu:
