@@ -2,9 +2,10 @@ import LLVMKit
 import QuantOps
 import QuantSchedule
 
-/// Emits one matmul kernel `void name(const qf_matmul_args *)` as LLVM IR: lowers the op to the
-/// loop IR (`MatMulLowering`), then turns the verified program into LLVM IR — loops become SSA
-/// loops, each microkernel call becomes the instruction's register-tiled K loop:
+/// Emits one matmul kernel `void name(const qf_matmul_args *)` as LLVM IR from its lowered,
+/// verified loop program (`MatMulLowering.lower`): the buffers it declares become stack
+/// allocations, loops become SSA loops, pack-A nodes become the gather / quantize / widen loops,
+/// and each microkernel call becomes the instruction's register-tiled K loop:
 /// ```
 /// microkernel<R rows × NV vectors>: acc[R][NV] (+ R row sums) over K groups, unrolled by kUnroll;
 ///   a partial last K group reads only the bytes that exist; then the fused epilogue:

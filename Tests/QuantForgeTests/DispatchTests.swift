@@ -39,6 +39,19 @@ struct DispatchTests {
         #expect(engine.kernelCache.statistics.hits == 1 && engine.kernelCache.statistics.misses == 1)
     }
 
+    /// Every operator's kernel goes through the engine's cache, not only matmuls.
+    @Test func operatorKernelsHitTheCacheToo() throws {
+        let engine = try Engine(isa: isasUnderTest.last!)
+        let op = try DynamicQuantizeLinear(rows: 3, columns: 40, perRow: true)
+        let first = try engine.compile(op), second = try engine.compile(op)
+        #expect(first.compiled === second.compiled)
+        #expect(engine.kernelCache.statistics.hits == 1 && engine.kernelCache.statistics.misses == 1)
+        // The dynamic linear's parameter kernel is the same kernel, cached once more under its own key.
+        _ = try engine.compileDynamicLinear(try MatMul(m: nil, k: 40, n: 16, aType: .f32, output: .dequantized(Dequantization()),
+                                                       aQuantMode: .perRowAtRunTime))
+        #expect(engine.kernelCache.statistics.entries == 3)
+    }
+
     @Test func varyingMIsExactWithoutNewCompiles() throws {
         for isa in isasUnderTest {
             var random = TestRandom(seed: 17)

@@ -1,5 +1,3 @@
-import QuantOps
-
 /// Rewriting loop programs, as Halide's `IRMutator`: a pass states its rule for the nodes it cares
 /// about, and the traversal (into loop bodies, rebuilding what changed) is written here once.
 extension Array where Element == LoopNode {
@@ -29,6 +27,14 @@ extension Array where Element == LoopNode {
             loop.body = loop.body.rewrittenLists(rule)
             return .loop(loop)
         })
+    }
+
+    /// Visits every node, at any depth, parents before their bodies.
+    public func forEachNode(_ visit: (LoopNode) -> Void) {
+        for node in self {
+            visit(node)
+            if case let .loop(loop) = node { loop.body.forEachNode(visit) }
+        }
     }
 
     /// Whether some node, at any depth, satisfies `predicate`.

@@ -9,7 +9,7 @@ import QuantSchedule
 enum AllocateBuffers {
     static func run(_ program: LoopProgram, op: MatMul, instruction: DotInstruction, layout: PackedLayout) -> LoopProgram {
         var tileRows = 0, partialPanel = false, producedRows = 0, widenedRows = 0
-        _ = program.body.containsNode { node in
+        program.body.forEachNode { node in
             switch node {
             case let .microkernel(call):
                 tileRows = max(tileRows, call.tile.rows)
@@ -20,7 +20,6 @@ enum AllocateBuffers {
             default:
                 break
             }
-            return false
         }
         var buffers: [KernelBuffer] = []
         if case .int32 = op.output {} else {
