@@ -97,7 +97,7 @@ public enum AOTCompiler {
 /// Builds, verifies and optimizes the LLVM module of one matmul kernel for a target machine: the
 /// steps the JIT and AOT share.
 enum MatMulModule {
-    static let irPipeline = ProcessInfo.processInfo.environment["QFORGE_LLVM_PASSES"] ?? "instcombine,simplifycfg"
+    static let irPipeline = ProcessInfo.processInfo.environment["QFORGE_LLVM_PASSES"] ?? "\(PassPipeline.instCombine),simplifycfg"
 
     /// An empty module for `machine`.
     static func make(name: String, context: Context, machine: TargetMachine) -> Module {

@@ -52,7 +52,7 @@ struct LLVMKitTests {
         let module = multiplyAddModule("f")
         let machine = try TargetMachine.host()
         #expect(throws: LLVMError.self) { try PassPipeline.run("no-such-pass", on: module, for: machine) }
-        try PassPipeline.run("instcombine", on: module, for: machine)
+        try PassPipeline.run(PassPipeline.instCombine, on: module, for: machine)
         try module.verify()
         #expect(throws: LLVMError.self) { _ = try module.intrinsic("llvm.x86.no.such.intrinsic") }
         #expect(throws: LLVMError.self) {
