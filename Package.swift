@@ -60,7 +60,7 @@ func llvmDeclares(_ function: String, in header: String) -> Bool {
     return text.contains(function + "(")
 }
 let llvmAPIConditions: [SwiftSetting] = [
-    // LLVM ≤ 20 hands out the context inside a thread-safe context; newer ones wrap a given context.
+    // LLVM 14 to 19 hand out the context inside a thread-safe context; 22 wraps one created first.
     llvmDeclares("LLVMOrcThreadSafeContextGetContext", in: "Orc.h") ? .define("LLVM_ORC_TSC_GET_CONTEXT") : nil,
 ].compactMap { $0 }
 

@@ -55,6 +55,9 @@ public final class LLJIT: @unchecked Sendable {
         "__gnu_f2h_ieee", "__powisf2", "__powidf2",
     ]
 
+    /// Symbols the JIT's linker itself defines for an object (the large code model's GOT).
+    public static let linkerSymbols: Set<String> = ["_GLOBAL_OFFSET_TABLE_"]
+
     /// Handle to the code of one added module; `remove` frees it.
     public final class Tracker: @unchecked Sendable {
         fileprivate let ref: LLVMOrcResourceTrackerRef
@@ -80,7 +83,17 @@ public final class LLJIT: @unchecked Sendable {
 
     /// Adds a relocatable object (bytes copied) under a new resource tracker: no LLVM codegen, only
     /// linking.
+    /// The object's undefined symbols must all be `processSymbols` (or `linkerSymbols`): anything
+    /// else is refused here, before linking (see `ObjectSymbols`).
     public func add(object: [UInt8], name: String) throws -> Tracker {
+        switch ObjectSymbols.undefined(in: object) {
+        case let .failure(error):
+            throw LLVMError("add object \(name) to JIT", "\(error)")
+        case let .success(symbols):
+            if let refused = symbols.first(where: { !Self.processSymbols.contains($0) && !Self.linkerSymbols.contains($0) }) {
+                throw LLVMError("add object \(name) to JIT", "it calls \(refused), which JIT-compiled code may not call")
+            }
+        }
         lock.lock()
         defer { lock.unlock() }
         let dylib = LLVMOrcLLJITGetMainJITDylib(ref)

@@ -77,6 +77,31 @@ struct LLVMKitTests {
         #expect(assembly.contains("add"))
     }
 
+    /// An object's undefined symbols are read from its ELF symbol table, and an object that calls a
+    /// function outside the JIT's allow-list is refused before it is linked.
+    @Test func objectsCallingOtherFunctionsAreRefused() throws {
+        let context = Context()
+        let module = Module(name: "calls", context: context)
+        let b = IRBuilder(context)
+        let puts = module.addFunction("puts", type: context.function(context.i32, [context.pointer(to: context.i8)]))
+        let function = module.addFunction("qf_k_calls_puts", type: context.function(context.i32, [context.pointer(to: context.i8)]))
+        b.position(at: b.appendBlock(function, "entry"))
+        let type = context.function(context.i32, [context.pointer(to: context.i8)])
+        LLVMBuildRet(b.ref, b.call(puts, type: type, [LLVMGetParam(function, 0)]))
+        let machine = try TargetMachine.host()
+        module.triple = machine.triple
+        module.setDataLayout(of: machine)
+        let object = try machine.emit(module, as: .object)
+        #expect(try ObjectSymbols.undefined(in: object).get() == ["puts"])
+        let jit = try LLJIT(machine: try TargetMachine.host())
+        #expect { _ = try jit.add(object: object, name: "calls") } throws: { "\($0)".contains("puts") }
+        // Bytes that are not an object, or whose tables point outside the buffer, are errors.
+        #expect(throws: ObjectSymbolsError.self) { try ObjectSymbols.undefined(in: Array(object.prefix(40))).get() }
+        var damaged = object
+        damaged[0x28] = 0xFF; damaged[0x2F] = 0x7F  // section table far past the end
+        #expect(throws: ObjectSymbolsError.self) { try ObjectSymbols.undefined(in: damaged).get() }
+    }
+
     @Test func concurrentAddsAreSerialized() async throws {
         let jit = try LLJIT(machine: try TargetMachine.host())
         try await withThrowingTaskGroup(of: Int32.self) { group in
