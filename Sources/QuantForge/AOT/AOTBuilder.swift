@@ -36,7 +36,6 @@ public enum AOTBuilder {
         }
     }
 
-
     /// The best instruction set with a microkernel that `target` can run.
     public static func bestISA(for target: CodegenTarget) -> ISA {
         ISA.preferenceOrder.first { isa in (try? InstructionTable.instruction(for: isa)).map { (try? target.require($0)) != nil } ?? false } ?? .portable
