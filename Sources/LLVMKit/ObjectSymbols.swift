@@ -17,16 +17,17 @@ public enum ObjectSymbols {
         guard object.count >= 64, object[0..<4].elementsEqual([0x7f, 0x45, 0x4c, 0x46]), object[4] == 2, object[5] == 1 else {
             return fail("not a 64-bit little-endian ELF file")
         }
-        guard let sectionTable = read(0x28, 8).map(Int.init(truncatingIfNeeded:)), let entrySize = read(0x3A, 2),
-              let count = read(0x3C, 2), entrySize == 64
+        guard let tableOffset = read(0x28, 8), let entrySize = read(0x3A, 2), let count = read(0x3C, 2), entrySize == 64,
+              tableOffset <= UInt64(object.count), count * 64 <= UInt64(object.count) - tableOffset
         else { return fail("damaged ELF header") }
-        func section(_ index: Int) -> (type: UInt64, offset: Int, size: Int, link: Int, entrySize: Int)? {
+        let sectionTable = Int(tableOffset)
+        func section(_ index: Int) -> (type: UInt64, offset: Int, size: Int, link: Int, entrySize: UInt64)? {
             let base = sectionTable + index * 64
-            guard base >= 0, let type = read(base + 4, 4), let offset = read(base + 24, 8), let size = read(base + 32, 8),
+            guard let type = read(base + 4, 4), let offset = read(base + 24, 8), let size = read(base + 32, 8),
                   let link = read(base + 40, 4), let entry = read(base + 56, 8),
-                  offset < UInt64(object.count), size <= UInt64(object.count) - offset
+                  offset <= UInt64(object.count), size <= UInt64(object.count) - offset
             else { return nil }
-            return (type, Int(offset), Int(size), Int(link), Int(entry))
+            return (type, Int(offset), Int(size), Int(link), entry)
         }
         var names: [String] = []
         for index in 0..<Int(count) {

@@ -100,6 +100,25 @@ struct LLVMKitTests {
         var damaged = object
         damaged[0x28] = 0xFF; damaged[0x2F] = 0x7F  // section table far past the end
         #expect(throws: ObjectSymbolsError.self) { try ObjectSymbols.undefined(in: damaged).get() }
+        // Whatever the bytes, the reader answers (a name list or an error) and never traps: every
+        // header field of the object set to extreme values, then random bytes anywhere.
+        let sectionTable = Int(object[0x28]) | Int(object[0x29]) << 8 | Int(object[0x2A]) << 16
+        for offset in Array(0..<64) + Array(sectionTable..<object.count) {
+            for value: UInt8 in [0x00, 0x01, 0x7F, 0x80, 0xFF] {
+                var bytes = object
+                bytes[offset] = value
+                _ = ObjectSymbols.undefined(in: bytes)
+            }
+        }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<3000 {
+            var bytes = object
+            for _ in 0..<4 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                bytes[Int(state >> 33) % bytes.count] = UInt8(truncatingIfNeeded: state >> 17)
+            }
+            _ = ObjectSymbols.undefined(in: bytes)
+        }
     }
 
     @Test func concurrentAddsAreSerialized() async throws {
