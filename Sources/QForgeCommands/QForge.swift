@@ -10,7 +10,7 @@ public struct QForge: ParsableCommand {
         abstract: "QuantForge: int8 kernels generated for this CPU with LLVM.",
         version: QuantForgeVersion.description,
         subcommands: [InfoCommand.self, BenchCommand.self, PeakCommand.self, AutotuneCommand.self, DBCommand.self, AOTCommand.self,
-                      MiniLMCommand.self, AccuracyCommand.self, FuzzCommand.self],
+                      MiniLMCommand.self, EmbedCommand.self, AccuracyCommand.self, FuzzCommand.self],
         defaultSubcommand: InfoCommand.self
     )
 }
