@@ -3,11 +3,14 @@ import QuantOps
 import QuantSchedule
 
 /// The depthwise convolution's own microkernel (groups = C = OC, NHWC): for each output pixel in
-/// [begin, end), channel vectors of the ISA's width accumulate `(x - x_zp)·(w - w_zp[c])` over the
-/// KH·KW taps (taps outside the image read a row of `x_zp`, contributing zero), add the packed
-/// int32 bias, and go through the shared `OutputEpilogue`. Channels that do not fill a vector run
-/// one at a time. Arguments (qf_elementwise_args): x = input, x2 = packed weights, y = output,
-/// extra = the chain's residual (NHWC), begin/end = output pixels.
+/// [begin, end), channel vectors of the ISA's width accumulate `x·(w - w_zp[c])` over the KH·KW
+/// taps, add the packed per-channel compensation (`bias - x_zp·Σ_taps (w - w_zp)`, which takes
+/// x's zero point out of the loop), and go through the shared `OutputEpilogue`. A pixel whose
+/// whole window lies inside the image reads its taps at constant offsets from one address; a pixel
+/// on the border clamps each tap and reads a row of `x_zp` for taps outside (contributing exactly
+/// what the compensation takes away). Channels that do not fill a vector run one at a time.
+/// Arguments (qf_elementwise_args): x = input, x2 = packed weights, y = output, extra = the
+/// chain's residual (NHWC), begin/end = output pixels.
 struct DepthwiseKernelEmitter {
     let conv: Conv2D
 
@@ -23,50 +26,79 @@ struct DepthwiseKernelEmitter {
         let channels = conv.inChannels, taps = conv.kernelHeight * conv.kernelWidth
         let outputType = conv.output.elementType, size = outputType.byteSize
         let epilogue = OutputEpilogue(op: try Self.outputOp(conv), module: module, builder: b, columns: channels, isa: instruction.isa)
-        let hasBias = DepthwiseWeights.hasBias(conv)
         let hasResidual = if case let .chain(chain) = conv.output { chain.residual != nil } else { false }
         let xZero = conv.xQuant.zeroPoints[0]
+        let pixelBytes = channels * conv.xType.byteSize
         // One pixel of x_zp for the taps outside the image.
         let padding = b.alloca(bytes: channels, align: nil, "padding")
         let paddingRow = b.bitcast(padding, to: context.pointer(to: context.i8))
         b.memset(paddingRow, to: context.constInt(context.i8, Int64(UInt8(truncatingIfNeeded: xZero))), size: f.const(channels), align: 1)
         let pixels = conv.outputHeight * conv.outputWidth
-        f.loops.loop("p", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { p, _ in
-            let image = b.sdiv(p, f.const(pixels))
-            let pixel = b.srem(p, f.const(pixels))
-            let oh = b.sdiv(pixel, f.const(conv.outputWidth))
-            let ow = b.srem(pixel, f.const(conv.outputWidth))
-            // Each tap's input pixel, or the padding row when it lies outside the image.
-            var tapRows: [IRValue] = []
-            for kh in 0..<conv.kernelHeight {
-                let ih = b.add(b.sub(b.mul(oh, f.const(conv.strides[0])), f.const(conv.pads[0])), f.const(kh * conv.dilations[0]))
-                let rowInside = b.and(b.icmp(.sge, ih, f.const(0)), b.icmp(.slt, ih, f.const(conv.height)))
-                for kw in 0..<conv.kernelWidth {
-                    let iw = b.add(b.sub(b.mul(ow, f.const(conv.strides[1])), f.const(conv.pads[1])), f.const(kw * conv.dilations[1]))
-                    let inside = b.and(rowInside, b.and(b.icmp(.sge, iw, f.const(0)), b.icmp(.slt, iw, f.const(conv.width))))
-                    // Clamped coordinates keep the address computation in bounds even when unused.
-                    let safeH = b.select(inside, ih, f.const(0)), safeW = b.select(inside, iw, f.const(0))
-                    let offset = b.mul(b.add(b.mul(b.add(b.mul(image, f.const(conv.height)), safeH), f.const(conv.width)), safeW),
-                                       f.const(channels * conv.xType.byteSize))
-                    tapRows.append(b.select(inside, b.byteOffset(f.x, offset), paddingRow))
-                }
-            }
+        let lastRow = (conv.kernelHeight - 1) * conv.dilations[0], lastColumn = (conv.kernelWidth - 1) * conv.dilations[1]
+
+        /// The channel loop of one pixel whose taps start at `tapRows`.
+        func channelLoop(_ p: IRValue, _ tapRows: [IRValue]) {
             f.vectorLoop("c", from: f.const(0), to: f.const(channels)) { c, width in
                 let ints = context.vector(context.i32, width)
-                var acc = context.null(ints)
+                var acc = b.load(ints, from: b.byteOffset(f.x2, b.mul(b.add(c, f.const(taps * channels)), f.const(4))), align: 4)
                 for tap in 0..<taps {
-                    let x = b.sub(f.loadInts(conv.xType, tapRows[tap], c, width: width), f.splatInt(xZero, width))
+                    let x = f.loadInts(conv.xType, tapRows[tap], c, width: width)
                     let w = b.load(ints, from: b.byteOffset(f.x2, b.mul(b.add(c, f.const(tap * channels)), f.const(4))), align: 4)
                     acc = b.add(acc, b.mul(x, w))
-                }
-                if hasBias {
-                    acc = b.add(acc, b.load(ints, from: b.byteOffset(f.x2, b.mul(b.add(c, f.const(taps * channels)), f.const(4))), align: 4))
                 }
                 let element = b.add(b.mul(p, f.const(channels)), c)
                 let residual = hasResidual ? b.byteOffset(f.extra, element) : nil
                 let value = epilogue.convert(acc, column: c, width: width, residual: residual.map { [$0] } ?? [])
                 b.store(value, to: b.byteOffset(f.y, b.mul(element, f.const(size))), align: 1)
             }
+        }
+
+        f.loops.loop("p", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { p, _ in
+            let image = b.sdiv(p, f.const(pixels))
+            let pixel = b.srem(p, f.const(pixels))
+            let oh = b.sdiv(pixel, f.const(conv.outputWidth))
+            let ow = b.srem(pixel, f.const(conv.outputWidth))
+            let top = b.sub(b.mul(oh, f.const(conv.strides[0])), f.const(conv.pads[0]))
+            let left = b.sub(b.mul(ow, f.const(conv.strides[1])), f.const(conv.pads[1]))
+            let interior = b.and(b.and(b.icmp(.sge, top, f.const(0)), b.icmp(.slt, b.add(top, f.const(lastRow)), f.const(conv.height))),
+                                 b.and(b.icmp(.sge, left, f.const(0)), b.icmp(.slt, b.add(left, f.const(lastColumn)), f.const(conv.width))))
+            let inside = b.appendBlock(f.function, "dw.interior"), border = b.appendBlock(f.function, "dw.border")
+            let done = b.appendBlock(f.function, "dw.pixel.done")
+            b.condBr(interior, inside, border)
+
+            // The whole window inside: every tap at a constant offset from the window's corner.
+            b.position(at: inside)
+            let corner = b.byteOffset(f.x, b.mul(b.add(b.mul(b.add(b.mul(image, f.const(conv.height)), top), f.const(conv.width)), left),
+                                                 f.const(pixelBytes)))
+            var cornerRows: [IRValue] = []
+            for kh in 0..<conv.kernelHeight {
+                for kw in 0..<conv.kernelWidth {
+                    let offset = (kh * conv.dilations[0] * conv.width + kw * conv.dilations[1]) * pixelBytes
+                    cornerRows.append(b.byteOffset(corner, f.const(offset)))
+                }
+            }
+            channelLoop(p, cornerRows)
+            b.br(done)
+
+            // On the border: each tap's input pixel, or the padding row when it lies outside.
+            b.position(at: border)
+            var tapRows: [IRValue] = []
+            for kh in 0..<conv.kernelHeight {
+                let ih = b.add(top, f.const(kh * conv.dilations[0]))
+                let rowInside = b.and(b.icmp(.sge, ih, f.const(0)), b.icmp(.slt, ih, f.const(conv.height)))
+                for kw in 0..<conv.kernelWidth {
+                    let iw = b.add(left, f.const(kw * conv.dilations[1]))
+                    let inside = b.and(rowInside, b.and(b.icmp(.sge, iw, f.const(0)), b.icmp(.slt, iw, f.const(conv.width))))
+                    // Clamped coordinates keep the address computation in bounds even when unused.
+                    let safeH = b.select(inside, ih, f.const(0)), safeW = b.select(inside, iw, f.const(0))
+                    let offset = b.mul(b.add(b.mul(b.add(b.mul(image, f.const(conv.height)), safeH), f.const(conv.width)), safeW),
+                                       f.const(pixelBytes))
+                    tapRows.append(b.select(inside, b.byteOffset(f.x, offset), paddingRow))
+                }
+            }
+            channelLoop(p, tapRows)
+            b.br(done)
+            b.position(at: done)
             return []
         }
         f.finish()
@@ -75,22 +107,19 @@ struct DepthwiseKernelEmitter {
 }
 
 /// A depthwise convolution's weights as its kernel reads them: int32 `w - w_zp[c]` per tap
-/// [KH·KW][C], then, when requantizing with a bias, the int32 bias per channel.
+/// [KH·KW][C], then the int32 compensation per channel: `-x_zp·Σ_taps (w - w_zp[c])`, plus the
+/// bias when requantizing with one (wrapping int32 arithmetic, as the kernel's).
 public final class DepthwiseWeights: @unchecked Sendable {
     public let values: [Int32]
     /// Identifies the convolution the weights were packed for.
     public let signature: String
 
-    static func hasBias(_ conv: Conv2D) -> Bool {
-        if case let .requantized(r) = conv.output { return r.bias != nil }
-        return false
-    }
-
     public static func packingSignature(_ conv: Conv2D) -> String {
         var hash = StableHash()
+        hash.combine(conv.xQuant.zeroPoints[0])
         for point in conv.wQuant.zeroPoints { hash.combine(point) }
         if case let .requantized(r) = conv.output, let bias = r.bias { for value in bias { hash.combine(value) } }
-        return "depthwise \(conv.inChannels) \(conv.kernelHeight)x\(conv.kernelWidth) \(conv.wType) \(hash.hex)"
+        return "depthwise \(conv.inChannels) \(conv.kernelHeight)x\(conv.kernelWidth) \(conv.wType) x_zp+w_zp+bias \(hash.hex)"
     }
 
     /// Packs ONNX [C, 1, KH, KW] weights.
@@ -106,7 +135,13 @@ public final class DepthwiseWeights: @unchecked Sendable {
                 for tap in 0..<taps { values[tap * channels + c] = conv.wType.loadInt8(bytes, c * taps + tap) &- zero }
             }
         }
-        if case let .requantized(r) = conv.output, let bias = r.bias { values += bias }
+        var bias: [Int32]? = nil
+        if case let .requantized(r) = conv.output { bias = r.bias }
+        let xZero = conv.xQuant.zeroPoints[0]
+        values += (0..<channels).map { c in
+            let sum = (0..<taps).reduce(Int32(0)) { $0 &+ values[$1 * channels + c] }
+            return (bias?[c] ?? 0) &- xZero &* sum
+        }
         self.values = values
         signature = Self.packingSignature(conv)
     }
