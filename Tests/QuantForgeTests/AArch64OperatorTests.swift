@@ -85,7 +85,7 @@ struct AArch64OperatorTests {
                                    output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.1, zeroPoint: 50),
                                                               bias: (0..<channels).map { _ in Int32(random.int(-99...99)) })))
         let x = random.bytes(depthwise.inputElements), w = random.bytes(depthwise.weightElements)
-        let packed = try DepthwiseWeights(depthwise, w: w).values.withUnsafeBytes { Array($0) }
+        let packed = try DepthwiseWeights(depthwise, w: w, isa: AArch64Emulator.isa).values.withUnsafeBytes { Array($0) }
         let (y, _, _) = try harness.elementwise(.depthwise(depthwise), x: x, x2: packed, end: depthwise.gemmRows, yBytes: depthwise.outputElements)
         #expect(y == ReferenceOperators.conv(depthwise, x: x, w: w))
 

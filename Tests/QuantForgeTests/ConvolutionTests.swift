@@ -113,6 +113,40 @@ struct ConvolutionTests {
 /// Depthwise convolutions run on their own microkernel: bit-exact against the reference (and
 /// against the implicit-GEMM path) for odd channel counts, strides, paddings and dilations.
 struct DepthwiseConvolutionTests {
+    /// Weights whose `w - w_zp` fits s8 (s8 with zero point 0, u8 with 128) run four taps per
+    /// `vpdpbusd` on VNNI: bit-exact on tails of every kind (channels around the vector width,
+    /// kernel sizes whose taps do not fill the last group of four), extreme bytes and zero points.
+    @Test(arguments: [ElementType.s8, .u8])
+    func tapGroupsAreBitExact(_ wType: ElementType) throws {
+        var random = TestRandom(seed: wType == .s8 ? 640 : 650)
+        let cases: [(channels: Int, kernel: (Int, Int))] = [(1, (3, 3)), (15, (5, 5)), (16, (3, 3)), (17, (7, 7)), (33, (1, 3)), (69, (3, 3))]
+        for (index, (channels, kernel)) in cases.enumerated() {
+            let dilations = [random.int(1...2), random.int(1...2)]
+            let pads = (0..<4).map { i in random.int(0...((i % 2 == 0 ? kernel.0 : kernel.1) - 1) * dilations[i % 2]) }
+            let extreme = index % 2 == 0
+            let conv = try Conv2D(batch: 1, inChannels: channels, height: random.int(7...11), width: random.int(7...11),
+                                  outChannels: channels, kernel: kernel, strides: [random.int(1...2), random.int(1...2)], pads: pads,
+                                  dilations: dilations, groups: channels, xType: .u8, wType: wType,
+                                  xQuant: .perTensor(scale: 0.05, zeroPoint: extreme ? 255 : Int32(random.int(0...255))),
+                                  wQuant: .perChannel(scales: (0..<channels).map { _ in random.float(0.005...0.02) },
+                                                      zeroPoints: Array(repeating: wType == .s8 ? 0 : 128, count: channels)),
+                                  output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.5, zeroPoint: 3),
+                                                             bias: (0..<channels).map { _ in Int32(random.int(-5000...5000)) })))
+            #expect(DepthwiseWeights.usesTapGroups(conv, isa: .avx512vnni) && DepthwiseWeights.usesTapGroups(conv, isa: .avxvnni))
+            #expect(!DepthwiseWeights.usesTapGroups(conv, isa: .avx2))
+            // Extreme cases: every byte at an end of its range.
+            let x = extreme ? (0..<conv.inputElements).map { _ in random.bool() ? 255 : 0 } : random.bytes(conv.inputElements)
+            let w = extreme ? (0..<conv.weightElements).map { _ in random.bool() ? (wType == .s8 ? 0x80 : 0) : (wType == .s8 ? 0x7F : 255) }
+                : random.bytes(conv.weightElements)
+            let expected = ReferenceOperators.conv(conv, x: x, w: w)
+            for isa in isasUnderTest {
+                let compiled = try Engine(isa: isa).compile(conv)
+                #expect(try compiled.run(x: x, weights: compiled.packWeights(w)) == expected,
+                        "\(isa) \(channels) channels k\(kernel) s\(conv.strides) p\(pads) d\(dilations) w \(wType)")
+            }
+        }
+    }
+
     @Test(arguments: [Conv2D.Layout.nhwc, .nchw], OutputKind.allCases)
     func bitExactOnEveryISA(_ layout: Conv2D.Layout, _ output: OutputKind) throws {
         var random = TestRandom(seed: (layout == .nhwc ? 610 : 620) + UInt64(OutputKind.allCases.firstIndex(of: output)!))

@@ -9,6 +9,9 @@ import QuantSchedule
 /// whole window lies inside the image reads its taps at constant offsets from one address; a pixel
 /// on the border clamps each tap and reads a row of `x_zp` for taps outside (contributing exactly
 /// what the compensation takes away). Channels that do not fill a vector run one at a time.
+/// With VNNI and weights whose `w - w_zp` fits s8 (`DepthwiseWeights.usesTapGroups`), four taps go through one
+/// `vpdpbusd`: the four taps' channel bytes are interleaved into one operand per channel vector and
+/// the weights are packed four taps per channel; otherwise each tap is a widening multiply-add.
 /// Arguments (qf_elementwise_args): x = input, x2 = packed weights, y = output, extra = the
 /// chain's residual (NHWC), begin/end = output pixels.
 struct DepthwiseKernelEmitter {
@@ -35,17 +38,53 @@ struct DepthwiseKernelEmitter {
         b.memset(paddingRow, to: context.constInt(context.i8, Int64(UInt8(truncatingIfNeeded: xZero))), size: f.const(channels), align: 1)
         let pixels = conv.outputHeight * conv.outputWidth
         let lastRow = (conv.kernelHeight - 1) * conv.dilations[0], lastColumn = (conv.kernelWidth - 1) * conv.dilations[1]
+        let tapGroups = DepthwiseWeights.usesTapGroups(conv, isa: instruction.isa)
+        let layout = DepthwiseWeights.Layout(conv, tapGroups: tapGroups)
+        let dot = tapGroups ? try DotEmitters.make(instruction, module: module, bSigned: true) : nil
+
+        /// Σ over the taps of x·(w - w_zp), plus the compensation, for `width` channels from `c`.
+        func accumulate(_ tapRows: [IRValue], _ c: IRValue, width: Int) -> IRValue {
+            let ints = context.vector(context.i32, width)
+            var acc = b.load(ints, from: b.byteOffset(f.x2, b.mul(b.add(c, f.const(layout.compensationWord)), f.const(4))), align: 4)
+            guard let dot, width > 1 else {
+                for tap in 0..<taps {
+                    let x = f.loadInts(conv.xType, tapRows[tap], c, width: width)
+                    let w: IRValue
+                    if tapGroups {  // a tail channel: its byte of the tap's group
+                        let byte = b.byteOffset(f.x2, b.add(b.mul(b.add(c, f.const(tap / 4 * channels)), f.const(4)), f.const(tap % 4)))
+                        w = b.sext(b.load(context.vector(context.i8, width), from: byte, align: 1), to: ints)
+                    } else {
+                        w = b.load(ints, from: b.byteOffset(f.x2, b.mul(b.add(c, f.const(tap * channels)), f.const(4))), align: 4)
+                    }
+                    acc = b.add(acc, b.mul(x, w))
+                }
+                return acc
+            }
+            // Four taps per vpdpbusd: byte 4i + j of the operand is tap j's byte of channel c + i.
+            let bytes = context.vector(context.i8, width)
+            let pair = (0..<(2 * width)).map { context.constInt(context.i32, Int64($0)) }
+            let interleave = (0..<(4 * width)).map { index -> IRValue in
+                let channel = index / 4, tap = index % 4
+                return context.constInt(context.i32, Int64((tap < 2 ? tap * width : 2 * width + (tap - 2) * width) + channel))
+            }
+            for group in 0..<layout.groups {
+                let parts = (0..<4).map { j -> IRValue in
+                    let tap = 4 * group + j
+                    return tap < taps ? b.load(bytes, from: b.byteOffset(tapRows[tap], c), align: 1) : context.null(bytes)
+                }
+                let low = b.shuffle(parts[0], parts[1], mask: context.constVector(pair))
+                let high = b.shuffle(parts[2], parts[3], mask: context.constVector(pair))
+                let x = b.shuffle(low, high, mask: context.constVector(interleave))
+                let w = b.load(ints, from: b.byteOffset(f.x2, b.mul(b.add(c, f.const(group * channels)), f.const(4))), align: 4)
+                acc = dot.dot(b, acc, x, w)
+            }
+            return acc
+        }
 
         /// The channel loop of one pixel whose taps start at `tapRows`.
         func channelLoop(_ p: IRValue, _ tapRows: [IRValue]) {
             f.vectorLoop("c", from: f.const(0), to: f.const(channels)) { c, width in
-                let ints = context.vector(context.i32, width)
-                var acc = b.load(ints, from: b.byteOffset(f.x2, b.mul(b.add(c, f.const(taps * channels)), f.const(4))), align: 4)
-                for tap in 0..<taps {
-                    let x = f.loadInts(conv.xType, tapRows[tap], c, width: width)
-                    let w = b.load(ints, from: b.byteOffset(f.x2, b.mul(b.add(c, f.const(tap * channels)), f.const(4))), align: 4)
-                    acc = b.add(acc, b.mul(x, w))
-                }
+                let acc = accumulate(tapRows, c, width: width)
                 let element = b.add(b.mul(p, f.const(channels)), c)
                 let residual = hasResidual ? b.byteOffset(f.extra, element) : nil
                 let value = epilogue.convert(acc, column: c, width: width, residual: residual.map { [$0] } ?? [])
@@ -106,43 +145,86 @@ struct DepthwiseKernelEmitter {
     }
 }
 
-/// A depthwise convolution's weights as its kernel reads them: int32 `w - w_zp[c]` per tap
-/// [KH·KW][C], then the int32 compensation per channel: `-x_zp·Σ_taps (w - w_zp[c])`, plus the
-/// bias when requantizing with one (wrapping int32 arithmetic, as the kernel's).
+/// A depthwise convolution's weights as its kernel reads them, then the int32 compensation per
+/// channel: `bias - x_zp·Σ_taps (w - w_zp[c])` (the bias when requantizing with one; wrapping int32
+/// arithmetic, as the kernel's). The weights are `w - w_zp[c]` as int32 per tap [KH·KW][C], or,
+/// for kernels with tap groups, as s8 four taps per channel [⌈KH·KW/4⌉][C][4] (missing taps zero).
 public final class DepthwiseWeights: @unchecked Sendable {
     public let values: [Int32]
-    /// Identifies the convolution the weights were packed for.
+    /// Identifies the convolution and the kernel the weights were packed for.
     public let signature: String
 
-    public static func packingSignature(_ conv: Conv2D) -> String {
+    /// Whether `conv`'s kernel on `isa` runs four taps per `vpdpbusd`: a VNNI ISA, u8 input, and
+    /// weights whose `w - w_zp` fits s8 for every channel (s8 with zero point 0, or u8 with 128).
+    public static func usesTapGroups(_ conv: Conv2D, isa: ISA) -> Bool {
+        guard isa == .avx512vnni || isa == .avxvnni, conv.xType == .u8 else { return false }
+        let zeroPoints = (0..<conv.outChannels).map { conv.wQuant.zeroPoint($0) }
+        return conv.wType == .s8 ? zeroPoints.allSatisfy { $0 == 0 } : zeroPoints.allSatisfy { $0 == 128 }
+    }
+
+    /// Where things are in `values` (in int32 words).
+    struct Layout {
+        let tapGroups: Bool
+        /// Tap groups of four (tap-group layout).
+        let groups: Int
+        /// The first word of the per-channel compensation.
+        let compensationWord: Int
+
+        init(_ conv: Conv2D, tapGroups: Bool) {
+            let taps = conv.kernelHeight * conv.kernelWidth
+            self.tapGroups = tapGroups
+            groups = (taps + 3) / 4
+            compensationWord = (tapGroups ? groups : taps) * conv.inChannels
+        }
+    }
+
+    public static func packingSignature(_ conv: Conv2D, isa: ISA) -> String {
         var hash = StableHash()
         hash.combine(conv.xQuant.zeroPoints[0])
         for point in conv.wQuant.zeroPoints { hash.combine(point) }
         if case let .requantized(r) = conv.output, let bias = r.bias { for value in bias { hash.combine(value) } }
-        return "depthwise \(conv.inChannels) \(conv.kernelHeight)x\(conv.kernelWidth) \(conv.wType) x_zp+w_zp+bias \(hash.hex)"
+        let layout = DepthwiseWeights.usesTapGroups(conv, isa: isa) ? "tap groups" : "int32 taps"
+        return "depthwise \(conv.inChannels) \(conv.kernelHeight)x\(conv.kernelWidth) \(conv.wType) \(layout) x_zp+w_zp+bias \(hash.hex)"
     }
 
-    /// Packs ONNX [C, 1, KH, KW] weights.
-    public init(_ conv: Conv2D, w: [UInt8]) throws(QuantError) {
+    /// Packs ONNX [C, 1, KH, KW] weights for the depthwise kernel of `isa`.
+    public init(_ conv: Conv2D, w: [UInt8], isa: ISA) throws(QuantError) {
         if w.count < conv.weightElements {
             throw .bufferTooSmall(field: "W", requiredBytes: conv.weightElements, actualBytes: w.count)
         }
         let channels = conv.inChannels, taps = conv.kernelHeight * conv.kernelWidth
-        var values = [Int32](repeating: 0, count: taps * channels)
+        let layout = Layout(conv, tapGroups: DepthwiseWeights.usesTapGroups(conv, isa: isa))
+        var adjusted = [Int32](repeating: 0, count: taps * channels)  // [tap][c]
         w.withUnsafeBytes { bytes in
             for c in 0..<channels {
                 let zero = conv.wQuant.zeroPoint(c)
-                for tap in 0..<taps { values[tap * channels + c] = conv.wType.loadInt8(bytes, c * taps + tap) &- zero }
+                for tap in 0..<taps { adjusted[tap * channels + c] = conv.wType.loadInt8(bytes, c * taps + tap) &- zero }
             }
+        }
+        var values: [Int32]
+        if layout.tapGroups {
+            // Each word: taps 4g…4g+3 of one channel as s8 bytes, little-endian (they fit: usesTapGroups).
+            values = [Int32](repeating: 0, count: layout.groups * channels)
+            for group in 0..<layout.groups {
+                for c in 0..<channels {
+                    var word: UInt32 = 0
+                    for j in 0..<4 where 4 * group + j < taps {
+                        word |= UInt32(UInt8(truncatingIfNeeded: adjusted[(4 * group + j) * channels + c])) << (8 * j)
+                    }
+                    values[group * channels + c] = Int32(bitPattern: word)
+                }
+            }
+        } else {
+            values = adjusted
         }
         var bias: [Int32]? = nil
         if case let .requantized(r) = conv.output { bias = r.bias }
         let xZero = conv.xQuant.zeroPoints[0]
         values += (0..<channels).map { c in
-            let sum = (0..<taps).reduce(Int32(0)) { $0 &+ values[$1 * channels + c] }
+            let sum = (0..<taps).reduce(Int32(0)) { $0 &+ adjusted[$1 * channels + c] }
             return (bias?[c] ?? 0) &- xZero &* sum
         }
         self.values = values
-        signature = Self.packingSignature(conv)
+        signature = Self.packingSignature(conv, isa: isa)
     }
 }

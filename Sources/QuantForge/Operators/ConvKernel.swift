@@ -50,7 +50,9 @@ public final class ConvKernel: Sendable {
         if w.count < op.weightElements {
             throw .bufferTooSmall(field: "W", requiredBytes: op.weightElements, actualBytes: w.count)
         }
-        if depthwiseKernel != nil { return ConvWeights(groups: [], depthwise: try DepthwiseWeights(op, w: w)) }
+        if let depthwiseKernel {
+            return ConvWeights(groups: [], depthwise: try DepthwiseWeights(op, w: w, isa: depthwiseKernel.instruction.isa))
+        }
         var packed: [PackedWeights] = []
         for g in 0..<op.groups {
             let b = op.gemmWeights(w, group: g)
@@ -75,8 +77,11 @@ public final class ConvKernel: Sendable {
         let outputType = op.output.elementType
         try checkBuffer("X", bytes: x.count, count: op.inputElements, type: op.xType)
         try checkBuffer("Y", bytes: y.count, count: op.outputElements, type: outputType)
-        let matches = depthwiseKernel != nil ? weights.depthwise?.signature == DepthwiseWeights.packingSignature(op)
-            : weights.groups.count == op.groups && zip(weights.groups, groupKernels).allSatisfy { $0.signature == $1.weightSignature }
+        let matches = if let depthwiseKernel {
+            weights.depthwise?.signature == DepthwiseWeights.packingSignature(op, isa: depthwiseKernel.instruction.isa)
+        } else {
+            weights.groups.count == op.groups && zip(weights.groups, groupKernels).allSatisfy { $0.signature == $1.weightSignature }
+        }
         if !matches {
             throw .weightsMismatch(reason: "the weights were packed for another convolution")
         }

@@ -81,7 +81,7 @@ extension FuzzRunner {
         case let .convolution(conv) where conv.isDepthwise && c.schedule == nil:
             return try eachSeed(.depthwise(conv)) { inputs, program in
                 let x = inputs.bytes(conv.inputElements, type: conv.xType), w = inputs.bytes(conv.weightElements, type: conv.wType)
-                let packed = try DepthwiseWeights(conv, w: w).values.withUnsafeBytes { Array($0) }
+                let packed = try DepthwiseWeights(conv, w: w, isa: AArch64Emulator.isa).values.withUnsafeBytes { Array($0) }
                 let expected = ReferenceOperators.conv(conv, x: x, w: w)
                 let got = try emulator.runElementwise(program, x: x, x2: packed, end: conv.gemmRows, yBytes: expected.count).y
                 return Self.compare(got, expected, floats: conv.output.elementType == .f32)
