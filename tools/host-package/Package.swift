@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // A package outside QuantForge that depends on it the way Swift users do: by version, from a git
 // URL. tools/host-package/check.sh tags a clone of the checkout and points QUANTFORGE_GIT_URL and
-// QUANTFORGE_VERSION at it; CI runs that script (tools/test.sh).
+// QUANTFORGE_VERSION at it; CI runs that script (.ci/run).
 import PackageDescription
 
 let environment = Context.environment
