@@ -101,11 +101,6 @@ public struct LoopProgram: Hashable, Sendable, CustomStringConvertible {
         self.fixedRows = fixedRows
     }
 
-    /// True when some row block packs A.
-    public var packsA: Bool {
-        body.containsNode { if case .packA = $0 { true } else { false } }
-    }
-
     /// The buffer with `role`, if the program declares one.
     public func buffer(_ role: KernelBuffer.Role) -> KernelBuffer? { buffers.first { $0.role == role } }
 

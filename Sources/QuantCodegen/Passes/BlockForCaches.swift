@@ -10,9 +10,7 @@ enum BlockForCaches {
     static func run(_ program: LoopProgram, rowBlock: Int, panelBlock: Int) throws(QuantError) -> LoopProgram {
         var blocked = false
         let result = program.rewritten { node -> [LoopNode]? in
-            guard case var .loop(rowLoop) = node, rowLoop.variable == .row, rowLoop.body.count == 1,
-                  case var .loop(panelLoop) = rowLoop.body[0], panelLoop.variable == .panel
-            else { return nil }
+            guard var (rowLoop, panelLoop) = node.rowAroundPanel else { return nil }
             blocked = true
             rowLoop.start = .variable(.rowBlock)
             rowLoop.end = .min(.variable(.rowBlock) + rowBlock, .variable(.rowEnd))

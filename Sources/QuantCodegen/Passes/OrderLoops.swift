@@ -9,9 +9,7 @@ enum OrderLoops {
         guard order == .panelsOuter else { return program }
         var swapped = false
         let result = program.rewritten { node -> [LoopNode]? in
-            guard case var .loop(rowLoop) = node, rowLoop.variable == .row, rowLoop.body.count == 1,
-                  case var .loop(panelLoop) = rowLoop.body[0], panelLoop.variable == .panel
-            else { return nil }
+            guard var (rowLoop, panelLoop) = node.rowAroundPanel else { return nil }
             swapped = true
             rowLoop.body = panelLoop.body
             panelLoop.body = [.loop(rowLoop)]

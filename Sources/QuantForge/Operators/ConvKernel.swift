@@ -2,7 +2,7 @@ import QuantCodegen
 import QuantRuntime
 
 /// A convolution's weights packed once (ONNX [OC, C/g, KH, KW] in): one packed B per group, or
-/// the depthwise kernel's int32 taps.
+/// the depthwise kernel's taps.
 public final class ConvWeights: Sendable {
     public let groups: [PackedWeights]
     public let depthwise: DepthwiseWeights?
@@ -25,6 +25,8 @@ public final class ConvKernel: Sendable {
     private let toNHWC: CompiledElementwiseKernel?
     private let toNCHW: CompiledElementwiseKernel?
     private let pool: ThreadPool?
+    /// What depthwise weights must have been packed for (computed once: `run` checks it every call).
+    private let depthwiseSignature: String?
 
     init(op: Conv2D, groupKernels: [CompiledMatMulKernel], depthwiseKernel: CompiledElementwiseKernel?,
          toNHWC: CompiledElementwiseKernel?, toNCHW: CompiledElementwiseKernel?, pool: ThreadPool?) {
@@ -34,6 +36,7 @@ public final class ConvKernel: Sendable {
         self.toNHWC = toNHWC
         self.toNCHW = toNCHW
         self.pool = pool
+        depthwiseSignature = depthwiseKernel.map { DepthwiseWeights.packingSignature(op, isa: $0.instruction.isa) }
     }
 
     /// The GEMM schedule (nil for the depthwise microkernel).
@@ -77,8 +80,8 @@ public final class ConvKernel: Sendable {
         let outputType = op.output.elementType
         try checkBuffer("X", bytes: x.count, count: op.inputElements, type: op.xType)
         try checkBuffer("Y", bytes: y.count, count: op.outputElements, type: outputType)
-        let matches = if let depthwiseKernel {
-            weights.depthwise?.signature == DepthwiseWeights.packingSignature(op, isa: depthwiseKernel.instruction.isa)
+        let matches = if let depthwiseSignature {
+            weights.depthwise?.signature == depthwiseSignature
         } else {
             weights.groups.count == op.groups && zip(weights.groups, groupKernels).allSatisfy { $0.signature == $1.weightSignature }
         }
