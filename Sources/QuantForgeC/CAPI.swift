@@ -17,14 +17,71 @@ final class ContextHandle {
     deinit { free(isaName) }
 }
 
+/// A `qf_kernel`: a compiled kernel of any operator, with the line `qf_kernel_describe` returns.
 final class KernelHandle {
-    let kernel: MatMulKernel
-    init(kernel: MatMulKernel) { self.kernel = kernel }
+    enum Compiled {
+        case matmul(MatMulKernel)
+        case dynamicLinear(DynamicLinearKernel)
+        case convolution(ConvKernel)
+        case quantize(QuantizeKernel)
+        case dequantize(DequantizeKernel)
+        case dynamicQuantize(DynamicQuantizeKernel)
+        case binary(BinaryKernel)
+        case lookup(LookupKernel)
+
+        var name: String {
+            switch self {
+            case .matmul: "matmul"
+            case .dynamicLinear: "dynamic linear"
+            case .convolution: "convolution"
+            case .quantize: "QuantizeLinear"
+            case .dequantize: "DequantizeLinear"
+            case .dynamicQuantize: "DynamicQuantizeLinear"
+            case .binary: "QLinearAdd/QLinearMul"
+            case .lookup: "lookup"
+            }
+        }
+    }
+
+    let compiled: Compiled
+    let summary: UnsafeMutablePointer<CChar>
+    init(_ compiled: Compiled, isa: ISA) {
+        self.compiled = compiled
+        let detail: String = switch compiled {
+        case let .matmul(kernel): "matmul \(kernel.schedule)"
+        case let .dynamicLinear(kernel): "dynamic linear \(kernel.matmul.schedule)"
+        case let .convolution(kernel): "convolution \(kernel.implementation)"
+        default: "\(compiled.name) \(isa.rawValue)"
+        }
+        summary = strdup(detail)!
+    }
+    deinit { free(summary) }
+
+    /// The kernel as `function` expects it, or a status naming both.
+    static func get<T>(_ pointer: OpaquePointer?, _ function: String, _ extract: (Compiled) -> T?) throws(QuantError) -> T {
+        let handle = try HandleRegistry.lookup(pointer, .kernel, as: KernelHandle.self)
+        guard let kernel = extract(handle.compiled) else {
+            throw .invalidArgument(field: "kernel", reason: "\(function) was given a \(handle.compiled.name) kernel")
+        }
+        return kernel
+    }
 }
 
+/// A `qf_weights`: packed for a matmul / dynamic linear, or for a convolution.
 final class WeightsHandle {
-    let weights: PackedWeights
-    init(weights: PackedWeights) { self.weights = weights }
+    enum Packed {
+        case matrix(PackedWeights)
+        case convolution(ConvWeights)
+    }
+    let packed: Packed
+    init(_ packed: Packed) { self.packed = packed }
+
+    var byteCount: Int {
+        switch packed {
+        case let .matrix(weights): weights.byteCount
+        case let .convolution(weights): weights.byteCount
+        }
+    }
 }
 
 /// Every live handle and what it is, so that a destroyed handle, a handle of another kind (a
@@ -101,27 +158,87 @@ func success() -> qf_status {
     return QF_STATUS_OK
 }
 
+/// The library's version string, made once.
+nonisolated(unsafe) private let versionString = strdup(QuantForgeVersion.package)!
+
+@_cdecl("qf_version")
+public func qfVersion() -> UnsafePointer<CChar> { UnsafePointer(versionString) }
+
 @_cdecl("qf_matmul_desc_init")
 public func qfMatmulDescInit(_ desc: UnsafeMutablePointer<qf_matmul_desc>?, _ m: Int64, _ k: Int64, _ n: Int64) {
     guard let desc else { return }
     desc.pointee = qf_matmul_desc(
         m: m, k: k, n: n, a_type: QF_TYPE_U8, b_type: QF_TYPE_S8, a_scale: 1, a_zero_point: 0, b_channels: 1,
         b_scales: nil, b_zero_points: nil, output: QF_OUTPUT_INT32, output_type: QF_TYPE_U8, y_scale: 1, y_zero_point: 0,
-        bias: nil, activation: QF_ACTIVATION_NONE, clamp_min: 0, clamp_max: 0)
+        bias: nil, activation: QF_ACTIVATION_NONE, clamp_min: 0, clamp_max: 0, a_quantization: QF_A_CONSTANT,
+        steps: nil, step_count: 0)
+}
+
+/// Runs `body` with the context's engine and registers the kernel it compiles.
+func compileKernel(_ context: OpaquePointer?, _ kernel: UnsafeMutablePointer<OpaquePointer?>?,
+                   _ body: (Engine) throws(QuantError) -> KernelHandle.Compiled) -> qf_status {
+    guard let kernel else { return failure(QF_STATUS_INVALID_ARGUMENT, "kernel: null output pointer") }
+    kernel.pointee = nil
+    do {
+        let engine = try HandleRegistry.lookup(context, .context, as: ContextHandle.self).engine
+        let compiled = try body(engine)
+        kernel.pointee = HandleRegistry.register(KernelHandle(compiled, isa: engine.isa), as: .kernel)
+        return success()
+    } catch {
+        return failure(error)
+    }
+}
+
+/// Runs `body`, mapping a thrown error to its status.
+func guarded(_ body: () throws(QuantError) -> Void) -> qf_status {
+    do {
+        try body()
+        return success()
+    } catch {
+        return failure(error)
+    }
+}
+
+/// A caller's (pointer, size) as a buffer, refusing null pointers and sizes above Int.max.
+func buffer(_ pointer: UnsafeRawPointer?, _ bytes: Int, _ field: String) throws(QuantError) -> UnsafeRawBufferPointer {
+    guard let pointer else { throw .invalidArgument(field: field, reason: "null pointer") }
+    guard bytes >= 0 else { throw .invalidArgument(field: field, reason: "negative buffer size") }
+    return UnsafeRawBufferPointer(start: pointer, count: bytes)
+}
+
+func mutableBuffer(_ pointer: UnsafeMutableRawPointer?, _ bytes: Int, _ field: String) throws(QuantError) -> UnsafeMutableRawBufferPointer {
+    guard let pointer else { throw .invalidArgument(field: field, reason: "null pointer") }
+    guard bytes >= 0 else { throw .invalidArgument(field: field, reason: "negative buffer size") }
+    return UnsafeMutableRawBufferPointer(start: pointer, count: bytes)
 }
 
 @_cdecl("qf_context_create")
 public func qfContextCreate(_ isa: UnsafePointer<CChar>?, _ threads: Int32,
                             _ context: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
+    createContext(isa: isa, threads: threads, database: nil, context)
+}
+
+@_cdecl("qf_context_create_with_database")
+public func qfContextCreateWithDatabase(_ isa: UnsafePointer<CChar>?, _ threads: Int32, _ database: UnsafePointer<CChar>?,
+                                        _ context: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
+    guard let database else { return failure(QF_STATUS_INVALID_ARGUMENT, "tuning_database: null path") }
+    return createContext(isa: isa, threads: threads, database: String(cString: database), context)
+}
+
+/// A context on `isa` (nil: the best) compiling through the tuning database at `database`, else
+/// the one QFORGE_TUNING_DB names, else the default location's when it exists. Databases are
+/// opened read-only: a lookup creates and changes nothing. A database named explicitly that cannot
+/// be used is an error; the default location is optional.
+private func createContext(isa: UnsafePointer<CChar>?, threads: Int32, database path: String?,
+                           _ context: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
     guard let context else { return failure(QF_STATUS_INVALID_ARGUMENT, "context: null output pointer") }
     context.pointee = nil
     do {
         let chosen = try isa.map { try ISA.parse(String(cString: $0)) }
-        // Compile through the tuning database when one is present (QFORGE_TUNING_DB or the default path).
-        // Opened read-only: a lookup creates and changes nothing. A database named explicitly by
-        // QFORGE_TUNING_DB that cannot be used is an error; the default location is optional.
         let database: TuningDatabase?
-        if let named = ProcessInfo.processInfo.environment["QFORGE_TUNING_DB"], !named.isEmpty {
+        if let path {
+            database = try TuningDatabase(path: path, access: .readOnly)
+        } else if let named = ProcessInfo.processInfo.environment["QFORGE_TUNING_DB"], !named.isEmpty {
             database = try TuningDatabase(path: named, access: .readOnly)
         } else {
             let path = TuningDatabase.standardLocation
@@ -147,16 +264,10 @@ public func qfContextISA(_ context: OpaquePointer?) -> UnsafePointer<CChar>? {
 @_cdecl("qf_kernel_compile")
 public func qfKernelCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_matmul_desc>?,
                             _ kernel: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
-    guard let kernel else { return failure(QF_STATUS_INVALID_ARGUMENT, "kernel: null output pointer") }
-    kernel.pointee = nil
-    guard let desc else { return failure(QF_STATUS_INVALID_ARGUMENT, "desc is null") }
-    do {
-        let engine = try HandleRegistry.lookup(context, .context, as: ContextHandle.self).engine
+    compileKernel(context, kernel) { engine throws(QuantError) in
+        guard let desc else { throw .invalidArgument(field: "desc", reason: "null pointer") }
         let op = try MatMulDescription.matMul(desc.pointee)
-        kernel.pointee = HandleRegistry.register(KernelHandle(kernel: try engine.compile(op)), as: .kernel)
-        return success()
-    } catch {
-        return failure(error)
+        return op.aQuantMode.isRunTime ? .dynamicLinear(try engine.compileDynamicLinear(op)) : .matmul(try engine.compile(op))
     }
 }
 
@@ -168,26 +279,29 @@ public func qfKernelPack(_ kernel: OpaquePointer?, _ b: UnsafeRawPointer?, _ ldb
                          _ weights: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
     guard let weights else { return failure(QF_STATUS_INVALID_ARGUMENT, "weights: null output pointer") }
     weights.pointee = nil
-    guard let b else { return failure(QF_STATUS_INVALID_ARGUMENT, "b is null") }
-    do {
-        let compiled = try HandleRegistry.lookup(kernel, .kernel, as: KernelHandle.self).kernel
+    return guarded { () throws(QuantError) in
+        guard let b else { throw .invalidArgument(field: "b", reason: "null pointer") }
+        let compiled = try KernelHandle.get(kernel, "qf_kernel_pack") { compiled -> MatMulKernel? in
+            switch compiled {
+            case let .matmul(kernel): kernel
+            case let .dynamicLinear(kernel): kernel.matmul
+            default: nil
+            }
+        }
         let op = compiled.op
         // The caller vouches for K rows of ldb elements (the C API cannot see the buffer's size);
         // bSpec refuses a stride whose extent overflows.
-        guard ldb >= op.n else { return failure(.invalidStride(field: "B", stride: Int(ldb), minimum: op.n)) }
+        guard ldb >= op.n else { throw .invalidStride(field: "B", stride: Int(clamping: ldb), minimum: op.n) }
         let bytes = try op.bSpec(ldb: Int(ldb)).requiredBytes
         let packed = try compiled.packWeights(UnsafeRawBufferPointer(start: b, count: bytes), rowStride: Int(ldb))
-        weights.pointee = HandleRegistry.register(WeightsHandle(weights: packed), as: .weights)
-        return success()
-    } catch {
-        return failure(error)
+        weights.pointee = HandleRegistry.register(WeightsHandle(.matrix(packed)), as: .weights)
     }
 }
 
 @_cdecl("qf_weights_bytes")
 public func qfWeightsBytes(_ weights: OpaquePointer?) -> Int64 {
     guard let handle = try? HandleRegistry.lookup(weights, .weights, as: WeightsHandle.self) else { return 0 }
-    return Int64(handle.weights.byteCount)
+    return Int64(handle.byteCount)
 }
 
 @_cdecl("qf_weights_destroy")
@@ -197,17 +311,44 @@ public func qfWeightsDestroy(_ weights: OpaquePointer?) { HandleRegistry.destroy
 public func qfKernelRun(_ kernel: OpaquePointer?, _ a: UnsafeRawPointer?, _ lda: Int64, _ aBytes: Int,
                         _ weights: OpaquePointer?, _ c: UnsafeMutableRawPointer?, _ ldc: Int64, _ cBytes: Int,
                         _ m: Int64) -> qf_status {
-    guard let a, let c else { return failure(QF_STATUS_INVALID_ARGUMENT, a == nil ? "a is null" : "c is null") }
-    guard aBytes >= 0, cBytes >= 0 else { return failure(QF_STATUS_INVALID_ARGUMENT, "negative buffer size") }
-    do {
-        let compiled = try HandleRegistry.lookup(kernel, .kernel, as: KernelHandle.self).kernel
-        let packed = try HandleRegistry.lookup(weights, .weights, as: WeightsHandle.self).weights
-        try compiled.run(a: UnsafeRawBufferPointer(start: a, count: aBytes), aRowStride: Int(lda),
-                         weights: packed,
-                         c: UnsafeMutableRawBufferPointer(start: c, count: cBytes), cRowStride: Int(ldc),
-                         m: m == 0 ? nil : Int(m))
-        return success()
-    } catch {
-        return failure(error)
+    runMatMul(kernel, a, lda, aBytes, weights, residual: nil, 0, 0, c, ldc, cBytes, m, function: "qf_kernel_run")
+}
+
+@_cdecl("qf_kernel_run_residual")
+public func qfKernelRunResidual(_ kernel: OpaquePointer?, _ a: UnsafeRawPointer?, _ lda: Int64, _ aBytes: Int,
+                                _ weights: OpaquePointer?, _ residual: UnsafeRawPointer?, _ ldr: Int64, _ rBytes: Int,
+                                _ c: UnsafeMutableRawPointer?, _ ldc: Int64, _ cBytes: Int, _ m: Int64) -> qf_status {
+    guard residual != nil else { return failure(QF_STATUS_INVALID_ARGUMENT, "residual is null") }
+    return runMatMul(kernel, a, lda, aBytes, weights, residual: residual, ldr, rBytes, c, ldc, cBytes, m, function: "qf_kernel_run_residual")
+}
+
+private func runMatMul(_ kernel: OpaquePointer?, _ a: UnsafeRawPointer?, _ lda: Int64, _ aBytes: Int,
+                       _ weights: OpaquePointer?, residual: UnsafeRawPointer?, _ ldr: Int64, _ rBytes: Int,
+                       _ c: UnsafeMutableRawPointer?, _ ldc: Int64, _ cBytes: Int, _ m: Int64, function: String) -> qf_status {
+    guarded { () throws(QuantError) in
+        let a = try buffer(a, aBytes, "a"), c = try mutableBuffer(c, cBytes, "c")
+        let r = try residual.map { p throws(QuantError) in try buffer(p, rBytes, "residual") }
+        let compiled = try KernelHandle.get(kernel, function) { $0 }
+        let packed = try HandleRegistry.lookup(weights, .weights, as: WeightsHandle.self)
+        guard case let .matrix(matrix) = packed.packed else {
+            throw .weightsMismatch(reason: "convolution weights were passed to \(function)")
+        }
+        let rows = m == 0 ? nil : Int(clamping: m)
+        let residualStride = residual == nil ? nil : Int(clamping: ldr)
+        switch compiled {
+        case let .matmul(kernel):
+            try kernel.run(a: a, aRowStride: Int(clamping: lda), weights: matrix, c: c, cRowStride: Int(clamping: ldc), m: rows,
+                           residual: r, residualRowStride: residualStride)
+        case let .dynamicLinear(kernel):
+            // The parameter pass reads A's rows contiguously.
+            guard lda == Int64(kernel.op.k) else { throw .invalidStride(field: "A", stride: Int(clamping: lda), minimum: kernel.op.k) }
+            guard a.count % 4 == 0, Int(bitPattern: a.baseAddress) % 4 == 0 else {
+                throw .invalidArgument(field: "a", reason: "a dynamic linear reads f32 A: 4-byte aligned, whole floats")
+            }
+            let floats = UnsafeBufferPointer(start: a.baseAddress!.assumingMemoryBound(to: Float.self), count: a.count / 4)
+            try kernel.run(a: floats, weights: matrix, c: c, cRowStride: Int(clamping: ldc), m: rows, residual: r, residualRowStride: residualStride)
+        default:
+            throw .invalidArgument(field: "kernel", reason: "\(function) was given a \(compiled.name) kernel")
+        }
     }
 }

@@ -1,7 +1,10 @@
-/* Uses QuantForge's C API: compile a requantizing matmul (QLinearMatMul) for this CPU, pack the
- * weights, run it, check the result against a plain C computation of the same ONNX semantics, and
- * check that bad input gives error codes, not crashes.
- * Build: cc c_api_example.c $(pkg-config --cflags --libs quantforge) -lm
+/* Uses every operator of QuantForge's C API: a requantizing matmul (QLinearMatMul), a matmul with
+ * an epilogue chain and a residual add, a dynamic quantized linear (per token), a grouped NCHW
+ * convolution and a depthwise NHWC QLinearConv, QuantizeLinear / DequantizeLinear per axis,
+ * DynamicQuantizeLinear, QLinearAdd with broadcasting and a lookup activation. Each result is
+ * checked against a plain C computation of the same ONNX semantics, and bad input must give error
+ * codes and messages, never a crash.
+ * Build: cc -ffp-contract=off c_api_example.c $(pkg-config --cflags --libs quantforge) -lm
  * Exit 0 and "all checks passed" on success. */
 #include <quantforge.h>
 
@@ -28,13 +31,9 @@ static void reference(const uint8_t *a, const int8_t *b, uint8_t *c, int m, int 
         }
 }
 
-int main(void) {
+static void check_matmul(qf_context *context) {
     const int m = 13, k = 200, n = 70;
-    qf_context *context = NULL;
-    qf_status status = qf_context_create(NULL, 2, &context);
-    CHECK(status == QF_STATUS_OK, "create: %s", qf_last_error());
-    if (!context) return 1;
-    printf("isa: %s\n", qf_context_isa(context));
+    qf_status status;
 
     float *b_scales = malloc(sizeof(float) * n);
     for (int j = 0; j < n; j++) b_scales[j] = 0.001f + 0.0001f * (j % 7);
@@ -54,7 +53,7 @@ int main(void) {
     qf_kernel *kernel = NULL;
     status = qf_kernel_compile(context, &desc, &kernel);
     CHECK(status == QF_STATUS_OK, "compile: %s", qf_last_error());
-    if (!kernel) return 1;
+    if (!kernel) return;
 
     uint8_t *a = malloc((size_t)m * k), *c = malloc((size_t)m * n), *expected = malloc((size_t)m * n);
     int8_t *b = malloc((size_t)k * n);
@@ -104,8 +103,336 @@ int main(void) {
 
     qf_weights_destroy(weights);
     qf_kernel_destroy(kernel);
-    qf_context_destroy(context);
     free(a); free(b); free(c); free(expected); free(b_scales);
+    printf("matmul: ok\n");
+}
+
+static unsigned seed = 777;
+static uint8_t next_byte(void) { seed = seed * 1103515245u + 12345u; return (uint8_t)(seed >> 16); }
+static float next_float(float lo, float hi) {
+    seed = seed * 1103515245u + 12345u;
+    return lo + (hi - lo) * (float)((seed >> 8) & 0xFFFF) / 65535.0f;
+}
+
+/* ONNX QuantizeLinear of one value: saturate(round_half_even(x / scale) + zero_point). */
+static int32_t quantize_value(float x, float scale, int32_t zero_point, int32_t lo, int32_t hi) {
+    float r = nearbyintf(x / scale);
+    if (r > 1e9f) r = 1e9f;
+    if (r < -1e9f) r = -1e9f;
+    int32_t q = (int32_t)r + zero_point;
+    return q < lo ? lo : (q > hi ? hi : q);
+}
+
+/* A matmul whose epilogue chain adds a bias, applies ReLU, adds a u8 residual and requantizes. */
+static void check_epilogue_chain(qf_context *context) {
+    enum { M = 7, K = 64, N = 40 };
+    uint8_t a[M * K], r[M * N], c[M * N];
+    int8_t b[K * N];
+    float bias[N];
+    for (int i = 0; i < M * K; i++) a[i] = next_byte();
+    for (int i = 0; i < K * N; i++) b[i] = (int8_t)next_byte();
+    for (int i = 0; i < M * N; i++) r[i] = next_byte();
+    for (int j = 0; j < N; j++) bias[j] = next_float(-2, 2);
+    float b_scale = 0.01f;
+    qf_epilogue_step steps[3] = {{0}};
+    steps[0].kind = QF_STEP_BIAS; steps[0].count = N; steps[0].values = bias;
+    steps[1].kind = QF_STEP_ACTIVATION; steps[1].activation = QF_ACTIVATION_RELU;
+    steps[2].kind = QF_STEP_RESIDUAL_ADD; steps[2].residual_type = QF_TYPE_U8;
+    steps[2].residual_scale = 0.1f; steps[2].residual_zero_point = 10;
+    qf_matmul_desc desc;
+    qf_matmul_desc_init(&desc, M, K, N);
+    desc.a_scale = 0.02f; desc.a_zero_point = 3;
+    desc.b_scales = &b_scale;
+    desc.output = QF_OUTPUT_CHAIN; desc.output_type = QF_TYPE_U8; desc.y_scale = 0.05f; desc.y_zero_point = 5;
+    desc.steps = steps; desc.step_count = 3;
+    qf_kernel *kernel = NULL;
+    qf_weights *weights = NULL;
+    CHECK(qf_kernel_compile(context, &desc, &kernel) == QF_STATUS_OK, "chain compile: %s", qf_last_error());
+    CHECK(qf_kernel_pack(kernel, b, N, &weights) == QF_STATUS_OK, "chain pack: %s", qf_last_error());
+    CHECK(qf_kernel_run(kernel, a, K, sizeof a, weights, c, N, sizeof c, M) == QF_STATUS_BUFFER_TOO_SMALL &&
+          strstr(qf_last_error(), "residual") != NULL, "chain without residual: %s", qf_last_error());
+    CHECK(qf_kernel_run_residual(kernel, a, K, sizeof a, weights, r, N, sizeof r, c, N, sizeof c, M) == QF_STATUS_OK,
+          "chain run: %s", qf_last_error());
+    float multiplier = desc.a_scale * b_scale, reciprocal = 1.0f / desc.y_scale;
+    int mismatches = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            int32_t acc = 0;
+            for (int t = 0; t < K; t++) acc += (a[i * K + t] - 3) * b[t * N + j];
+            float v = fmaf((float)acc, multiplier, bias[j]);
+            v = v > 0 ? v : 0;
+            float residual = 0.1f * (float)(r[i * N + j] - 10);
+            v = v + residual;
+            float q = nearbyintf(v * reciprocal) + 5;
+            uint8_t expected = (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
+            mismatches += c[i * N + j] != expected;
+        }
+    CHECK(mismatches == 0, "epilogue chain: %d mismatches", mismatches);
+    qf_weights_destroy(weights);
+    qf_kernel_destroy(kernel);
+    printf("matmul with an epilogue chain: ok\n");
+}
+
+/* A dynamic quantized linear, per token, f32 out, against DynamicQuantizeLinear per row (through the
+ * library's own operator) followed by an integer matmul in C. */
+static void check_dynamic_linear(qf_context *context) {
+    enum { M = 5, K = 96, N = 33 };
+    float a[M * K], c[M * N], scales[M], b_scales[N];
+    int32_t zero_points[M];
+    uint8_t q[M * K];
+    int8_t b[K * N];
+    for (int i = 0; i < M * K; i++) a[i] = next_float(-3, 5) * (float)(1 + i / K);
+    for (int i = 0; i < K * N; i++) b[i] = (int8_t)next_byte();
+    for (int j = 0; j < N; j++) b_scales[j] = 0.002f + 0.0003f * (float)(j % 5);
+    qf_matmul_desc desc;
+    qf_matmul_desc_init(&desc, 0, K, N);
+    desc.a_type = QF_TYPE_F32;
+    desc.a_quantization = QF_A_DYNAMIC_PER_ROW;
+    desc.b_channels = N; desc.b_scales = b_scales;
+    desc.output = QF_OUTPUT_DEQUANTIZED;
+    qf_kernel *kernel = NULL, *quantizer = NULL;
+    qf_weights *weights = NULL;
+    CHECK(qf_kernel_compile(context, &desc, &kernel) == QF_STATUS_OK, "dynamic linear compile: %s", qf_last_error());
+    CHECK(qf_kernel_pack(kernel, b, N, &weights) == QF_STATUS_OK, "dynamic linear pack: %s", qf_last_error());
+    CHECK(qf_kernel_run(kernel, a, K, sizeof a, weights, c, N, sizeof c, M) == QF_STATUS_OK, "dynamic linear run: %s", qf_last_error());
+    CHECK(qf_kernel_run(kernel, a, K + 1, sizeof a, weights, c, N, sizeof c, M) == QF_STATUS_INVALID_ARGUMENT, "dynamic lda");
+    CHECK(qf_dynamic_quantize_compile(context, M, K, 1, &quantizer) == QF_STATUS_OK, "per-row quantizer: %s", qf_last_error());
+    CHECK(qf_dynamic_quantize_run(quantizer, a, sizeof a, q, sizeof q, scales, zero_points, M) == QF_STATUS_OK, "per-row run: %s",
+          qf_last_error());
+    int mismatches = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            int32_t acc = 0;
+            for (int t = 0; t < K; t++) acc += (q[i * K + t] - zero_points[i]) * b[t * N + j];
+            mismatches += c[i * N + j] != (float)acc * (scales[i] * b_scales[j]);
+        }
+    CHECK(mismatches == 0, "dynamic linear: %d mismatches", mismatches);
+    qf_weights_destroy(weights);
+    qf_kernel_destroy(kernel);
+    qf_kernel_destroy(quantizer);
+    printf("dynamic linear: ok\n");
+}
+
+/* ONNX QLinearConv of an NCHW or NHWC u8 x s8 tensor, per-tensor everything, requantized to u8. */
+static void conv_reference(const uint8_t *x, const int8_t *w, const int32_t *bias, uint8_t *y, int nhwc, int c_in, int h, int wd,
+                           int c_out, int kh, int kw, int stride, int pad, int groups, float x_scale, int x_zp, float w_scale,
+                           float y_scale, int y_zp, int oh, int ow) {
+    int cg = c_in / groups, og = c_out / groups;
+    for (int o = 0; o < c_out; o++)
+        for (int p = 0; p < oh; p++)
+            for (int q = 0; q < ow; q++) {
+                int32_t acc = bias ? bias[o] : 0;
+                int g = o / og;
+                for (int ci = 0; ci < cg; ci++)
+                    for (int i = 0; i < kh; i++)
+                        for (int j = 0; j < kw; j++) {
+                            int row = p * stride - pad + i, col = q * stride - pad + j, ch = g * cg + ci;
+                            if (row < 0 || row >= h || col < 0 || col >= wd) continue;
+                            int xv = nhwc ? x[(row * wd + col) * c_in + ch] : x[(ch * h + row) * wd + col];
+                            acc += (xv - x_zp) * w[((o * cg + ci) * kh + i) * kw + j];
+                        }
+                float value = (float)acc * (x_scale * w_scale / y_scale);
+                float lo = (float)(0 - y_zp), hi = (float)(255 - y_zp);
+                value = value < lo ? lo : (value > hi ? hi : value);
+                uint8_t out = (uint8_t)((int)nearbyintf(value) + y_zp);
+                if (nhwc) y[(p * ow + q) * c_out + o] = out; else y[(o * oh + p) * ow + q] = out;
+            }
+}
+
+static void check_convolution(qf_context *context, int depthwise) {
+    /* depthwise: 3x3/1 pad 1 on 21 NHWC channels; else a 3x3/2 NCHW convolution in 2 groups. */
+    const int c_in = depthwise ? 21 : 6, c_out = depthwise ? 21 : 10, h = 9, wd = 11, k = 3;
+    const int stride = depthwise ? 1 : 2, pad = 1, groups = depthwise ? 21 : 2;
+    qf_conv_desc desc;
+    qf_conv_desc_init(&desc, 1, c_in, h, wd, c_out, k, k);
+    desc.stride_h = desc.stride_w = stride;
+    desc.pad_top = desc.pad_left = desc.pad_bottom = desc.pad_right = pad;
+    desc.groups = groups;
+    desc.layout = depthwise ? QF_LAYOUT_NHWC : QF_LAYOUT_NCHW;
+    desc.x_scale = 0.03f; desc.x_zero_point = 120;
+    float w_scale = 0.004f;
+    desc.w_scales = &w_scale;
+    int32_t bias[32];
+    for (int o = 0; o < c_out; o++) bias[o] = (int32_t)next_byte() * 9 - 1000;
+    desc.output = QF_OUTPUT_REQUANTIZED; desc.output_type = QF_TYPE_U8; desc.y_scale = 0.08f; desc.y_zero_point = 100;
+    desc.bias = bias;
+    qf_kernel *kernel = NULL;
+    qf_weights *weights = NULL;
+    CHECK(qf_conv_compile(context, &desc, &kernel) == QF_STATUS_OK, "conv compile: %s", qf_last_error());
+    int64_t oh = 0, ow = 0;
+    CHECK(qf_conv_output_size(kernel, &oh, &ow) == QF_STATUS_OK, "conv output size");
+    size_t x_count = (size_t)c_in * h * wd, w_count = (size_t)c_out * (c_in / groups) * k * k, y_count = (size_t)c_out * oh * ow;
+    uint8_t *x = malloc(x_count), *y = malloc(y_count), *expected = malloc(y_count);
+    int8_t *w = malloc(w_count);
+    for (size_t i = 0; i < x_count; i++) x[i] = next_byte();
+    for (size_t i = 0; i < w_count; i++) w[i] = (int8_t)next_byte();
+    CHECK(qf_conv_pack(kernel, w, w_count, &weights) == QF_STATUS_OK, "conv pack: %s", qf_last_error());
+    CHECK(qf_conv_run(kernel, x, x_count, weights, NULL, 0, y, y_count) == QF_STATUS_OK, "conv run: %s", qf_last_error());
+    conv_reference(x, w, bias, expected, depthwise, c_in, h, wd, c_out, k, k, stride, pad, groups, 0.03f, 120, w_scale, 0.08f, 100,
+                   (int)oh, (int)ow);
+    CHECK(memcmp(y, expected, y_count) == 0, "%s convolution differs from the reference", depthwise ? "depthwise" : "grouped");
+    CHECK(qf_conv_run(kernel, x, x_count - 1, weights, NULL, 0, y, y_count) == QF_STATUS_BUFFER_TOO_SMALL, "short X");
+    CHECK(qf_conv_pack(kernel, w, w_count - 1, &weights) == QF_STATUS_BUFFER_TOO_SMALL, "short W");
+    CHECK(qf_kernel_pack(kernel, w, c_out, &weights) == QF_STATUS_INVALID_ARGUMENT, "conv kernel to qf_kernel_pack");
+    CHECK(strstr(qf_last_error(), "convolution") != NULL, "message names the kernel: %s", qf_last_error());
+    qf_conv_desc bad = desc;
+    bad.groups = 4;
+    qf_kernel *unused = NULL;
+    CHECK(qf_conv_compile(context, &bad, &unused) == QF_STATUS_INVALID_ARGUMENT && !unused, "groups that do not divide C");
+    printf("%s: %s ok\n", depthwise ? "depthwise convolution" : "grouped convolution", qf_kernel_describe(kernel));
+    qf_weights_destroy(weights);
+    qf_kernel_destroy(kernel);
+    free(x); free(y); free(expected); free(w);
+}
+
+/* QuantizeLinear and DequantizeLinear per axis (axis 1 of a 3 x 4 x 5 tensor), s8. */
+static void check_quantize_dequantize(qf_context *context) {
+    enum { A = 3, B = 4, C = 5 };
+    float x[A * B * C], back[A * B * C], scales[B] = {0.01f, 0.02f, 0.05f, 0.1f};
+    int32_t zero_points[B] = {0, -3, 7, 127};
+    int8_t q[A * B * C];
+    for (int i = 0; i < A * B * C; i++) x[i] = next_float(-4, 4);
+    x[0] = 1e30f; x[1] = -1e30f;
+    qf_quantize_desc desc = {0};
+    desc.rank = 3; desc.shape[0] = A; desc.shape[1] = B; desc.shape[2] = C;
+    desc.type = QF_TYPE_S8; desc.granularity = QF_PER_AXIS; desc.axis = 1;
+    desc.parameter_count = B; desc.scales = scales; desc.zero_points = zero_points;
+    qf_kernel *quantize = NULL, *dequantize = NULL;
+    CHECK(qf_quantize_compile(context, &desc, &quantize) == QF_STATUS_OK, "quantize compile: %s", qf_last_error());
+    CHECK(qf_dequantize_compile(context, &desc, &dequantize) == QF_STATUS_OK, "dequantize compile: %s", qf_last_error());
+    CHECK(qf_quantize_run(quantize, x, sizeof x, q, sizeof q) == QF_STATUS_OK, "quantize run: %s", qf_last_error());
+    CHECK(qf_dequantize_run(dequantize, q, sizeof q, back, sizeof back) == QF_STATUS_OK, "dequantize run: %s", qf_last_error());
+    int mismatches = 0;
+    for (int i = 0; i < A * B * C; i++) {
+        int axis = (i / C) % B;
+        int32_t expected = quantize_value(x[i], scales[axis], zero_points[axis], -128, 127);
+        mismatches += q[i] != expected;
+        mismatches += back[i] != (float)(expected - zero_points[axis]) * scales[axis];
+    }
+    CHECK(mismatches == 0, "quantize/dequantize: %d mismatches", mismatches);
+    CHECK(qf_dequantize_run(quantize, q, sizeof q, back, sizeof back) == QF_STATUS_INVALID_ARGUMENT, "a quantize kernel dequantizing");
+    qf_quantize_desc bad = desc;
+    bad.parameter_count = 3;
+    qf_kernel *unused = NULL;
+    CHECK(qf_quantize_compile(context, &bad, &unused) == QF_STATUS_INVALID_ARGUMENT && !unused, "parameter count");
+    bad = desc;
+    bad.axis = 3;
+    CHECK(qf_quantize_compile(context, &bad, &unused) == QF_STATUS_INVALID_ARGUMENT, "axis");
+    CHECK(strstr(qf_last_error(), "axis") != NULL, "message names the axis: %s", qf_last_error());
+    qf_kernel_destroy(quantize);
+    qf_kernel_destroy(dequantize);
+    printf("QuantizeLinear / DequantizeLinear: ok\n");
+}
+
+/* DynamicQuantizeLinear (ONNX): the scale and zero point from the range, then QuantizeLinear. */
+static void check_dynamic_quantize(qf_context *context) {
+    enum { N = 300 };
+    float x[N], scale = 0;
+    int32_t zero_point = -1;
+    uint8_t y[N];
+    float lo = 0, hi = 0;
+    for (int i = 0; i < N; i++) {
+        x[i] = next_float(-1.5f, 6);
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    qf_kernel *kernel = NULL;
+    CHECK(qf_dynamic_quantize_compile(context, 1, N, 0, &kernel) == QF_STATUS_OK, "dynamic quantize compile: %s", qf_last_error());
+    CHECK(qf_dynamic_quantize_run(kernel, x, sizeof x, y, sizeof y, &scale, &zero_point, 1) == QF_STATUS_OK, "run: %s", qf_last_error());
+    float expected_scale = (hi - lo) / 255;
+    float initial = 0 - lo / expected_scale;
+    int32_t expected_zero_point = (int32_t)nearbyintf(initial < 0 ? 0 : (initial > 255 ? 255 : initial));
+    CHECK(scale == expected_scale && zero_point == expected_zero_point, "parameters %g %d, expected %g %d", scale, zero_point,
+          expected_scale, expected_zero_point);
+    int mismatches = 0;
+    for (int i = 0; i < N; i++) mismatches += y[i] != quantize_value(x[i], expected_scale, expected_zero_point, 0, 255);
+    CHECK(mismatches == 0, "dynamic quantize: %d mismatches", mismatches);
+    CHECK(qf_dynamic_quantize_run(kernel, x, sizeof x, y, sizeof y, &scale, &zero_point, 0) == QF_STATUS_BUFFER_TOO_SMALL,
+          "no room for the parameters");
+    CHECK(qf_dynamic_quantize_compile(context, 0, N, 0, &kernel) == QF_STATUS_INVALID_ARGUMENT && !kernel, "zero rows");
+    qf_kernel_destroy(kernel);
+    printf("DynamicQuantizeLinear: ok\n");
+}
+
+/* QLinearAdd of [2, 3, 4] and [4] (broadcast), u8, as MLAS computes it. */
+static void check_binary(qf_context *context) {
+    enum { N = 24, W = 4 };
+    uint8_t a[N], b[W], y[N];
+    for (int i = 0; i < N; i++) a[i] = next_byte();
+    for (int i = 0; i < W; i++) b[i] = next_byte();
+    qf_binary_desc desc = {0};
+    desc.kind = QF_BINARY_ADD; desc.type = QF_TYPE_U8;
+    desc.a_rank = 3; desc.a_shape[0] = 2; desc.a_shape[1] = 3; desc.a_shape[2] = 4;
+    desc.b_rank = 1; desc.b_shape[0] = 4;
+    desc.a_scale = 0.05f; desc.a_zero_point = 128;
+    desc.b_scale = 0.02f; desc.b_zero_point = 10;
+    desc.y_scale = 0.07f; desc.y_zero_point = 120;
+    qf_kernel *kernel = NULL;
+    CHECK(qf_binary_compile(context, &desc, &kernel) == QF_STATUS_OK, "binary compile: %s", qf_last_error());
+    CHECK(qf_binary_run(kernel, a, sizeof a, b, sizeof b, y, sizeof y) == QF_STATUS_OK, "binary run: %s", qf_last_error());
+    float ra = desc.a_scale / desc.y_scale, rb = desc.b_scale / desc.y_scale;
+    int mismatches = 0;
+    for (int i = 0; i < N; i++) {
+        float v = ra * (float)(a[i] - 128) + rb * (float)(b[i % W] - 10);
+        float q = nearbyintf(v) + 120;
+        mismatches += y[i] != (uint8_t)(q < 0 ? 0 : (q > 255 ? 255 : q));
+    }
+    CHECK(mismatches == 0, "QLinearAdd: %d mismatches", mismatches);
+    qf_binary_desc bad = desc;
+    bad.b_shape[0] = 3;
+    qf_kernel *unused = NULL;
+    CHECK(qf_binary_compile(context, &bad, &unused) == QF_STATUS_INVALID_ARGUMENT && !unused, "shapes that do not broadcast");
+    CHECK(strstr(qf_last_error(), "broadcast") != NULL, "message: %s", qf_last_error());
+    qf_kernel_destroy(kernel);
+    printf("QLinearAdd: ok\n");
+}
+
+/* A ReLU through a lookup table: s8 in, u8 out. */
+static void check_lookup(qf_context *context) {
+    enum { N = 1000 };
+    int8_t x[N];
+    uint8_t y[N];
+    for (int i = 0; i < N; i++) x[i] = (int8_t)next_byte();
+    qf_lookup_desc desc = {0};
+    desc.function = QF_ACTIVATION_RELU; desc.count = N;
+    desc.x_type = QF_TYPE_S8; desc.x_scale = 0.1f; desc.x_zero_point = -5;
+    desc.y_type = QF_TYPE_U8; desc.y_scale = 0.06f; desc.y_zero_point = 0;
+    qf_kernel *kernel = NULL;
+    CHECK(qf_lookup_compile(context, &desc, &kernel) == QF_STATUS_OK, "lookup compile: %s", qf_last_error());
+    CHECK(qf_lookup_run(kernel, x, sizeof x, y, sizeof y) == QF_STATUS_OK, "lookup run: %s", qf_last_error());
+    int mismatches = 0;
+    for (int i = 0; i < N; i++) {
+        float real = (float)(x[i] + 5) * 0.1f;
+        mismatches += y[i] != quantize_value(real > 0 ? real : 0, 0.06f, 0, 0, 255);
+    }
+    CHECK(mismatches == 0, "lookup: %d mismatches", mismatches);
+    int64_t elements = 0;
+    qf_type type = QF_TYPE_F32;
+    CHECK(qf_kernel_output(kernel, 0, &elements, &type) == QF_STATUS_OK && elements == N && type == QF_TYPE_U8, "output query");
+    qf_lookup_desc bad = desc;
+    bad.function = (qf_activation)77;
+    qf_kernel *unused = NULL;
+    CHECK(qf_lookup_compile(context, &bad, &unused) == QF_STATUS_INVALID_ARGUMENT && !unused, "bad function");
+    qf_kernel_destroy(kernel);
+    printf("lookup activation: ok\n");
+}
+
+int main(void) {
+    qf_context *context = NULL;
+    qf_status status = qf_context_create(NULL, 2, &context);
+    CHECK(status == QF_STATUS_OK, "create: %s", qf_last_error());
+    if (!context) return 1;
+    printf("QuantForge %s, isa: %s\n", qf_version(), qf_context_isa(context));
+    check_matmul(context);
+    check_epilogue_chain(context);
+    check_dynamic_linear(context);
+    check_convolution(context, 0);
+    check_convolution(context, 1);
+    check_quantize_dequantize(context);
+    check_dynamic_quantize(context);
+    check_binary(context);
+    check_lookup(context);
+    qf_context_destroy(context);
     if (failures) { fprintf(stderr, "%d check(s) failed\n", failures); return 1; }
     printf("all checks passed\n");
     return 0;

@@ -43,44 +43,94 @@ typedef enum qf_status {
     QF_STATUS_INTERNAL_ERROR = 6
 } qf_status;
 
-typedef enum qf_type { QF_TYPE_U8 = 0, QF_TYPE_S8 = 1, QF_TYPE_S32 = 2, QF_TYPE_F32 = 3 } qf_type;
+typedef enum qf_type {
+    QF_TYPE_U8 = 0, QF_TYPE_S8 = 1, QF_TYPE_S32 = 2, QF_TYPE_F32 = 3,
+    QF_TYPE_U16 = 4, QF_TYPE_S16 = 5   /* QuantizeLinear / DequantizeLinear only */
+} qf_type;
 
 typedef enum qf_output_mode {
-    QF_OUTPUT_INT32 = 0,        /* int32 accumulators (MatMulInteger) */
-    QF_OUTPUT_REQUANTIZED = 1,  /* u8/s8 (QLinearMatMul), optional int32 bias */
-    QF_OUTPUT_DEQUANTIZED = 2   /* f32 = acc * a_scale * b_scale[n] + bias[n], optional f32 bias */
+    QF_OUTPUT_INT32 = 0,        /* int32 accumulators (MatMulInteger, ConvInteger) */
+    QF_OUTPUT_REQUANTIZED = 1,  /* u8/s8 (QLinearMatMul, QLinearConv), optional int32 bias */
+    QF_OUTPUT_DEQUANTIZED = 2,  /* f32 = acc * a_scale * b_scale[n] + bias[n], optional f32 bias */
+    QF_OUTPUT_CHAIN = 3         /* f32 v = acc * a_scale * b_scale[n], then steps[0..step_count) in
+                                   order, then requantized to output_type (u8/s8, y_scale, y_zero_point)
+                                   or stored as f32 (output_type QF_TYPE_F32); bias and activation unused */
 } qf_output_mode;
 
-typedef enum qf_activation { QF_ACTIVATION_NONE = 0, QF_ACTIVATION_RELU = 1, QF_ACTIVATION_CLAMP = 2 } qf_activation;
+/* Activations in the real domain. NONE, RELU and CLAMP work in every output mode; GELU, SIGMOID and
+ * TANH (QuantForge's approximations, the same in the reference and the kernels) need
+ * QF_OUTPUT_CHAIN or a lookup kernel. */
+typedef enum qf_activation {
+    QF_ACTIVATION_NONE = 0, QF_ACTIVATION_RELU = 1, QF_ACTIVATION_CLAMP = 2,
+    QF_ACTIVATION_GELU = 3, QF_ACTIVATION_SIGMOID = 4, QF_ACTIVATION_TANH = 5
+} qf_activation;
+
+/* Where A's scale and zero point come from. The dynamic modes take f32 A (a_type QF_TYPE_F32): each
+ * call computes DynamicQuantizeLinear's u8 parameters for the whole of A or for each row (per
+ * token), quantizes A while packing it and multiplies (ONNX Runtime's DynamicQuantizeMatMul). */
+typedef enum qf_a_quantization {
+    QF_A_CONSTANT = 0,
+    QF_A_DYNAMIC_PER_TENSOR = 1,
+    QF_A_DYNAMIC_PER_ROW = 2
+} qf_a_quantization;
+
+/* One step of an epilogue chain (QF_OUTPUT_CHAIN), applied to each output value v of column n. */
+typedef enum qf_step_kind {
+    QF_STEP_BIAS = 0,          /* v + values[n] (count = n or 1) */
+    QF_STEP_SCALE = 1,         /* v * values[n] (count = n or 1), e.g. a folded batch norm */
+    QF_STEP_ACTIVATION = 2,    /* activation(v) */
+    QF_STEP_RESIDUAL_ADD = 3   /* v + residual_scale * (R[m][n] - residual_zero_point), R given per run
+                                  (u8/s8, the output's shape); at most one per chain */
+} qf_step_kind;
+
+typedef struct qf_epilogue_step {
+    qf_step_kind kind;
+    int64_t count;                /* QF_STEP_BIAS / QF_STEP_SCALE: entries in values (1 or n) */
+    const float *values;
+    qf_activation activation;     /* QF_STEP_ACTIVATION */
+    float clamp_min, clamp_max;
+    qf_type residual_type;        /* QF_STEP_RESIDUAL_ADD: QF_TYPE_U8 or QF_TYPE_S8 */
+    float residual_scale;
+    int32_t residual_zero_point;
+} qf_epilogue_step;
 
 /* A quantized matmul. Fill it with qf_matmul_desc_init, then set what differs. */
 typedef struct qf_matmul_desc {
     int64_t m;                    /* rows of A and C; 0 = given per call */
     int64_t k, n;
-    qf_type a_type, b_type;       /* QF_TYPE_U8 or QF_TYPE_S8 */
-    float a_scale;
+    qf_type a_type, b_type;       /* QF_TYPE_U8 or QF_TYPE_S8 (A: QF_TYPE_F32 with a dynamic a_quantization) */
+    float a_scale;                /* QF_A_CONSTANT only */
     int32_t a_zero_point;
     int64_t b_channels;           /* 1 (per-tensor) or n (per output column) */
     const float *b_scales;        /* b_channels entries; NULL only with b_channels = 1 (scale 1) */
     const int32_t *b_zero_points; /* b_channels entries, or NULL for all zero */
     qf_output_mode output;
-    qf_type output_type;          /* QF_OUTPUT_REQUANTIZED: QF_TYPE_U8 or QF_TYPE_S8 */
+    qf_type output_type;          /* REQUANTIZED: U8 or S8; CHAIN: U8, S8 or F32 */
     float y_scale;
     int32_t y_zero_point;
     const void *bias;             /* n int32 (requantized) or n float (dequantized), or NULL;
                                      QF_OUTPUT_INT32 takes neither bias nor activation */
     qf_activation activation;
     float clamp_min, clamp_max;   /* QF_ACTIVATION_CLAMP, in the real (dequantized) domain */
+    qf_a_quantization a_quantization;
+    const qf_epilogue_step *steps;  /* QF_OUTPUT_CHAIN: step_count steps (copied at compile) */
+    int64_t step_count;
 } qf_matmul_desc;
 
 typedef struct qf_context qf_context;
+/* A compiled kernel of any operator; the functions that take one say which operators they accept
+ * (another operator's kernel is QF_STATUS_INVALID_ARGUMENT). */
 typedef struct qf_kernel qf_kernel;
+/* Weights packed for one matmul, dynamic linear or convolution kernel. */
 typedef struct qf_weights qf_weights;
 
 /* The message of the calling thread's last failed call ("" if none). */
 const char *qf_last_error(void);
 
-/* Defaults: u8 A, s8 B, scales 1, zero points 0, int32 output, per-tensor weights. */
+/* The library's version, e.g. "0.6.0". */
+const char *qf_version(void);
+
+/* Defaults: u8 A, s8 B, scales 1, zero points 0, int32 output, per-tensor weights, constant A. */
 void qf_matmul_desc_init(qf_matmul_desc *desc, int64_t m, int64_t k, int64_t n);
 
 /* isa: NULL for the best this CPU supports, else "portable", "avx2", "avxvnni", "avx512vnni", ...
@@ -88,24 +138,166 @@ void qf_matmul_desc_init(qf_matmul_desc *desc, int64_t m, int64_t k, int64_t n);
  * Kernels use the tuned schedules of the tuning database when one exists ($QFORGE_TUNING_DB, else
  * ~/.cache/quantforge/tuning.sqlite; see `qforge autotune`), else the default heuristic. The
  * database is opened read-only: nothing is created or changed. A file named by $QFORGE_TUNING_DB
- * that is not a QuantForge tuning database is QF_STATUS_INVALID_ARGUMENT (and left as it is). */
+ * that is not a QuantForge tuning database is QF_STATUS_INVALID_ARGUMENT (and left as it is).
+ * Compiled kernels are cached per context: compiling the same description twice is cheap. */
 qf_status qf_context_create(const char *isa, int32_t threads, qf_context **context);
+/* qf_context_create with the tuning database at tuning_database (read-only; a missing file or one
+ * that is not a QuantForge tuning database is QF_STATUS_INVALID_ARGUMENT). */
+qf_status qf_context_create_with_database(const char *isa, int32_t threads, const char *tuning_database,
+                                          qf_context **context);
 void qf_context_destroy(qf_context *context);
 /* The context's instruction set, e.g. "avx512vnni" (owned by the context). */
 const char *qf_context_isa(const qf_context *context);
 
+/* ---- Matmul and dynamic linear ---------------------------------------------------------------
+ * qf_kernel_compile builds a matmul (a_quantization QF_A_CONSTANT: u8/s8 A) or a dynamic quantized
+ * linear (QF_A_DYNAMIC_*: f32 A; output DEQUANTIZED, REQUANTIZED or CHAIN). */
 qf_status qf_kernel_compile(qf_context *context, const qf_matmul_desc *desc, qf_kernel **kernel);
+/* Destroys a kernel of any operator. */
 void qf_kernel_destroy(qf_kernel *kernel);
 
-/* Packs B (K x N, row stride ldb elements) for this kernel. */
+/* Packs B (K x N, row stride ldb elements, of b_type) for a matmul or dynamic linear kernel. */
 qf_status qf_kernel_pack(const qf_kernel *kernel, const void *b, int64_t ldb, qf_weights **weights);
 int64_t qf_weights_bytes(const qf_weights *weights);
 void qf_weights_destroy(qf_weights *weights);
 
 /* C = A · B for m rows (ignored when the kernel was compiled for a fixed M: pass it or 0).
- * a_bytes / c_bytes are the buffers' sizes; strides are in elements. */
+ * a_bytes / c_bytes are the buffers' sizes; strides are in elements. A dynamic linear reads f32 A
+ * with lda = K (its rows must be contiguous). */
 qf_status qf_kernel_run(const qf_kernel *kernel, const void *a, int64_t lda, size_t a_bytes, const qf_weights *weights,
                         void *c, int64_t ldc, size_t c_bytes, int64_t m);
+/* qf_kernel_run for a chain with QF_STEP_RESIDUAL_ADD: residual R is m x n of the step's type,
+ * row stride ldr elements; r_bytes its size. */
+qf_status qf_kernel_run_residual(const qf_kernel *kernel, const void *a, int64_t lda, size_t a_bytes,
+                                 const qf_weights *weights, const void *residual, int64_t ldr, size_t r_bytes,
+                                 void *c, int64_t ldc, size_t c_bytes, int64_t m);
+
+/* ---- Convolution (ConvInteger / QLinearConv / dequantized / epilogue chains) -----------------
+ * X is [batch, channels, height, width] (NCHW) or [batch, height, width, channels] (NHWC); W is
+ * ONNX's [out_channels, channels / groups, kernel_h, kernel_w]; Y has X's layout with out_channels
+ * channels and ONNX's output size. Depthwise convolutions (groups = channels = out_channels) run on
+ * their own microkernel, the others as implicit GEMMs. The output fields mean what they mean in
+ * qf_matmul_desc, with n = out_channels. A residual add needs NHWC. */
+typedef enum qf_layout { QF_LAYOUT_NHWC = 0, QF_LAYOUT_NCHW = 1 } qf_layout;
+
+typedef struct qf_conv_desc {
+    int64_t batch, channels, height, width;
+    int64_t out_channels, kernel_h, kernel_w;
+    int64_t stride_h, stride_w;
+    int64_t dilation_h, dilation_w;
+    int64_t pad_top, pad_left, pad_bottom, pad_right;
+    int64_t groups;
+    qf_layout layout;
+    qf_type x_type, w_type;       /* U8 or S8 */
+    float x_scale;
+    int32_t x_zero_point;
+    int64_t w_channels;           /* 1 or out_channels */
+    const float *w_scales;        /* w_channels entries; NULL only with w_channels = 1 */
+    const int32_t *w_zero_points; /* w_channels entries, or NULL */
+    qf_output_mode output;
+    qf_type output_type;
+    float y_scale;
+    int32_t y_zero_point;
+    const void *bias;             /* out_channels int32 (requantized) or float (dequantized), or NULL */
+    qf_activation activation;
+    float clamp_min, clamp_max;
+    const qf_epilogue_step *steps;
+    int64_t step_count;
+} qf_conv_desc;
+
+/* Defaults: stride 1, dilation 1, no padding, groups 1, NHWC, u8 X, s8 W, scales 1, zero points
+ * 0, int32 output. */
+void qf_conv_desc_init(qf_conv_desc *desc, int64_t batch, int64_t channels, int64_t height, int64_t width,
+                       int64_t out_channels, int64_t kernel_h, int64_t kernel_w);
+qf_status qf_conv_compile(qf_context *context, const qf_conv_desc *desc, qf_kernel **kernel);
+/* The output's spatial size (ONNX's formula). */
+qf_status qf_conv_output_size(const qf_kernel *kernel, int64_t *height, int64_t *width);
+/* Packs W (ONNX layout, w_bytes its size) once for this convolution kernel. */
+qf_status qf_conv_pack(const qf_kernel *kernel, const void *w, size_t w_bytes, qf_weights **weights);
+/* Y = conv(X, W) → the output mode. residual: NHWC, Y's shape and the chain's type, or NULL. */
+qf_status qf_conv_run(const qf_kernel *kernel, const void *x, size_t x_bytes, const qf_weights *weights,
+                      const void *residual, size_t residual_bytes, void *y, size_t y_bytes);
+
+/* ---- QuantizeLinear / DequantizeLinear (ONNX, opset 21) ---------------------------------------
+ * Per tensor, per axis (one scale and zero point per index along axis) or blocked (one per
+ * block_size consecutive indices along axis); 8- and 16-bit. Shapes are fixed at compile time. */
+#define QF_MAX_RANK 8
+
+typedef enum qf_granularity { QF_PER_TENSOR = 0, QF_PER_AXIS = 1, QF_BLOCKED = 2 } qf_granularity;
+
+typedef struct qf_quantize_desc {
+    int32_t rank;                 /* 0..QF_MAX_RANK (0: a scalar) */
+    int64_t shape[QF_MAX_RANK];
+    qf_type type;                 /* the quantized type: U8, S8, U16 or S16 */
+    qf_granularity granularity;
+    int32_t axis;                 /* PER_AXIS / BLOCKED; negative counts from the end */
+    int64_t block_size;           /* BLOCKED */
+    int64_t parameter_count;      /* 1, shape[axis], or shape with shape[axis] -> ceil(shape[axis] / block_size) */
+    const float *scales;          /* parameter_count entries, in the parameter tensor's row-major order */
+    const int32_t *zero_points;   /* parameter_count entries, or NULL for all zero */
+} qf_quantize_desc;
+
+qf_status qf_quantize_compile(qf_context *context, const qf_quantize_desc *desc, qf_kernel **kernel);
+qf_status qf_dequantize_compile(qf_context *context, const qf_quantize_desc *desc, qf_kernel **kernel);
+/* y = saturate(round_half_even(x / scale) + zero_point): x f32, y of the desc's type. */
+qf_status qf_quantize_run(const qf_kernel *kernel, const float *x, size_t x_bytes, void *y, size_t y_bytes);
+/* y = (x - zero_point) * scale: x of the desc's type, y f32. */
+qf_status qf_dequantize_run(const qf_kernel *kernel, const void *x, size_t x_bytes, float *y, size_t y_bytes);
+
+/* ---- DynamicQuantizeLinear (ONNX): f32 -> u8 with the scale and zero point it computes --------
+ * per_row = 0: one pair for the rows x columns tensor (ONNX's operator); 1: one pair per row. */
+qf_status qf_dynamic_quantize_compile(qf_context *context, int64_t rows, int64_t columns, int32_t per_row,
+                                      qf_kernel **kernel);
+/* scales and zero_points receive parameter_count entries (1, or rows when per_row). */
+qf_status qf_dynamic_quantize_run(const qf_kernel *kernel, const float *x, size_t x_bytes, uint8_t *y, size_t y_bytes,
+                                  float *scales, int32_t *zero_points, int64_t parameter_count);
+
+/* ---- QLinearAdd / QLinearMul (com.microsoft) with numpy broadcasting --------------------------- */
+typedef enum qf_binary_kind { QF_BINARY_ADD = 0, QF_BINARY_MUL = 1 } qf_binary_kind;
+
+typedef struct qf_binary_desc {
+    qf_binary_kind kind;
+    qf_type type;                 /* U8 or S8, for A, B and Y */
+    int32_t a_rank, b_rank;       /* 0..QF_MAX_RANK */
+    int64_t a_shape[QF_MAX_RANK], b_shape[QF_MAX_RANK];
+    float a_scale, b_scale, y_scale;
+    int32_t a_zero_point, b_zero_point, y_zero_point;
+} qf_binary_desc;
+
+qf_status qf_binary_compile(qf_context *context, const qf_binary_desc *desc, qf_kernel **kernel);
+/* Y has the broadcast shape of A and B. */
+qf_status qf_binary_run(const qf_kernel *kernel, const void *a, size_t a_bytes, const void *b, size_t b_bytes,
+                        void *y, size_t y_bytes);
+
+/* ---- Lookup activations: y = quantize_y(f(dequantize_x(x))) through a 256-entry table --------- */
+typedef struct qf_lookup_desc {
+    qf_activation function;
+    float clamp_min, clamp_max;   /* QF_ACTIVATION_CLAMP */
+    int64_t count;                /* elements */
+    qf_type x_type, y_type;       /* U8 or S8 */
+    float x_scale, y_scale;
+    int32_t x_zero_point, y_zero_point;
+} qf_lookup_desc;
+
+qf_status qf_lookup_compile(qf_context *context, const qf_lookup_desc *desc, qf_kernel **kernel);
+qf_status qf_lookup_run(const qf_kernel *kernel, const void *x, size_t x_bytes, void *y, size_t y_bytes);
+
+/* ---- Autotuning ------------------------------------------------------------------------------
+ * Searches the schedules of a matmul with a fixed M (m > 0, QF_A_CONSTANT) on the context's ISA
+ * and thread count for about `seconds`, checking every candidate against the reference, and
+ * records the best in the tuning database at `database` (created when missing; a file that is not
+ * a QuantForge tuning database is refused and left as it is). Contexts created on that database
+ * compile the tuned schedule. best_us / default_us (may be NULL): the best and the default
+ * schedule's time per call in microseconds. */
+qf_status qf_autotune(qf_context *context, const qf_matmul_desc *desc, const char *database, double seconds,
+                      double *best_us, double *default_us);
+
+/* ---- Any kernel -------------------------------------------------------------------------------
+ * The element count and type of a kernel's output for m rows (m ignored except by matmuls with a
+ * variable M), so a host can allocate it. */
+qf_status qf_kernel_output(const qf_kernel *kernel, int64_t m, int64_t *elements, qf_type *type);
+/* What runs, e.g. "matmul avx512vnni mr6 nv4 ku4" or "depthwise avx512vnni" (owned by the kernel). */
+const char *qf_kernel_describe(const qf_kernel *kernel);
 
 #ifdef __cplusplus
 }

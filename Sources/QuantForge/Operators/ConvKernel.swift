@@ -10,6 +10,11 @@ public final class ConvWeights: Sendable {
         self.groups = groups
         self.depthwise = depthwise
     }
+
+    /// Bytes held by the packed weights.
+    public var byteCount: Int {
+        groups.reduce(0) { $0 + $1.byteCount } + (depthwise?.values.count ?? 0) * MemoryLayout<Int32>.size
+    }
 }
 
 /// A compiled 2-D convolution (ConvInteger / QLinearConv / any matmul output mode). NHWC runs as

@@ -23,13 +23,14 @@ public final class DynamicLinearKernel: Sendable {
     /// Packs B (K×N) once.
     public func packWeights(_ b: [UInt8]) throws(QuantError) -> PackedWeights { try matmul.packWeights(b) }
 
-    /// C = dynamic_quantize(A) · B → the op's epilogue, for `m` rows (the op's M when fixed);
+    /// C = dynamic_quantize(A) · B → the op's epilogue, for `m` rows (the op's M when fixed), C's
+    /// rows `cRowStride` elements apart (default N);
     /// `residual` (M×N, row stride `residualRowStride`) when the epilogue chain adds one. Every
     /// buffer is checked before a kernel runs.
-    public func run(a: UnsafeBufferPointer<Float>, weights: PackedWeights, c: UnsafeMutableRawBufferPointer, m: Int? = nil,
-                    residual: UnsafeRawBufferPointer? = nil, residualRowStride: Int? = nil) throws(QuantError) {
+    public func run(a: UnsafeBufferPointer<Float>, weights: PackedWeights, c: UnsafeMutableRawBufferPointer, cRowStride: Int? = nil,
+                    m: Int? = nil, residual: UnsafeRawBufferPointer? = nil, residualRowStride: Int? = nil) throws(QuantError) {
         let rows = try op.resolveM(m)
-        var call = try matmul.compiled.prepareCall(a: UnsafeRawBufferPointer(a), weights: weights, c: c, m: m)
+        var call = try matmul.compiled.prepareCall(a: UnsafeRawBufferPointer(a), weights: weights, c: c, cRowStride: cRowStride, m: m)
         let count = op.aQuantMode == .perRowAtRunTime ? rows : 1
         // Rows of K floats, whole rows only (the parameter pass reads A contiguously).
         precondition(call.lda == op.k)
