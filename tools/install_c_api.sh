@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 swift build -c release --product quantforge
 bin="$(swift build -c release --show-bin-path)"
 swift_runtime="$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")/lib/swift/linux"
-version="$(sed -n 's/^public let generatorVersion = "\(.*\)"/\1/p' Sources/QuantOps/SeededGenerator.swift)"
+version="$(sed -n 's/.*public static let package = "\(.*\)".*/\1/p' Sources/QuantForge/QuantForgeVersion.swift)"
+[ -n "$version" ] || { echo "no package version in Sources/QuantForge/QuantForgeVersion.swift" >&2; exit 1; }
 mkdir -p "$prefix/lib/pkgconfig" "$prefix/include"
 cp "$bin/libquantforge.so" "$prefix/lib/"
 cp Sources/CQuantForgeAPI/include/quantforge.h "$prefix/include/"

@@ -255,7 +255,7 @@ struct CAPITests {
         try fm.copyItem(at: CrossRunner.packageRoot.appendingPathComponent("Sources/CQuantForgeAPI/include/quantforge.h"),
                         to: prefix.appendingPathComponent("include/quantforge.h"))
         let template = try String(contentsOf: CrossRunner.packageRoot.appendingPathComponent("templates/quantforge.pc.template"), encoding: .utf8)
-        let pc = try Template.render(template, ["prefix": .text(prefix.path), "version": .text(generatorVersion),
+        let pc = try Template.render(template, ["prefix": .text(prefix.path), "version": .text(QuantForgeVersion.package),
                                                 "swift_runtime": .text(swiftRuntime)])
         try pc.write(to: prefix.appendingPathComponent("lib/pkgconfig/quantforge.pc"), atomically: true, encoding: .utf8)
         return prefix

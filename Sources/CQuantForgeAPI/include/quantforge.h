@@ -1,7 +1,13 @@
 /* quantforge.h: the C API of QuantForge (libquantforge).
  *
- * Describe a quantized matmul C[M,N] = A[M,K] · B[K,N] (ONNX MatMulInteger / QLinearMatMul
- * semantics), JIT-compile it for this CPU, pack the constant weights B once, run it many times.
+ * Every operator has the same life cycle: describe it, JIT-compile it for this CPU (a qf_kernel),
+ * pack its constant weights once (matmuls, dynamic linears, convolutions), run it many times,
+ * destroy what you created. The operators: quantized matmuls C[M,N] = A[M,K] · B[K,N] (ONNX
+ * MatMulInteger / QLinearMatMul, dequantized f32, epilogue chains) and the dynamic quantized linear
+ * (f32 A quantized per call, per tensor or per row); 2-D convolutions (ConvInteger / QLinearConv,
+ * grouped and depthwise, NHWC and NCHW); QuantizeLinear / DequantizeLinear; DynamicQuantizeLinear;
+ * QLinearAdd / QLinearMul; lookup activations. Semantics are ONNX's (ONNX Runtime's for the
+ * com.microsoft operators); all buffers are dense row-major unless a stride is given.
  *
  *   qf_context *ctx;   qf_context_create(NULL, 1, &ctx);        // best ISA, one thread
  *   qf_matmul_desc d;  qf_matmul_desc_init(&d, 0, 768, 768);     // M given per call
