@@ -8,7 +8,7 @@ import QuantWorkflow
 
 /// libFuzzer targets for every parser of outside input, chosen by `QFORGE_FUZZ_TARGET`:
 /// `spec` (the kernel spec JSON of `qforge aot --spec`), `database` (tuning-database import),
-/// `safetensors` (the model loader), `cdesc` (the C API's `qf_matmul_desc`), `cli` (qforge's
+/// `safetensors` (the model loader), `cdesc` (the C API's `qf_matmul_desc` and `qf_conv_desc`), `cli` (qforge's
 /// command line: the input split at NUL bytes into arguments, parsed and validated, not run),
 /// `replay` (a `qforge fuzz --replay` file, decoded and validated). Each must return a
 /// typed error for bad input, never crash. Built by `tools/libfuzzer.sh` with `-sanitize=fuzzer,address`
@@ -47,12 +47,37 @@ enum FuzzTarget: String {
             // Arrays hold 64 entries: channel counts above that are cut so nothing reads past them.
             desc.b_channels = desc.b_channels > 64 || desc.b_channels < 0 ? 1 : desc.b_channels
             desc.n = desc.b_channels > 1 ? desc.b_channels : min(max(desc.n, 0), 64)
+            // Up to four epilogue steps, their scalar fields from the input, their values the floats.
+            var steps = [qf_epilogue_step](repeating: qf_epilogue_step(), count: 4)
+            withUnsafeMutableBytes(of: &steps[0]) { step in
+                let stepTail = tail.count > 256 ? UnsafeRawBufferPointer(rebasing: tail[256...]) : UnsafeRawBufferPointer(start: nil, count: 0)
+                step.copyMemory(from: UnsafeRawBufferPointer(rebasing: stepTail.prefix(step.count)))
+            }
+            desc.step_count = desc.step_count > 4 ? 4 : desc.step_count
+            var conv = qf_conv_desc()
+            withUnsafeMutableBytes(of: &conv) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<min(bytes.count, $0.count)])) }
+            conv.w_channels = conv.w_channels > 64 || conv.w_channels < 0 ? 1 : conv.w_channels
+            conv.out_channels = conv.w_channels > 1 ? conv.w_channels : min(max(conv.out_channels, 0), 64)
+            conv.step_count = min(conv.step_count, 4)
             floats.withUnsafeBufferPointer { scales in
                 ints.withUnsafeBufferPointer { points in
-                    desc.b_scales = scales.baseAddress
-                    desc.b_zero_points = desc.b_zero_points == nil ? nil : points.baseAddress
-                    desc.bias = desc.bias == nil ? nil : UnsafeRawPointer(points.baseAddress)
-                    _ = try? MatMulDescription.matMul(desc)
+                    for i in steps.indices {
+                        steps[i].values = scales.baseAddress
+                        steps[i].count = min(max(steps[i].count, -1), 64)
+                    }
+                    steps.withUnsafeBufferPointer { stepList in
+                        desc.b_scales = scales.baseAddress
+                        desc.b_zero_points = desc.b_zero_points == nil ? nil : points.baseAddress
+                        desc.bias = desc.bias == nil ? nil : UnsafeRawPointer(points.baseAddress)
+                        desc.steps = desc.steps == nil ? nil : stepList.baseAddress
+                        _ = try? MatMulDescription.matMul(desc)
+                        conv.w_scales = scales.baseAddress
+                        conv.w_zero_points = conv.w_zero_points == nil ? nil : points.baseAddress
+                        conv.bias = conv.bias == nil ? nil : UnsafeRawPointer(points.baseAddress)
+                        conv.steps = conv.steps == nil ? nil : stepList.baseAddress
+                        // Validation only (no compilation): a description that passes is a valid Conv2D.
+                        _ = try? ConvolutionDescription.conv(conv)
+                    }
                 }
             }
         }

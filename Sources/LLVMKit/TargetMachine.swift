@@ -1,5 +1,6 @@
 import CLLVM
 import Dispatch
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,6 +47,9 @@ public final class TargetMachine: @unchecked Sendable {
         self.features = features
     }
 
+    /// Serializes `unrecognizedNames`' redirection of standard error.
+    private static let stderrCapture = NSLock()
+
     /// What LLVM says about `cpu` and `features` for `triple` — its own lists decide, e.g.
     /// `'x' is not a recognized processor for this target` — without generating any code (LLVM
     /// only warns about an unknown name here, and aborts later when code is generated for it).
@@ -58,6 +62,10 @@ public final class TargetMachine: @unchecked Sendable {
         if LLVMGetTargetFromTriple(triple, &target, &message) != 0 {
             throw LLVMError("find target for triple \(triple)", LLVMError.takeMessage(message))
         }
+        // Standard error is one per process: two checks at once would each save the other's pipe
+        // as "the" standard error and one reader would wait forever. One check at a time.
+        stderrCapture.lock()
+        defer { stderrCapture.unlock() }
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { throw LLVMError("check target names", "cannot create a pipe") }
         // Drained while LLVM writes (another thread's output in that moment lands here too, and

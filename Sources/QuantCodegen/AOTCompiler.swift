@@ -33,10 +33,27 @@ public struct AOTRequest: Sendable {
     }
 }
 
+/// One operator kernel of an AOT library (any `OperatorKernel`), compiled for `isa` as function
+/// `symbol`: `void symbol(const qf_elementwise_args *)`, or for matmul-shaped kernels
+/// `void symbol(const qf_matmul_args *)` with its packing routine `symbol_pack`.
+public struct AOTOperatorRequest: Sendable {
+    public var symbol: String
+    public var kernel: OperatorKernel
+    public var isa: ISA
+
+    public init(symbol: String, kernel: OperatorKernel, isa: ISA) {
+        self.symbol = symbol
+        self.kernel = kernel
+        self.isa = isa
+    }
+}
+
 /// Several kernels compiled into one relocatable object for one target.
 public struct AOTLibrary: Sendable {
     public let target: CodegenTarget
     public let kernels: [AOTKernel]
+    /// The packed layout of each matmul-shaped operator kernel, by symbol.
+    public let operatorLayouts: [String: PackedLayout]
     /// The object file's bytes (ELF on Linux targets). The same requests give the same bytes.
     public let object: [UInt8]
 }
@@ -45,7 +62,8 @@ public struct AOTLibrary: Sendable {
 public enum AOTCompiler {
     /// Compiles every request, with its packing routine, into one object. Each instruction is
     /// checked against the target before any code is emitted.
-    public static func compileLibrary(_ requests: [AOTRequest], target: CodegenTarget,
+    /// `operators` are compiled into the same object (matmul-shaped ones with their packing routine).
+    public static func compileLibrary(_ requests: [AOTRequest], operators: [AOTOperatorRequest] = [], target: CodegenTarget,
                                       moduleName: String = "quantforge_kernels") throws(QuantError) -> AOTLibrary {
         var plans: [(AOTRequest, MatMulPlan)] = []
         for request in requests {
@@ -56,7 +74,17 @@ public enum AOTCompiler {
             try target.require(plan.instruction)
             plans.append((request, plan))
         }
-        let symbols = requests.map(\.symbol)
+        var operatorPlans: [String: MatMulPlan] = [:]
+        for request in operators {
+            guard request.symbol.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                throw .invalidShape(field: "symbol", reason: "'\(request.symbol)' is not a C identifier")
+            }
+            try target.require(try InstructionTable.instruction(for: request.isa))
+            if case let .matmul(op, schedule, convolution) = request.kernel {
+                operatorPlans[request.symbol] = try MatMulPlan(op: op, schedule: schedule, convolution: convolution)
+            }
+        }
+        let symbols = requests.map(\.symbol) + operators.map(\.symbol)
         if Set(symbols).count != symbols.count { throw .invalidShape(field: "symbol", reason: "kernel names must be unique") }
         for request in requests {
             // The AOT headers' argument struct stops at panel_end: no residual, no run-time A.
@@ -74,12 +102,21 @@ public enum AOTCompiler {
                 _ = try OperatorKernel.emitMatMul(plan, into: module, name: request.symbol, targetFeatures: machine.features)
                 PackingRoutineEmitter(plan).emit(into: module, name: request.symbol + "_pack")
             }
+            for request in operators {
+                if let plan = operatorPlans[request.symbol] {
+                    _ = try OperatorKernel.emitMatMul(plan, into: module, name: request.symbol, targetFeatures: machine.features)
+                    PackingRoutineEmitter(plan).emit(into: module, name: request.symbol + "_pack")
+                } else {
+                    _ = try request.kernel.emit(into: module, name: request.symbol, isa: request.isa, targetFeatures: machine.features)
+                }
+            }
             try MatMulModule.finish(module, name: moduleName, machine: machine)
             let kernels = plans.map { request, plan in
                 AOTKernel(op: request.op, schedule: request.schedule, target: target, symbol: request.symbol,
                           layout: plan.layout, instruction: plan.instruction)
             }
-            return AOTLibrary(target: target, kernels: kernels, object: try machine.emit(module, as: .object))
+            return AOTLibrary(target: target, kernels: kernels, operatorLayouts: operatorPlans.mapValues(\.layout),
+                              object: try machine.emit(module, as: .object))
         } catch let error as LLVMError {
             throw .compilationFailed(stage: error.operation, message: error.message)
         } catch {

@@ -54,7 +54,8 @@ struct PackingRoutineEmitter {
             return []
         }
 
-        // Pass 2: compensation[n] = -a_zp'·colsum[n] + K·a_zp'·b_zp'[n] + bias[n].
+        // Pass 2: compensation[n] = -a_zp'·colsum[n] + K·a_zp'·b_zp'[n] + bias[n]; with a run-time
+        // a_zp (layout.hasColumnSums) also Σ_k (b - b_zp)[n] = colsum[n] - K·b_zp'[n], what it multiplies.
         let bias = adjustment.foldedBias
         let constants = (0..<op.n).map { n -> IRValue in
             let term = Int32(op.k) &* adjustment.aZeroPoint &* adjustment.bZeroPoints[n] &+ (bias?[n] ?? 0)
@@ -62,10 +63,19 @@ struct PackingRoutineEmitter {
         }
         let table = module.addConstant("\(name).terms", context.constArray(i32, constants), alignment: 4)
         let aZero = context.constInt(i32, Int64(0 &- adjustment.aZeroPoint))
+        let zeroTable = layout.hasColumnSums
+            ? module.addConstant("\(name).kzp", context.constArray(i32, (0..<op.n).map {
+                context.constInt(i32, Int64(Int32(op.k) &* adjustment.bZeroPoints[$0]))
+            }), alignment: 4) : nil
         loops.loop("n", from: const(0), step: 1, while: { b.icmp(.slt, $0, const(op.n)) }) { n, _ in
             let sum = columnSum(n)
             let term = b.load(i32, from: b.byteOffset(table, b.mul(n, const(4))), align: 4)
-            b.store(b.add(b.mul(b.load(i32, from: sum, align: 4), aZero), term), to: sum, align: 4)
+            let total = b.load(i32, from: sum, align: 4)
+            if let zeroTable {
+                let kzp = b.load(i32, from: b.byteOffset(zeroTable, b.mul(n, const(4))), align: 4)
+                b.store(b.sub(total, kzp), to: b.byteOffset(packed, b.add(const(layout.columnSumsOffset), b.mul(n, const(4)))), align: 4)
+            }
+            b.store(b.add(b.mul(total, aZero), term), to: sum, align: 4)
             return []
         }
         b.retVoid()

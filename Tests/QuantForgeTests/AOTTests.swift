@@ -64,8 +64,13 @@ struct AOTTests {
         #expect(Self.generatedLLVMMajor != nil)
         let specs = try Self.transformerSpecs()
         #expect(specs.count == 18)
-        for set in Self.generatedSets {
-            let files = try AOTBuilder.build(specs, target: set.preset.target, library: set.library)
+        let operatorSpecs = try KernelSpec.parse(Data(contentsOf: Self.root.appendingPathComponent("generated/operators_spec.json")))
+        #expect(operatorSpecs.count == 12 && operatorSpecs.allSatisfy { $0.op == nil })
+        let operatorSets = Self.generatedSets.map { set in
+            (preset: set.preset, library: set.library.replacingOccurrences(of: "transformer", with: "operators"), folder: set.folder)
+        }
+        for (set, kernels) in Self.generatedSets.map({ ($0, specs) }) + operatorSets.map({ ($0, operatorSpecs) }) {
+            let files = try AOTBuilder.build(kernels, target: set.preset.target, library: set.library)
             for (name, bytes) in files {
                 let checkedIn = try Data(contentsOf: Self.root.appendingPathComponent("generated/\(set.folder)/\(name)"))
                 let same = Array(checkedIn) == bytes
@@ -95,16 +100,16 @@ struct AOTTests {
         let program = try Self.buildDriver(.host, library: set.library, directory: directory)
         var random = TestRandom(seed: 2024)
         for spec in try Self.transformerSpecs() {
-            let m = spec.op.m!, k = spec.op.k, n = spec.op.n
+            let m = spec.op!.m!, k = spec.op!.k, n = spec.op!.n
             let a = random.bytes(m * k), b = random.bytes(k * n)
             let c = try Self.runKernel(program, .host, name: spec.name, m: m, a: a, b: b, directory: directory)
-            #expect(c == ReferenceMatMul.run(spec.op, a: a, b: b, m: m), "\(spec.name)")
+            #expect(c == ReferenceMatMul.run(spec.op!, a: a, b: b, m: m), "\(spec.name)")
             if m == 16 {
                 // The packing routine in the object packs exactly as the Swift packer does.
                 let packed = try Self.runKernel(program, .host, name: spec.name, m: m, a: a, b: b, directory: directory, mode: "--pack-only")
-                let schedule = try DefaultSchedule.forMatMul(spec.op, isa: .avx512vnni, caches: AOTBuilder.referenceCaches)
+                let schedule = try DefaultSchedule.forMatMul(spec.op!, isa: .avx512vnni, caches: AOTBuilder.referenceCaches)
                 let swiftPacked = try b.withUnsafeBytes {
-                    try WeightPacker.pack(spec.op, b: $0, ldb: n, instruction: try schedule.instruction(),
+                    try WeightPacker.pack(spec.op!, b: $0, ldb: n, instruction: try schedule.instruction(),
                                           layout: try schedule.layout(k: k, n: n), signature: "")
                 }
                 #expect(packed == swiftPacked.contents, "\(spec.name) packing")
@@ -123,10 +128,10 @@ struct AOTTests {
         }
         let program = try Self.buildDriver(.aarch64, library: set.library, directory: directory)
         var random = TestRandom(seed: 7)
-        for spec in try Self.transformerSpecs() where spec.op.m! <= 16 {
-            let m = spec.op.m!, a = random.bytes(m * spec.op.k), b = random.bytes(spec.op.k * spec.op.n)
+        for spec in try Self.transformerSpecs() where spec.op!.m! <= 16 {
+            let m = spec.op!.m!, a = random.bytes(m * spec.op!.k), b = random.bytes(spec.op!.k * spec.op!.n)
             let c = try Self.runKernel(program, .aarch64, name: spec.name, m: m, a: a, b: b, directory: directory)
-            #expect(c == ReferenceMatMul.run(spec.op, a: a, b: b, m: m), "\(spec.name)")
+            #expect(c == ReferenceMatMul.run(spec.op!, a: a, b: b, m: m), "\(spec.name)")
         }
     }
 
@@ -144,9 +149,9 @@ struct AOTTests {
         try Self.write(files, to: directory)
         let program = try Self.buildDriver(.host, library: "qf_v3", directory: directory)
         for (spec, m) in zip(specs, [9, 17]) {
-            let a = random.bytes(m * spec.op.k), b = random.bytes(spec.op.k * spec.op.n)
+            let a = random.bytes(m * spec.op!.k), b = random.bytes(spec.op!.k * spec.op!.n)
             #expect(try Self.runKernel(program, .host, name: spec.name, m: m, a: a, b: b, directory: directory)
-                == ReferenceMatMul.run(spec.op, a: a, b: b, m: m), "\(spec.name)")
+                == ReferenceMatMul.run(spec.op!, a: a, b: b, m: m), "\(spec.name)")
         }
     }
 
@@ -236,7 +241,7 @@ struct AOTTests {
         #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "isa": "sse9"}]}"#)?.contains("kernels[0].isa") == true)
         #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "activation": {"clamp": [2, 1]}}]}"#) != nil)
         let ok = try KernelSpec.parse(Data(#"{"kernels": [{"name": "x", "m": null, "k": 4, "n": 2, "a": "s8", "b": "u8", "b_scales": [0.5, 0.25], "b_zero_points": [3, 4], "output": "f32", "bias": [1.5, -2], "activation": "relu"}]}"#.utf8))
-        #expect(ok[0].op.m == nil && ok[0].op.bQuant.granularity == .perChannel)
+        #expect(ok[0].op!.m == nil && ok[0].op!.bQuant.granularity == .perChannel)
     }
 
     @Test func templatesRefuseUnknownNames() throws {

@@ -132,3 +132,20 @@ def test_kernels_run_from_several_python_threads(best, rng):
         outputs = list(pool.map(lambda a: kernel(a, weights), inputs))
     for a, c in zip(inputs, outputs):
         np.testing.assert_array_equal(c, kernel(a, weights))
+
+
+def test_requantized_dynamic_linear(best, rng):
+    """u8 output of a dynamic linear: bias, ReLU, then v · (1 / y_scale) rounded (an epilogue chain)."""
+    m, k, n = 7, 50, 19
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.integers(-128, 128, (k, n), dtype=np.int8)
+    bias = rng.standard_normal(n).astype(np.float32)
+    kernel = best.dynamic_linear(k, n, per_row=True, b_scale=0.01, output="u8", y_scale=0.05, y_zero_point=100, bias=bias,
+                                 activation="relu")
+    got = kernel(a, kernel.pack(b))
+    q, scales, points = best.dynamic_quantize((m, k), per_row=True)(a)
+    acc = ((q.astype(np.int64) - points.astype(np.int64)[:, None]) @ b.astype(np.int64)).astype(np.float32)
+    multiplier = (scales * np.float32(0.01)).astype(np.float32)[:, None]
+    v = np.maximum((acc.astype(np.float64) * multiplier + bias).astype(np.float32), 0)  # the bias joins the multiply in one FMA
+    want = np.clip(np.rint(v * (np.float32(1) / np.float32(0.05))) + 100, 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(got, want)

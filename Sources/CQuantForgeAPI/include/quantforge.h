@@ -73,7 +73,9 @@ typedef enum qf_activation {
 
 /* Where A's scale and zero point come from. The dynamic modes take f32 A (a_type QF_TYPE_F32): each
  * call computes DynamicQuantizeLinear's u8 parameters for the whole of A or for each row (per
- * token), quantizes A while packing it and multiplies (ONNX Runtime's DynamicQuantizeMatMul). */
+ * token), quantizes A while packing it and multiplies (ONNX Runtime's DynamicQuantizeMatMul). Their
+ * output is QF_OUTPUT_DEQUANTIZED, or QF_OUTPUT_CHAIN (ending in f32, or requantized to u8/s8: the
+ * scale a_scale · b_scale is known only at run time, so QF_OUTPUT_REQUANTIZED is refused). */
 typedef enum qf_a_quantization {
     QF_A_CONSTANT = 0,
     QF_A_DYNAMIC_PER_TENSOR = 1,

@@ -71,39 +71,55 @@ public enum AOTBuilder {
                 throw .invalidSpec(path: file, reason: "cannot read: \(error)")
             }
         }
+        let names = specs.map(\.name)
+        if Set(names).count != names.count { throw .invalidSpec(path: "kernels", reason: "kernel names must be unique") }
+        // Matmuls are NAME.h's kernels; every other operator is in NAME_operators.h / .c.
+        let matmuls = specs.compactMap { spec in spec.op.map { (spec: spec, op: $0) } }
+        let operatorSpecs = specs.filter { $0.op == nil }
+        let isas = variants(for: target)
+        let operators = AOTOperatorLibrary(specs: operatorSpecs, multiISA: multiISA, variants: isas, caches: caches, target: target)
         var context: [String: TemplateValue] = [
             "library": .text(library), "upper_library": .text(library.uppercased()), "guard": .text(library.uppercased() + "_H"),
             "version": .text("\(generatorVersion) (LLVM \(LLVM.majorVersion))"), "triple": .text(target.triple),
-            "cpu": .text(target.cpu), "features": .text(target.features), "kernel_count": .text("\(specs.count)"),
+            "cpu": .text(target.cpu), "features": .text(target.features), "kernel_count": .text("\(matmuls.count)"),
+            "has_operators": .flag(!operatorSpecs.isEmpty),
         ]
+        /// NAME_operators.h and .c, when the library has operators.
+        func operatorFiles(_ compiled: AOTLibrary) throws(QuantError) -> [String: [UInt8]] {
+            guard !operatorSpecs.isEmpty else { return [:] }
+            var operatorContext = context.merging(try operators.context(compiled)) { $1 }
+            operatorContext["variant_list"] = .text((multiISA ? isas : Array(Set(operatorSpecs.flatMap { operators.isas(for: $0) }))
+                .sorted { $0.rawValue < $1.rawValue }).map(\.rawValue).joined(separator: ", "))
+            return ["\(library)_operators.h": Array(try Template.render(try readTemplate("operators.h.template"), operatorContext).utf8),
+                    "\(library)_operators.c": Array(try Template.render(try readTemplate("operators.c.template"), operatorContext).utf8)]
+        }
         if !multiISA {
             var requests: [AOTRequest] = []
-            for spec in specs {
+            for (spec, op) in matmuls {
                 let isa = spec.isa ?? bestISA(for: target)
                 let schedule = if let given = spec.schedule { given } else {
-                    try DefaultSchedule.forMatMul(spec.op, isa: isa, caches: caches)
+                    try DefaultSchedule.forMatMul(op, isa: isa, caches: caches)
                 }
-                requests.append(AOTRequest(symbol: spec.name, op: spec.op, schedule: schedule))
+                requests.append(AOTRequest(symbol: spec.name, op: op, schedule: schedule))
             }
-            let compiled = try AOTCompiler.compileLibrary(requests, target: target, moduleName: library)
+            let compiled = try AOTCompiler.compileLibrary(requests, operators: try operators.requests(), target: target, moduleName: library)
             context["kernels"] = .list(compiled.kernels.map(describe))
             let header = try Template.render(try readTemplate("matmul_library.h.template"), context)
-            return ["\(library).o": compiled.object, "\(library).h": Array(header.utf8)]
+            return ["\(library).o": compiled.object, "\(library).h": Array(header.utf8)].merging(try operatorFiles(compiled)) { $1 }
         }
-        let isas = variants(for: target)
         var requests: [AOTRequest] = []
-        for spec in specs {
+        for (spec, op) in matmuls {
             for isa in isas {
                 let schedule = if let given = spec.schedule, given.isa == isa { given } else {
-                    try DefaultSchedule.forMatMul(spec.op, isa: isa, caches: caches)
+                    try DefaultSchedule.forMatMul(op, isa: isa, caches: caches)
                 }
-                requests.append(AOTRequest(symbol: "\(spec.name)__\(isa.rawValue)", op: spec.op, schedule: schedule))
+                requests.append(AOTRequest(symbol: "\(spec.name)__\(isa.rawValue)", op: op, schedule: schedule))
             }
         }
-        let compiled = try AOTCompiler.compileLibrary(requests, target: target, moduleName: library)
+        let compiled = try AOTCompiler.compileLibrary(requests, operators: try operators.requests(), target: target, moduleName: library)
         context["variant_list"] = .text(isas.map(\.rawValue).joined(separator: ", "))
         context["variant_names"] = .text(isas.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
-        context["kernels"] = .list(specs.enumerated().map { index, spec in
+        context["kernels"] = .list(matmuls.map(\.spec).enumerated().map { index, spec in
             let variants = Array(compiled.kernels[(index * isas.count)..<((index + 1) * isas.count)])
             var item = describe(variants[0])
             item["symbol"] = .text(spec.name)
@@ -118,57 +134,71 @@ public enum AOTBuilder {
         let header = try Template.render(try readTemplate("multi_isa_library.h.template"), context)
         let dispatcher = try Template.render(try readTemplate("multi_isa_dispatch.c.template"), context)
         return ["\(library).o": compiled.object, "\(library).h": Array(header.utf8), "\(library)_dispatch.c": Array(dispatcher.utf8)]
+            .merging(try operatorFiles(compiled)) { $1 }
     }
 
-    /// What the header says about one kernel.
-    static func describe(_ kernel: AOTKernel) -> [String: TemplateValue] {
-        let op = kernel.op
-        func quant(_ q: QuantParams) -> String {
-            if q.granularity == .perTensor { return "scale \(q.scales[0]), zero point \(q.zeroPoints[0])" }
-            let points = Set(q.zeroPoints)
-            return "per-column scales (\(q.scales.count), \(q.scales.min()!)…\(q.scales.max()!)), zero point"
-                + (points.count == 1 ? " \(q.zeroPoints[0])" : "s \(q.zeroPoints.min()!)…\(q.zeroPoints.max()!)")
+    /// A tensor's quantization in words.
+    static func describe(quant q: QuantParams) -> String {
+        if q.granularity == .perTensor { return "scale \(q.scales[0]), zero point \(q.zeroPoints[0])" }
+        let points = Set(q.zeroPoints)
+        return "per-column scales (\(q.scales.count), \(q.scales.min()!)…\(q.scales.max()!)), zero point"
+            + (points.count == 1 ? " \(q.zeroPoints[0])" : "s \(q.zeroPoints.min()!)…\(q.zeroPoints.max()!)")
+    }
+
+    /// QuantizeLinear's parameters in words.
+    static func describe(axis q: AxisQuantization) -> String {
+        let range = "scales \(q.scales.min()!)…\(q.scales.max()!), zero points \(q.zeroPoints.min()!)…\(q.zeroPoints.max()!)"
+        guard let axis = q.axis else { return "per tensor: scale \(q.scales[0]), zero point \(q.zeroPoints[0])" }
+        return q.blockSize > 0 ? "blocks of \(q.blockSize) along axis \(axis): \(range)" : "per axis \(axis): \(range)"
+    }
+
+    static func describe(activation a: Activation) -> String {
+        switch a {
+        case .none: "no activation"
+        case .relu: "ReLU"
+        case let .clamp(lo, hi): "clamp to [\(lo), \(hi)]"
+        case .gelu: "GELU"
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
         }
-        func activation(_ a: Activation) -> String {
-            switch a {
-            case .none: "no activation"
-            case .relu: "ReLU"
-            case let .clamp(lo, hi): "clamp to [\(lo), \(hi)]"
-            case .gelu: "GELU"
-            case .sigmoid: "sigmoid"
-            case .tanh: "tanh"
-            }
-        }
-        let output: String
-        switch op.output {
+    }
+
+    /// A matmul's or convolution's output in words.
+    static func describe(output: MatMulOutput) -> String {
+        switch output {
         case .int32:
-            output = "int32 accumulators (ONNX MatMulInteger)"
+            return "int32 accumulators (ONNX MatMulInteger)"
         case let .requantized(r):
-            output = "requantized (ONNX QLinearMatMul): \(quant(r.output))\(r.bias == nil ? "" : ", int32 bias"), \(activation(r.activation))"
+            return "requantized (ONNX QLinearMatMul): \(describe(quant: r.output))\(r.bias == nil ? "" : ", int32 bias"), \(describe(activation: r.activation))"
         case let .dequantized(d):
-            output = "dequantized: acc · a_scale · b_scale[n]\(d.bias == nil ? "" : " + bias[n]"), \(activation(d.activation))"
+            return "dequantized: acc · a_scale · b_scale[n]\(d.bias == nil ? "" : " + bias[n]"), \(describe(activation: d.activation))"
         case let .chain(chain):
             let steps = chain.steps.map { step -> String in
                 switch step {
                 case .bias: "+ bias[n]"
                 case .scale: "· scale[n]"
-                case let .activation(a): activation(a)
+                case let .activation(a): describe(activation: a)
                 case .residualAdd: "+ residual"
                 }
             }
             let end: String = switch chain.output {
-            case let .requantize(type, params): "requantize to \(type.rawValue) (\(quant(params)))"
+            case let .requantize(type, params): "requantize to \(type.rawValue) (\(describe(quant: params)))"
             case .dequantize: "f32"
             }
-            output = "epilogue chain: acc · a_scale · b_scale[n], \((steps + [end]).joined(separator: ", "))"
+            return "epilogue chain: acc · a_scale · b_scale[n], \((steps + [end]).joined(separator: ", "))"
         }
+    }
+
+    /// What the header says about one kernel.
+    static func describe(_ kernel: AOTKernel) -> [String: TemplateValue] {
+        let op = kernel.op
         return [
             "symbol": .text(kernel.symbol), "upper": .text(kernel.symbol.uppercased()),
             "k": .text("\(op.k)"), "n": .text("\(op.n)"), "m": .text("\(op.m ?? 0)"),
             "m_description": .text(op.m.map { "fixed at \($0) (pass m = \($0))" } ?? "given per call"),
             "a_type": .text(op.aType.rawValue), "b_type": .text(op.bType.rawValue),
-            "output_type": .text(op.output.elementType.rawValue), "a_quant": .text(quant(op.aQuant)),
-            "b_quant": .text(quant(op.bQuant)), "output_description": .text(output),
+            "output_type": .text(op.output.elementType.rawValue), "a_quant": .text(describe(quant: op.aQuant)),
+            "b_quant": .text(describe(quant: op.bQuant)), "output_description": .text(describe(output: op.output)),
             "isa": .text(kernel.instruction.isa.rawValue), "mnemonic": .text(kernel.instruction.mnemonic),
             "schedule": .text(kernel.schedule.description), "packed_bytes": .text("\(kernel.layout.totalBytes)"),
             "layout": .text(kernel.layout.description), "panels": .text("\(kernel.layout.panels)"),

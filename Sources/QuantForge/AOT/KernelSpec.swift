@@ -11,15 +11,28 @@ import Foundation
 /// ```
 /// `m` null (or absent) makes M dynamic. `output` is int32, u8, s8 or f32; `bias` is int32 for
 /// u8/s8 and float for f32; `activation` is "none", "relu" or {"clamp": [lo, hi]}.
+///
+/// A kernel with `"op"` other than "matmul" is another operator ("conv", "dynamic_linear",
+/// "quantize", "dequantize", "dynamic_quantize", "qlinear_add", "qlinear_mul", "lookup"; fields in
+/// KernelSpec+Operators.swift and the README).
 public struct KernelSpec: Sendable {
     public let name: String
-    public let op: MatMul
+    public let operation: AOTOperator
     public let isa: ISA?
     public let schedule: MatMulSchedule?
 
+    /// The matmul, when the kernel is one.
+    public var op: MatMul? {
+        if case let .matmul(op) = operation { op } else { nil }
+    }
+
     public init(name: String, op: MatMul, isa: ISA? = nil, schedule: MatMulSchedule? = nil) {
+        self.init(name: name, operation: .matmul(op), isa: isa, schedule: schedule)
+    }
+
+    public init(name: String, operation: AOTOperator, isa: ISA? = nil, schedule: MatMulSchedule? = nil) {
         self.name = name
-        self.op = op
+        self.operation = operation
         self.isa = isa
         self.schedule = schedule
     }
@@ -44,6 +57,16 @@ public struct KernelSpec: Sendable {
 
     private static func parseKernel(_ f: SpecFields) throws(QuantError) -> KernelSpec {
         let name = try f.string("name")
+        if let kind = try f.optionalString("op"), kind != "matmul" {
+            guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                throw .invalidSpec(path: "\(f.path).name", reason: "'\(name)' is not a C identifier")
+            }
+            var isa: ISA? = nil
+            if let text = try f.optionalString("isa") {
+                do { isa = try ISA.parse(text) } catch { throw .invalidSpec(path: "\(f.path).isa", reason: error.description) }
+            }
+            return KernelSpec(name: name, operation: try AOTOperator.parse(kind, f), isa: isa)
+        }
         let m = try f.optionalInt("m"), k = try f.int("k"), n = try f.int("n")
         let op: MatMul
         do {
@@ -88,7 +111,7 @@ private func jsonNumber(_ raw: Any) -> NSNumber? {
 }
 
 /// Typed access to one spec object's fields, with errors that name the path.
-private struct SpecFields {
+struct SpecFields {
     let fields: [String: Any]
     let path: String
 
@@ -152,12 +175,12 @@ private struct SpecFields {
         guard let type = ElementType(rawValue: text) else { throw fail(key, "unknown element type '\(text)'") }
         return type
     }
-    func weightQuant(n: Int) throws(QuantError) -> QuantParams {
-        let scales = try floats("b_scales"), points = try int32s("b_zero_points")
+    func weightQuant(n: Int, prefix: String = "b") throws(QuantError) -> QuantParams {
+        let scales = try floats("\(prefix)_scales"), points = try int32s("\(prefix)_zero_points")
         if scales == nil && points == nil {
-            return .perTensor(scale: try float("b_scale", default: 1), zeroPoint: try int32("b_zero_point", default: 0))
+            return .perTensor(scale: try float("\(prefix)_scale", default: 1), zeroPoint: try int32("\(prefix)_zero_point", default: 0))
         }
-        let sharedScale = try float("b_scale", default: 1), sharedPoint = try int32("b_zero_point", default: 0)
+        let sharedScale = try float("\(prefix)_scale", default: 1), sharedPoint = try int32("\(prefix)_zero_point", default: 0)
         return .perChannel(scales: scales ?? Array(repeating: sharedScale, count: n), zeroPoints: points ?? [sharedPoint])
     }
     func activation() throws(QuantError) -> Activation {

@@ -18,13 +18,14 @@ enum CToolchain {
         architecture == .host ? "/usr/bin/cc" : CrossRunner.compiler
     }
 
-    /// Builds `program` from C sources and objects; fails the test with the compiler's message.
+    /// Builds `program` from C sources and objects (and `libraries`, e.g. "m"); fails the test with
+    /// the compiler's message.
     static func build(_ architecture: Architecture, sources: [URL], objects: [URL] = [], defines: [String] = [],
-                      includes: [URL] = [], output: URL) throws {
+                      includes: [URL] = [], libraries: [String] = [], output: URL) throws {
         try #require(FileManager.default.isExecutableFile(atPath: compiler(architecture)), "\(compiler(architecture)) is missing")
         var arguments = ["-O2", "-std=gnu11"] + (architecture == .aarch64 ? ["-static"] : [])
         arguments += includes.flatMap { ["-I", $0.path] } + defines.map { "-D" + $0 }
-        arguments += sources.map(\.path) + objects.map(\.path) + ["-o", output.path]
+        arguments += sources.map(\.path) + objects.map(\.path) + libraries.map { "-l" + $0 } + ["-o", output.path]
         let result = try run(compiler(architecture), arguments)
         try #require(result.status == 0, "compile failed: \(result.stderr)")
     }

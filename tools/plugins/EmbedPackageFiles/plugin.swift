@@ -9,7 +9,8 @@ import PackagePlugin
 struct EmbedPackageFiles: BuildToolPlugin {
     static let embedded: [String: [String]] = [
         "QuantForge": ["templates/matmul_library.h.template", "templates/multi_isa_library.h.template",
-                       "templates/multi_isa_dispatch.c.template", "templates/quantforge.pc.template"],
+                       "templates/multi_isa_dispatch.c.template", "templates/quantforge.pc.template",
+                       "templates/operators.h.template", "templates/operators.c.template"],
         "QuantForgeTooling": ["tools/drivers/operator_driver.c", "tools/drivers/driver_io.h",
                               "Sources/CQuantSupport/include/CQuantSupport.h"],
     ]

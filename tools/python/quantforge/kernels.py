@@ -439,12 +439,19 @@ class Context:
                        epilogue: Optional[Sequence[EpilogueStep]] = None) -> MatMulKernel:
         """A dynamic quantized linear: f32 A [M, K] is quantized to u8 per call (per row, i.e.
         per token, or per tensor) with DynamicQuantizeLinear's parameters and multiplied with
-        pre-packed int8 B (ONNX Runtime's DynamicQuantizeMatMul / MatMulIntegerToFloat)."""
+        pre-packed int8 B (ONNX Runtime's DynamicQuantizeMatMul / MatMulIntegerToFloat).
+        `output` "f32" (bias f32), or "u8" / "s8": requantized through an epilogue chain (an f32
+        bias, the activation, then round(v / y_scale) + y_zero_point)."""
+        if output == "int32":
+            raise ValueError("output: a dynamic linear writes f32, u8 or s8")
+        if output in ("u8", "s8") and epilogue is None:
+            # A's scale is known only per call: requantizing goes through an epilogue chain (an f32
+            # bias, then the activation, then v · (1 / y_scale)).
+            epilogue = ([("bias", bias)] if bias is not None else []) + ([("activation", activation)] if activation else [])
+            bias = activation = None
         keep: list = []
         desc = self._matmul_desc(m, k, n, "f32", b_type, 1.0, 0, b_scale, b_zero_point, output, y_scale, y_zero_point, bias,
                                  activation, epilogue, keep)
-        if output == "int32":
-            raise ValueError("output: a dynamic linear writes f32, u8 or s8")
         desc.a_quantization = _native.A_DYNAMIC_PER_ROW if per_row else _native.A_DYNAMIC_PER_TENSOR
         return MatMulKernel(self, self._compile(lib.qf_kernel_compile, desc), m, int(k), int(n), np.float32, DTYPES[b_type],
                             DTYPES[output], _residual_type(epilogue), dynamic=True)

@@ -1,0 +1,79 @@
+import QuantCodegen
+
+/// The operator of one kernel of an AOT library.
+public enum AOTOperator: Sendable {
+    case matmul(MatMul)
+    /// f32 A quantized per call (per tensor or per row), `MatMul.aQuantMode` at run time.
+    case dynamicLinear(MatMul)
+    case convolution(Conv2D)
+    case quantize(QuantizeLinear)
+    case dequantize(DequantizeLinear)
+    case dynamicQuantize(DynamicQuantizeLinear)
+    case binary(QLinearBinary)
+    case lookup(QuantizedLookup)
+
+    /// The spec's name of the operator.
+    public var kind: String {
+        switch self {
+        case .matmul: "matmul"
+        case .dynamicLinear: "dynamic_linear"
+        case .convolution: "conv"
+        case .quantize: "quantize"
+        case .dequantize: "dequantize"
+        case .dynamicQuantize: "dynamic_quantize"
+        case let .binary(op): op.kind == .add ? "qlinear_add" : "qlinear_mul"
+        case .lookup: "lookup"
+        }
+    }
+
+    /// The raw kernels the operator's C function calls, for `isa`: (part name, kernel). The parts
+    /// and their order do not depend on the ISA.
+    func parts(isa: ISA, caches: CacheSizes) throws(QuantError) -> [(part: String, kernel: OperatorKernel)] {
+        switch self {
+        case .matmul:
+            throw .invalidSpec(path: "op", reason: "matmuls are built by the matmul library path")
+        case let .dynamicLinear(op):
+            let parameters = try DynamicQuantizeLinear(rows: 1, columns: op.k, perRow: op.aQuantMode == .perRowAtRunTime)
+            return [("params", .dynamicQuantize(parameters, parametersOnly: true)),
+                    ("matmul", .matmul(op, try DefaultSchedule.forMatMul(op, isa: isa, caches: caches), convolution: nil))]
+        case let .convolution(conv):
+            var parts: [(part: String, kernel: OperatorKernel)] = []
+            if conv.layout == .nchw {
+                parts.append(("to_nhwc", .transpose(batch: conv.batch, rows: conv.inChannels, columns: conv.height * conv.width,
+                                                    elementBytes: conv.xType.byteSize)))
+                parts.append(("to_nchw", .transpose(batch: conv.batch, rows: conv.outputHeight * conv.outputWidth, columns: conv.outChannels,
+                                                    elementBytes: conv.output.elementType.byteSize)))
+            }
+            if conv.isDepthwise {
+                parts.append(("dw", .depthwise(conv)))
+                return parts
+            }
+            let schedule = try DefaultSchedule.forConvolution(conv, isa: isa, caches: caches)
+            let geometry = conv.isPointwise ? nil : ConvolutionGeometry(conv)
+            for (index, gemm) in try Self.distinctGroups(conv).unique.enumerated() {
+                parts.append(("g\(index)", .matmul(gemm, schedule, convolution: geometry)))
+            }
+            return parts
+        case let .quantize(op): return [("kernel", .quantize(op))]
+        case let .dequantize(op): return [("kernel", .dequantize(op))]
+        case let .dynamicQuantize(op): return [("kernel", .dynamicQuantize(op, parametersOnly: false))]
+        case let .binary(op): return [("kernel", .binary(op))]
+        case let .lookup(op): return [("kernel", .lookup(op))]
+        }
+    }
+
+    /// A convolution's group GEMMs without repeats, and which one each group runs.
+    static func distinctGroups(_ conv: Conv2D) throws(QuantError) -> (unique: [MatMul], groupPart: [Int]) {
+        var unique: [MatMul] = [], groupPart: [Int] = []
+        for g in 0..<conv.groups {
+            let gemm = try conv.groupMatMul(g)
+            if let index = unique.firstIndex(of: gemm) {
+                groupPart.append(index)
+            } else {
+                groupPart.append(unique.count)
+                unique.append(gemm)
+            }
+        }
+        return (unique, groupPart)
+    }
+}
