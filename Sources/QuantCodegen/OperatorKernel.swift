@@ -18,6 +18,8 @@ public enum OperatorKernel: Sendable, Hashable {
     case biasActivation(BiasActivation)
     case depthwise(Conv2D)
     case transpose(batch: Int, rows: Int, columns: Int, elementBytes: Int)
+    /// Rows of an f32 linear layer over weights packed in `F32LinearLayout`.
+    case f32Linear(F32Linear)
 
     /// A matmul kernel from its plan: lowered to the loop IR, then emitted.
     static func emitMatMul(_ plan: MatMulPlan, into module: Module, name: String, targetFeatures: String) throws -> IRValue {
@@ -56,6 +58,9 @@ public enum OperatorKernel: Sendable, Hashable {
         case let .depthwise(conv):
             return try DepthwiseKernelEmitter(conv: conv).emit(into: module, name: name, instruction: instruction,
                                                                targetFeatures: targetFeatures)
+        case let .f32Linear(op):
+            return F32LinearEmitter(op: op, layout: try F32LinearLayout(op, isa: isa))
+                .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .transpose(batch, rows, columns, elementBytes):
             return TransposeEmitter(batch: batch, rows: rows, columns: columns, elementBytes: elementBytes)
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)

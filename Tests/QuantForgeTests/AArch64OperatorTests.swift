@@ -6,7 +6,7 @@ import Testing
 /// Every operator's kernels built for AArch64 (NEON dot product) ahead of time, linked with a C
 /// driver and run under qemu-aarch64, bit-exact against the reference: quantize, dequantize,
 /// dynamic quantization, QLinearAdd, lookups, depthwise and implicit-GEMM convolution, the dynamic
-/// linear (f32 A, run-time parameters) and an epilogue chain with a residual.
+/// linear (f32 A, run-time parameters), an epilogue chain with a residual and the f32 linear.
 struct AArch64OperatorTests {
     /// The library's emulator with the tests' call shapes (a test fails when a run does).
     final class Harness {
@@ -72,6 +72,16 @@ struct AArch64OperatorTests {
         let rows = (0..<63).map { _ in random.float(-5...5) }
         let (gy, _, _) = try harness.elementwise(.biasActivation(biasGELU), x: rows.withUnsafeBytes { Array($0) }, end: 3, yBytes: 63 * 4)
         #expect(gy == rows.enumerated().map { biasGELU.apply($1, column: $0 % 21) }.withUnsafeBytes { Array($0) })
+        // The f32 linear (panels cut short: 37 outputs), from its bias, one fma per k.
+        let linear = try F32Linear(inputs: 29, outputs: 37, hasBias: true)
+        let w = (0..<(29 * 37)).map { _ in random.float(-1...1) }, bias = (0..<37).map { _ in random.float(-1...1) }
+        let inputs = (0..<(6 * 29)).map { _ in random.float(-2...2) }
+        let packed = w.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { try! F32LinearLayout(linear, isa: AArch64Emulator.isa).pack(weights: w, bias: $0) }
+        }
+        let (ly, _, _) = try harness.elementwise(.f32Linear(linear), x: inputs.withUnsafeBytes { Array($0) },
+                                                 x2: packed.withUnsafeBytes { Array($0) }, end: 6, yBytes: 6 * 37 * 4)
+        #expect(ly == ReferenceOperators.f32Linear(linear, x: inputs, weights: w, bias: bias, rows: 6).withUnsafeBytes { Array($0) })
     }
 
     @Test func convolutionsUnderQemu() throws {

@@ -102,6 +102,19 @@ public enum ReferenceOperators {
         return out
     }
 
+    /// `F32Linear` on `rows` rows: from the bias, one fused multiply-add per k in increasing k.
+    public static func f32Linear(_ op: F32Linear, x: [Float], weights: [Float], bias: [Float]?, rows: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * op.outputs)
+        for m in 0..<rows {
+            for n in 0..<op.outputs {
+                var sum = bias?[n] ?? 0
+                for k in 0..<op.inputs { sum = sum.addingProduct(x[m * op.inputs + k], weights[n * op.inputs + k]) }
+                y[m * op.outputs + n] = sum
+            }
+        }
+        return y
+    }
+
     public static func lookup(_ op: QuantizedLookup, _ x: [UInt8]) -> [UInt8] {
         let table = op.table
         return x.map { table[Int($0)] }

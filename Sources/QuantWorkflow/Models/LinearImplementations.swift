@@ -10,24 +10,28 @@ public protocol LinearImplementation: AnyObject {
     var weightBytes: Int { get }
 }
 
-/// The f32 baseline: `F32GEMM` (OpenBLAS) then a JIT-compiled bias + activation pass.
+/// The f32 baseline: QuantForge's generated f32 linear kernel (`F32Linear`: weights and bias packed
+/// once, bias added in its accumulators), then a JIT-compiled activation pass when there is one.
+/// (OpenBLAS repacks the weights on every call, which at a few rows costs more than the products.)
 public final class F32LinearImplementation: LinearImplementation {
     let linear: MiniLM.Linear
-    let epilogue: BiasActivationKernel
+    let kernel: F32LinearKernel
+    let weights: F32LinearWeights
+    let activation: BiasActivationKernel?
 
     public init(_ linear: MiniLM.Linear, activation: Activation, engine: Engine) throws(ModelError) {
         self.linear = linear
         do {
-            epilogue = try engine.compile(try BiasActivation(columns: linear.outputs, bias: linear.bias, activation: activation))
+            kernel = try engine.compile(try F32Linear(inputs: linear.inputs, outputs: linear.outputs, hasBias: true))
+            weights = try kernel.packWeights(linear.weights, bias: linear.bias)
+            self.activation = activation == .none ? nil
+                : try engine.compile(try BiasActivation(columns: linear.outputs, bias: nil, activation: activation))
         } catch { throw .quantization(error) }
     }
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        linear.weights.withUnsafeBufferPointer { w in
-            F32GEMM.shared.multiply(m: rows, n: linear.outputs, k: linear.inputs, a: x, lda: linear.inputs, b: w.baseAddress!,
-                                    ldb: linear.inputs, transposeB: true, c: y, ldc: linear.outputs)
-        }
-        epilogue.run(x: UnsafePointer(y), y: y, rows: rows)
+        kernel.run(x: x, rows: rows, weights: weights, y: y)
+        activation?.run(x: UnsafePointer(y), y: y, rows: rows)
     }
 
     public var weightBytes: Int { (linear.weights.count + linear.bias.count) * 4 }
