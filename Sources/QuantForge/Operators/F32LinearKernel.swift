@@ -43,8 +43,9 @@ public final class F32LinearKernel: Sendable {
     }
 
     /// y[rows × outputs] = x[rows × inputs] · Wᵀ (+ bias); the caller vouches for the buffers' sizes.
-    public func run(x: UnsafePointer<Float>, rows: Int, weights: F32LinearWeights, y: UnsafeMutablePointer<Float>) {
-        precondition(weights.layout == layout, "weights packed for another layout")
+    public func run(x: UnsafePointer<Float>, rows: Int, weights: F32LinearWeights, y: UnsafeMutablePointer<Float>) throws(QuantError) {
+        if weights.layout != layout { throw .weightsMismatch(reason: "packed for another f32 linear layout") }
+        if rows < 0 || rows > MatMul.maxDimension { throw .invalidShape(field: "rows", reason: "\(rows) is out of range") }
         weights.values.withUnsafeBufferPointer { packed in
             guard let pool, rows >= 2 * F32LinearLayout.tileRows * pool.threadCount else {
                 compiled.callUnchecked(x: UnsafeRawPointer(x), x2: UnsafeRawPointer(packed.baseAddress), y: UnsafeMutableRawPointer(y),
@@ -67,7 +68,16 @@ public final class F32LinearKernel: Sendable {
         }
         let rows = x.count / op.inputs
         var y = [Float](repeating: 0, count: rows * op.outputs)
-        x.withUnsafeBufferPointer { x in y.withUnsafeMutableBufferPointer { run(x: x.baseAddress!, rows: rows, weights: weights, y: $0.baseAddress!) } }
+        guard rows > 0 else { return y }
+        do {
+            try x.withUnsafeBufferPointer { x in
+                try y.withUnsafeMutableBufferPointer { try run(x: x.baseAddress!, rows: rows, weights: weights, y: $0.baseAddress!) }
+            }
+        } catch let error as QuantError {
+            throw error
+        } catch {
+            fatalError("unreachable: \(error)")
+        }
         return y
     }
 

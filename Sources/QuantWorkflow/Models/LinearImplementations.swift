@@ -30,7 +30,11 @@ public final class F32LinearImplementation: LinearImplementation {
     }
 
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        kernel.run(x: x, rows: rows, weights: weights, y: y)
+        do {
+            try kernel.run(x: x, rows: rows, weights: weights, y: y)
+        } catch {
+            fatalError("unreachable: the weights were packed by this kernel at init (\(error))")
+        }
         activation?.run(x: UnsafePointer(y), y: y, rows: rows)
     }
 
