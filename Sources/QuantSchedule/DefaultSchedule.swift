@@ -7,19 +7,26 @@ public enum DefaultSchedule {
     public static func forMatMul(_ op: MatMul, isa: ISA, caches: CacheSizes = HostCPU.current.caches) throws(QuantError) -> MatMulSchedule {
         let instruction = try InstructionTable.instruction(for: isa)
         let rowSums = needsRowSums(op, instruction: instruction)
-        // The register tile computing the most of C per K step (MR × NR) that fits the register file
-        // (one register spare), at most 4 output vectors wide and no wider than N needs; ties go to
-        // the wider tile.
+        // The register tile computing the most useful C per K step (MR × NR, times the share of
+        // the panels' columns that N fills) that fits the register file (one register spare), at
+        // most 4 output vectors wide and no wider than N needs; ties go to the wider tile. (N = 96 on
+        // AVX-512: 8 rows × 3 vectors fill two panels, 6 × 4 leave half of the second one empty.)
         let step = instruction.vectorsPerOutput
         let columnsNeeded = (op.n + instruction.columnsPerVector - 1) / instruction.columnsPerVector
         let widest = max(step, min(4 * step, (columnsNeeded + step - 1) / step * step))
+        func usefulWork(rows: Int, vectors: Int) -> Double {
+            let padded = (columnsNeeded + vectors - 1) / vectors * vectors
+            return Double(rows * vectors) * Double(columnsNeeded) / Double(padded)
+        }
         var best = (rows: 1, vectors: step)
         for vectors in stride(from: step, through: widest, by: step) {
             var rows = 0
             while rows < 8, MatMulSchedule(isa: isa, rowsPerTile: rows + 1, vectorsPerRow: vectors, kUnroll: 4)
                 .registerPressure(rowSums: rowSums, rowsPerInstruction: instruction.rowsPerInstruction)
                 <= instruction.vectorRegisters - 1 { rows += 1 }
-            if rows >= 1 && rows * vectors >= best.rows * best.vectors { best = (rows, vectors) }
+            if rows >= 1 && usefulWork(rows: rows, vectors: vectors) >= usefulWork(rows: best.rows, vectors: best.vectors) {
+                best = (rows, vectors)
+            }
         }
         var rows = best.rows
         let vectors = best.vectors
