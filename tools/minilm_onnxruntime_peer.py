@@ -19,7 +19,6 @@ import json
 import math
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,9 @@ from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from tokenizers import Tokenizer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from minilm_reference import load_safetensors  # noqa: E402  (the one safetensors reader of tools/)
+
 SENTENCES = [
     "A man is playing a guitar.", "The new movie is awesome.", "Quantized neural networks run faster on CPUs.",
     "How do I bake sourdough bread at home?", "The stock market fell sharply after the announcement.",
@@ -42,19 +44,6 @@ SENTENCES = [
     "She plays the violin in the city orchestra.", "Compilers translate source code into machine instructions.",
     "The museum reopened after a long renovation.",
 ] * 2  # 32 sentences
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    tensors = {}
-    for name, info in header.items():
-        if name != "__metadata__":
-            start, end = info["data_offsets"]
-            tensors[name] = np.frombuffer(data[start:end], dtype={"F32": np.float32, "I64": np.int64}[info["dtype"]]).reshape(info["shape"])
-    return tensors
 
 
 def build_model(t):

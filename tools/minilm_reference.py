@@ -105,4 +105,5 @@ def main():
     print("wrote", os.path.normpath(out))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -78,6 +78,7 @@ public enum AOTBuilder {
         let operatorSpecs = specs.filter { $0.op == nil }
         let isas = variants(for: target)
         let operators = AOTOperatorLibrary(specs: operatorSpecs, multiISA: multiISA, variants: isas, caches: caches, target: target)
+        let operatorRequests = try operators.requests()
         var context: [String: TemplateValue] = [
             "library": .text(library), "upper_library": .text(library.uppercased()), "guard": .text(library.uppercased() + "_H"),
             "version": .text("\(generatorVersion) (LLVM \(LLVM.majorVersion))"), "triple": .text(target.triple),
@@ -87,7 +88,7 @@ public enum AOTBuilder {
         /// NAME_operators.h and .c, when the library has operators.
         func operatorFiles(_ compiled: AOTLibrary) throws(QuantError) -> [String: [UInt8]] {
             guard !operatorSpecs.isEmpty else { return [:] }
-            var operatorContext = context.merging(try operators.context(compiled)) { $1 }
+            var operatorContext = context.merging(try operators.context(compiled, requests: operatorRequests)) { $1 }
             operatorContext["variant_list"] = .text((multiISA ? isas : Array(Set(operatorSpecs.flatMap { operators.isas(for: $0) }))
                 .sorted { $0.rawValue < $1.rawValue }).map(\.rawValue).joined(separator: ", "))
             return ["\(library)_operators.h": Array(try Template.render(try readTemplate("operators.h.template"), operatorContext).utf8),
@@ -102,7 +103,7 @@ public enum AOTBuilder {
                 }
                 requests.append(AOTRequest(symbol: spec.name, op: op, schedule: schedule))
             }
-            let compiled = try AOTCompiler.compileLibrary(requests, operators: try operators.requests(), target: target, moduleName: library)
+            let compiled = try AOTCompiler.compileLibrary(requests, operators: operatorRequests, target: target, moduleName: library)
             context["kernels"] = .list(compiled.kernels.map(describe))
             let header = try Template.render(try readTemplate("matmul_library.h.template"), context)
             return ["\(library).o": compiled.object, "\(library).h": Array(header.utf8)].merging(try operatorFiles(compiled)) { $1 }
@@ -116,7 +117,7 @@ public enum AOTBuilder {
                 requests.append(AOTRequest(symbol: "\(spec.name)__\(isa.rawValue)", op: op, schedule: schedule))
             }
         }
-        let compiled = try AOTCompiler.compileLibrary(requests, operators: try operators.requests(), target: target, moduleName: library)
+        let compiled = try AOTCompiler.compileLibrary(requests, operators: operatorRequests, target: target, moduleName: library)
         context["variant_list"] = .text(isas.map(\.rawValue).joined(separator: ", "))
         context["variant_names"] = .text(isas.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
         context["kernels"] = .list(matmuls.map(\.spec).enumerated().map { index, spec in

@@ -33,10 +33,11 @@ struct AOTOperatorLibrary {
         return requests
     }
 
-    /// The templates' context, given the compiled library (for the packed layouts).
-    func context(_ compiled: AOTLibrary) throws(QuantError) -> [String: TemplateValue] {
+    /// The templates' context, given the raw kernels `requests()` listed and the library compiled
+    /// from them (for the packed layouts).
+    func context(_ compiled: AOTLibrary, requests: [AOTOperatorRequest]) throws(QuantError) -> [String: TemplateValue] {
         var rawKernels: [[String: TemplateValue]] = [], rawPackers: [[String: TemplateValue]] = []
-        for request in try requests() {
+        for request in requests {
             rawKernels.append(["raw_symbol": .text(request.symbol)])
             if compiled.operatorLayouts[request.symbol] != nil { rawPackers.append(["raw_symbol": .text(request.symbol + "_pack")]) }
         }
