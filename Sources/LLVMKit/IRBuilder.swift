@@ -43,6 +43,8 @@ public final class IRBuilder {
     public func and(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildAnd(ref, a, b, name) }
     public func or(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildOr(ref, a, b, name) }
     public func shl(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildShl(ref, a, b, name) }
+    public func lshr(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildLShr(ref, a, b, name) }
+    public func ashr(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildAShr(ref, a, b, name) }
     public func fadd(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildFAdd(ref, a, b, name) }
     public func fsub(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildFSub(ref, a, b, name) }
     public func fmul(_ a: LLVMValueRef, _ b: LLVMValueRef, _ name: String = "") -> LLVMValueRef { LLVMBuildFMul(ref, a, b, name) }
@@ -120,6 +122,12 @@ public final class IRBuilder {
             result = LLVMBuildShuffleVector(ref, result, widened(part), mask(indices), index == parts.count - 1 ? name : "")
         }
         return result
+    }
+
+    /// The lanes of `a` (indices 0..<n) and `b` (n..<2n) picked by `indices`, in their order.
+    public func shuffle(_ a: LLVMValueRef, _ b: LLVMValueRef, _ indices: [Int]) -> LLVMValueRef {
+        let mask = context.constVector(indices.map { context.constInt(context.i32, Int64($0)) })
+        return LLVMBuildShuffleVector(ref, a, b, mask, "")
     }
 
     /// Lanes `start..<start + count` of `vector`.

@@ -20,6 +20,10 @@ public enum OperatorKernel: Sendable, Hashable {
     case transpose(batch: Int, rows: Int, columns: Int, elementBytes: Int)
     /// Rows of an f32 linear layer over weights packed in `F32LinearLayout`.
     case f32Linear(F32Linear)
+    /// Panels of an `NBitsLinear` over weights packed in `NBitsLayout` (rows in `extra`).
+    case nbitsLinear(NBitsLinear)
+    /// Rows of A quantized per block for an int8-mode `NBitsLinear`.
+    case nbitsQuantizeA(NBitsLinear)
 
     /// A matmul kernel from its plan: lowered to the loop IR, then emitted.
     static func emitMatMul(_ plan: MatMulPlan, into module: Module, name: String, targetFeatures: String) throws -> IRValue {
@@ -60,6 +64,12 @@ public enum OperatorKernel: Sendable, Hashable {
                                                                targetFeatures: targetFeatures)
         case let .f32Linear(op):
             return F32LinearEmitter(op: op, layout: try F32LinearLayout(op, isa: isa))
+                .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        case let .nbitsLinear(op):
+            return try NBitsLinearEmitter(layout: try NBitsLayout(op, isa: isa))
+                .emit(into: module, name: name, instruction: try NBitsLayout.instruction(for: isa), targetFeatures: targetFeatures)
+        case let .nbitsQuantizeA(op):
+            return NBitsQuantizeAEmitter(layout: try NBitsLayout(op, isa: isa))
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .transpose(batch, rows, columns, elementBytes):
             return TransposeEmitter(batch: batch, rows: rows, columns: columns, elementBytes: elementBytes)

@@ -18,9 +18,9 @@ struct AArch64OperatorTests {
 
         /// Runs an elementwise kernel; returns (y, extra, extra2).
         func elementwise(_ kernel: OperatorKernel, x: [UInt8], x2: [UInt8]? = nil, begin: Int = 0, end: Int = 0,
-                         yBytes: Int, extraBytes: Int = 0, extra2Bytes: Int = 0) throws -> ([UInt8], [UInt8], [UInt8]) {
+                         yBytes: Int, extraBytes: Int = 0, extra2Bytes: Int = 0, extraInteger: Int? = nil) throws -> ([UInt8], [UInt8], [UInt8]) {
             let out = try emulator.runElementwise(try emulator.build(kernel), x: x, x2: x2, begin: begin, end: end, yBytes: yBytes,
-                                                  extraBytes: extraBytes, extra2Bytes: extra2Bytes)
+                                                  extraBytes: extraBytes, extra2Bytes: extra2Bytes, extraInteger: extraInteger)
             return (out.y, out.extra, out.extra2)
         }
 
@@ -82,6 +82,49 @@ struct AArch64OperatorTests {
         let (ly, _, _) = try harness.elementwise(.f32Linear(linear), x: inputs.withUnsafeBytes { Array($0) },
                                                  x2: packed.withUnsafeBytes { Array($0) }, end: 6, yBytes: 6 * 37 * 4)
         #expect(ly == ReferenceOperators.f32Linear(linear, x: inputs, weights: w, bias: bias, rows: 6).withUnsafeBytes { Array($0) })
+    }
+
+    /// MatMulNBits-style linears on NEON sdot: 4 and 8 bits (8 bits stored as s8), both zero-point
+    /// forms and compute modes, K with a partial block, N with a partial panel, leftover rows.
+    @Test func nbitsLinearUnderQemu() throws {
+        let harness = try Harness()
+        var random = TestRandom(seed: 1203)
+        for (index, bits) in [4, 8, 4, 8].enumerated() {
+            let op = try NBitsLinear(inputs: 75, outputs: 21, bits: bits, blockSize: index < 2 ? 16 : 32,
+                                     zeroPoints: index % 3 == 0 ? .perBlock : .midpoint, compute: index < 2 ? .int8 : .f32,
+                                     hasBias: index != 1, activation: index == 2 ? .gelu : .none)
+            let rows = 6
+            let layout = try NBitsLayout(op, isa: AArch64Emulator.isa)
+            let b = random.bytes(op.quantizedWeightBytes), scales = (0..<op.scaleCount).map { _ in random.float(0.001...0.02) }
+            let zp = op.zeroPoints == .perBlock ? random.bytes(op.zeroPointBytes) : nil
+            let bias = op.hasBias ? (0..<21).map { _ in random.float(-1...1) } : nil
+            let a = (0..<(rows * 75)).map { _ in random.float(-4...4) }
+            var packed = [UInt8](repeating: 0, count: layout.byteCount)
+            b.withUnsafeBufferPointer { b in
+                scales.withUnsafeBufferPointer { s in
+                    packed.withUnsafeMutableBytes { out in
+                        let z = zp.map { Array($0) }
+                        if let z { z.withUnsafeBufferPointer { zb in layout.pack(b: b, scales: s, zeroPoints: zb, bias: nil, into: out) } }
+                        else { layout.pack(b: b, scales: s, zeroPoints: nil, bias: nil, into: out) }
+                    }
+                }
+            }
+            if let bias { packed.withUnsafeMutableBytes { out in for (n, v) in bias.enumerated() { out.storeBytes(of: v, toByteOffset: layout.biasOffset + 4 * n, as: Float.self) } } }
+            var input = a.withUnsafeBytes { Array($0) }
+            if op.compute == .int8 {
+                let (quantized, _, _) = try harness.elementwise(.nbitsQuantizeA(op), x: input, end: rows, yBytes: rows * layout.quantizedRowStride)
+                for m in 0..<rows {
+                    let row = ReferenceOperators.quantizeRowPerBlock(a[(m * 75)..<((m + 1) * 75)], blockSize: op.blockSize)
+                    let base = m * layout.quantizedRowStride
+                    #expect(Array(quantized[base..<(base + row.values.count)]) == row.values.map { UInt8(bitPattern: $0) }, "row \(m)")
+                }
+                input = quantized
+            }
+            let (y, _, _) = try harness.elementwise(.nbitsLinear(op), x: input, x2: packed, begin: 0, end: layout.panels,
+                                                    yBytes: rows * 21 * 4, extraInteger: rows)
+            let expected = ReferenceOperators.nbitsLinear(op, a: a, rows: rows, b: b, scales: scales, zeroPoints: zp, bias: bias)
+            #expect(y == expected.withUnsafeBytes { Array($0) }, "\(bits)-bit \(op.zeroPoints) \(op.compute)")
+        }
     }
 
     @Test func convolutionsUnderQemu() throws {

@@ -1,9 +1,11 @@
 /* Runs one AOT-compiled QuantForge operator kernel (`qf_kernel`) on inputs read from files.
  *   operator_driver elementwise X X2 BEGIN END Y_BYTES EXTRA_BYTES EXTRA2_BYTES OUT_Y OUT_EXTRA OUT_EXTRA2
  *   operator_driver matmul A LDA PACKED_B M PANELS C_BYTES LDC RESIDUAL LDR A_SCALES A_ZERO_POINTS OUT_C
- * An input named "-" is NULL. Outputs are written whole. */
+ * An input named "-" is NULL. Outputs are written whole. EXTRA_BYTES "=N" passes the integer N in
+ * `extra` instead of a buffer (kernels that take a count there), and writes no OUT_EXTRA. */
 #include "CQuantSupport.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +36,13 @@ static void write_file(const char *path, const void *data, const char *bytes) {
 
 int main(int argc, char **argv) {
     if (argc == 12 && strcmp(argv[1], "elementwise") == 0) {
-        qf_elementwise_args args = {read_input(argv[2]), read_input(argv[3]), zeroed(argv[6]), zeroed(argv[7]), zeroed(argv[8]),
+        int extra_is_integer = argv[7][0] == '=';
+        void *extra = extra_is_integer ? (void *)(intptr_t)atol(argv[7] + 1) : zeroed(argv[7]);
+        qf_elementwise_args args = {read_input(argv[2]), read_input(argv[3]), zeroed(argv[6]), extra, zeroed(argv[8]),
                                     atol(argv[4]), atol(argv[5])};
         qf_kernel(&args);
         write_file(argv[9], args.y, argv[6]);
-        write_file(argv[10], args.extra, argv[7]);
+        if (!extra_is_integer) write_file(argv[10], args.extra, argv[7]);
         write_file(argv[11], args.extra2, argv[8]);
         return 0;
     }

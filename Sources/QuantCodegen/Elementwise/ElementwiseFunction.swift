@@ -23,6 +23,8 @@ struct ElementwiseFunction {
     let y: IRValue
     let extra: IRValue
     let extra2: IRValue
+    /// `extra` as the integer it holds, for kernels that pass a count there.
+    let extraInteger: IRValue
     let begin: IRValue
     let end: IRValue
 
@@ -54,6 +56,7 @@ struct ElementwiseFunction {
         x2 = builder.intToPtr(fields[1], to: bytePointer)
         y = builder.intToPtr(fields[2], to: bytePointer)
         extra = builder.intToPtr(fields[3], to: bytePointer)
+        extraInteger = fields[3]
         extra2 = builder.intToPtr(fields[4], to: bytePointer)
         begin = fields[5]
         end = fields[6]

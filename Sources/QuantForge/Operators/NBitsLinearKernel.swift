@@ -1,0 +1,149 @@
+import QuantCodegen
+import QuantRuntime
+
+/// An `NBitsLinear`'s weights (and bias) packed once in its kernel's `NBitsLayout`, 64-byte aligned.
+public final class NBitsWeights: @unchecked Sendable {
+    public let layout: NBitsLayout
+    let bytes: UnsafeMutableRawBufferPointer
+
+    init(layout: NBitsLayout) {
+        self.layout = layout
+        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(layout.byteCount, 64), alignment: 64)
+    }
+    deinit { bytes.deallocate() }
+
+    public var byteCount: Int { layout.byteCount }
+}
+
+/// A compiled `NBitsLinear` (MatMulNBits): f32 rows in, f32 rows out. The int8 mode first
+/// quantizes A per block (one generated kernel, rows split across threads), then the linear kernel
+/// runs with the output's column panels split across the engine's threads (each thread streams
+/// its own share of the weights). Thread-safe.
+public final class NBitsLinearKernel: Sendable {
+    public let op: NBitsLinear
+    public let layout: NBitsLayout
+    public let linear: CompiledElementwiseKernel
+    public let quantizeA: CompiledElementwiseKernel?
+    private let pool: ThreadPool?
+
+    init(op: NBitsLinear, layout: NBitsLayout, linear: CompiledElementwiseKernel, quantizeA: CompiledElementwiseKernel?, pool: ThreadPool?) {
+        self.op = op
+        self.layout = layout
+        self.linear = linear
+        self.quantizeA = quantizeA
+        self.pool = pool
+    }
+
+    /// Packs MatMulNBits' inputs: `b` [N, blocks, blockSize·bits/8], `scales` [N·blocks] (f32; f16
+    /// through `NBitsLinear.scales(fromHalf:)`), `zeroPoints` [N, ⌈blocks·bits/8⌉] exactly when the
+    /// op has per-block zero points, `bias` [N] exactly when it has one. Scales must be finite.
+    public func packWeights(b: [UInt8], scales: [Float], zeroPoints: [UInt8]? = nil, bias: [Float]? = nil) throws(QuantError) -> NBitsWeights {
+        if b.count != op.quantizedWeightBytes {
+            throw .invalidShape(field: "b", reason: "\(b.count) bytes; \(op.outputs)×\(op.blocksPerColumn) blocks of \(op.blockBytes) need \(op.quantizedWeightBytes)")
+        }
+        if scales.count != op.scaleCount {
+            throw .invalidShape(field: "scales", reason: "\(scales.count) values; \(op.outputs)×\(op.blocksPerColumn) blocks need \(op.scaleCount)")
+        }
+        if let bad = scales.firstIndex(where: { !$0.isFinite }) { throw .invalidScale(field: "scales", index: bad, value: scales[bad]) }
+        switch (op.zeroPoints, zeroPoints) {
+        case (.midpoint, .some):
+            throw .invalidArgument(field: "zeroPoints", reason: "this linear uses the midpoint \(op.midpoint); it takes no zero points")
+        case (.perBlock, .none):
+            throw .invalidArgument(field: "zeroPoints", reason: "this linear has per-block zero points: pass them")
+        case let (.perBlock, .some(zp)) where zp.count != op.zeroPointBytes:
+            throw .invalidShape(field: "zeroPoints", reason: "\(zp.count) bytes; \(op.outputs) columns of \(op.zeroPointBytesPerColumn) need \(op.zeroPointBytes)")
+        default: break
+        }
+        if op.hasBias != (bias != nil) {
+            throw .invalidArgument(field: "bias", reason: op.hasBias ? "this linear has a bias: pass it" : "this linear has no bias")
+        }
+        if let bias, bias.count != op.outputs { throw .invalidShape(field: "bias", reason: "\(bias.count) values for \(op.outputs) outputs") }
+        let weights = NBitsWeights(layout: layout)
+        b.withUnsafeBufferPointer { b in
+            scales.withUnsafeBufferPointer { scales in
+                Self.withOptional(zeroPoints) { zp in
+                    Self.withOptional(bias) { bias in layout.pack(b: b, scales: scales, zeroPoints: zp, bias: bias, into: weights.bytes) }
+                }
+            }
+        }
+        return weights
+    }
+
+    private static func withOptional<T, R>(_ array: [T]?, _ body: (UnsafeBufferPointer<T>?) -> R) -> R {
+        guard let array else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0) }
+    }
+
+    /// y [rows × N] = act(a [rows × K] · Wᵀ + bias); the caller vouches for the buffers' sizes.
+    public func run(a: UnsafePointer<Float>, rows: Int, weights: NBitsWeights, y: UnsafeMutablePointer<Float>) throws(QuantError) {
+        if weights.layout != layout { throw .weightsMismatch(reason: "packed for another NBitsLinear layout") }
+        if rows < 0 || rows > MatMul.maxDimension { throw .invalidShape(field: "rows", reason: "\(rows) is out of range") }
+        guard rows > 0 else { return }
+        let threads = pool?.threadCount ?? 1
+        var input = UnsafeRawPointer(a)
+        var quantized: UnsafeMutableRawBufferPointer?
+        defer { quantized?.deallocate() }
+        if let quantizeA {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: rows * layout.quantizedRowStride, alignment: 64)
+            quantized = buffer
+            let call = Call(x: UnsafeRawPointer(a), weights: nil, y: buffer.baseAddress!, rows: rows)
+            if let pool, rows >= 2 * threads {
+                pool.run(tasks: threads) { task in
+                    quantizeA.callUnchecked(x: call.x, y: call.y, begin: rows * task / threads, end: rows * (task + 1) / threads)
+                }
+            } else {
+                quantizeA.callUnchecked(x: call.x, y: call.y, begin: 0, end: rows)
+            }
+            input = UnsafeRawPointer(buffer.baseAddress!)
+        }
+        let panels = layout.panels
+        let call = Call(x: input, weights: UnsafeRawPointer(weights.bytes.baseAddress!), y: UnsafeMutableRawPointer(y), rows: rows)
+        let linear = self.linear
+        // One thread unless each has at least a few panels and enough work to pay for the fork.
+        guard let pool, panels >= 2 * threads, rows * op.inputs * op.outputs >= 1 << 18 else {
+            linear.callUnchecked(x: call.x, x2: call.weights, y: call.y, extra: call.rowsArgument, begin: 0, end: panels)
+            return
+        }
+        pool.run(tasks: threads) { task in
+            linear.callUnchecked(x: call.x, x2: call.weights, y: call.y, extra: call.rowsArgument,
+                                 begin: panels * task / threads, end: panels * (task + 1) / threads)
+        }
+    }
+
+    /// Runs on arrays; returns y.
+    public func run(_ a: [Float], weights: NBitsWeights) throws(QuantError) -> [Float] {
+        if a.count % op.inputs != 0 {
+            throw .invalidShape(field: "a", reason: "\(a.count) values are not whole rows of \(op.inputs)")
+        }
+        let rows = a.count / op.inputs
+        var y = [Float](repeating: 0, count: rows * op.outputs)
+        guard rows > 0 else { return y }
+        do {
+            try a.withUnsafeBufferPointer { a in
+                try y.withUnsafeMutableBufferPointer { try run(a: a.baseAddress!, rows: rows, weights: weights, y: $0.baseAddress!) }
+            }
+        } catch let error as QuantError {
+            throw error
+        } catch {
+            fatalError("unreachable: \(error)")
+        }
+        return y
+    }
+
+    private struct Call: @unchecked Sendable {
+        let x: UnsafeRawPointer
+        let weights: UnsafeRawPointer?
+        let y: UnsafeMutableRawPointer
+        let rows: Int
+        /// The row count, passed in the kernel's `extra` field.
+        var rowsArgument: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: rows) }
+    }
+}
+
+extension Engine {
+    /// Compiles a weight-only quantized linear (and, for the int8 mode, its A quantization).
+    public func compile(_ op: NBitsLinear) throws(QuantError) -> NBitsLinearKernel {
+        NBitsLinearKernel(op: op, layout: try NBitsLayout(op, isa: isa), linear: try compileKernel(.nbitsLinear(op)),
+                          quantizeA: op.compute == .int8 ? try compileKernel(.nbitsQuantizeA(op)) : nil, pool: pool)
+    }
+}
