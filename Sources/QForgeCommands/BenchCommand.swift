@@ -4,7 +4,9 @@ import QuantForge
 import QuantForgeTooling
 
 /// `qforge bench`: single-thread GMAC/s of the generated matmul on the peers' shape set, of the
-/// dynamic quantized linear (`--op f32_dynquant`), or of convolution layers (`--conv`).
+/// dynamic quantized linear (`--op f32_dynquant`), of weight-only 4/8-bit linears (`--op
+/// f32_nbits4_b32_int8`, …: MatMulNBits, with the weights' GB/s against the read bandwidth measured
+/// now), or of convolution layers (`--conv`).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Time int8 kernels (GMAC/s).")
 
@@ -13,8 +15,10 @@ struct BenchCommand: ParsableCommand {
         + "128x384x384,128x384x1536,128x1536x384,128x768x768,128x768x3072,128x3072x768,"
         + "1x4096x4096,1x4096x11008,256x256x256,1024x1024x1024,2048x2048x2048"
 
-    @Option(help: "u8s8s32 | u8s8u8_requant | s8s8s32 (same meaning as ../shared/peers) | u8s8u8_gelu (bias + GELU + requantize fused) | f32_dynquant (dynamic quantized linear, f32 in and out).")
-    var op: OperatorPreset = .u8s8s32
+    static let nbitsShapes = "1x4096x4096,1x4096x11008,1x11008x4096,1x768x3072,16x4096x4096,128x4096x4096"
+
+    @Option(help: "u8s8s32 | u8s8u8_requant | s8s8s32 (same meaning as ../shared/peers) | u8s8u8_gelu (bias + GELU + requantize fused) | f32_dynquant (dynamic quantized linear, f32 in and out) | f32_nbits{4|8}_b{16..256}[_asym]_{int8|f32} (MatMulNBits: weight-only blockwise 4/8-bit, the peers' names; default shapes theirs).")
+    var op: BenchOperator = .matmul(.u8s8s32)
     @Option(help: "Time the convolution layers of a network instead: resnet50 | mobilenetv2 (QLinearConv, NHWC, batch 1; each GEMM-shaped layer is compared with the matmul of the same MxKxN).")
     var conv: ConvolutionPreset?
     @Option(help: "Comma-separated MxKxN shapes (default: the peers' set).")
@@ -46,10 +50,16 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--schedule applies to matmul shapes; --conv layers use their tuned or default schedules")
         }
         if conv != nil && shapes != Self.peerShapes { throw ValidationError("--shapes and --conv exclude each other") }
+        if case .nbits = op, schedule != nil || dispatch || conv != nil {
+            throw ValidationError("--schedule, --dispatch and --conv apply to matmul operators, not \(op)")
+        }
         _ = try parseShapes()
     }
 
-    func parseShapes() throws -> [(m: Int, k: Int, n: Int)] { try OptionChecks.shapes(shapes) }
+    func parseShapes() throws -> [(m: Int, k: Int, n: Int)] {
+        if case .nbits = op, shapes == Self.peerShapes { return try OptionChecks.shapes(Self.nbitsShapes) }
+        return try OptionChecks.shapes(shapes)
+    }
 
     func run() throws {
         if let memory {
@@ -70,16 +80,24 @@ struct BenchCommand: ParsableCommand {
         let peak = try PeakProbe.measure(engine.isa, seconds: 0.2).gmacs * Double(OptionChecks.coresUsed(threads))
         if !json {
             let jitMilliseconds = try KernelCompiler.shared().creationMilliseconds
-            print(String(format: "op %@, isa %@, %d thread(s), peak now %.1f GMAC/s (LLJIT created in %.2f ms)", op.rawValue,
+            print(String(format: "op %@, isa %@, %d thread(s), peak now %.1f GMAC/s (LLJIT created in %.2f ms)", op.description,
                          engine.isa.rawValue, threads, peak, jitMilliseconds))
         }
         if let conv {
             try benchConvolutions(conv, engine: engine, peak: peak)
             return
         }
+        let preset: OperatorPreset
+        switch op {
+        case let .nbits(nbits):
+            try benchNBits(nbits, engine: engine, peak: peak)
+            return
+        case let .matmul(matmul):
+            preset = matmul
+        }
         for shape in try parseShapes() {
             // M fixed at compile time, as the peers fix it when they create a primitive or session.
-            let matmul = try op.matMul(m: shape.m, k: shape.k, n: shape.n)
+            let matmul = try preset.matMul(m: shape.m, k: shape.k, n: shape.n)
             if matmul.aType == .f32 {
                 try benchDynamicLinear(matmul, engine: engine, peak: peak)
                 continue
@@ -118,21 +136,30 @@ struct BenchCommand: ParsableCommand {
 extension BenchCommand {
     /// Prints one result line (or JSON object).
     func report(m: Int, k: Int, n: Int, seconds: Double, medianSeconds: Double, peak: Double, isa: ISA, schedule: String,
-                packedBytes: Int, compileMilliseconds: Double, source: String, name: String? = nil) {
+                packedBytes: Int, compileMilliseconds: Double, source: String, name: String? = nil,
+                weightBandwidth: (gbs: Double, readGBs: Double)? = nil) {
         let gmacs = Double(m) * Double(k) * Double(n) / seconds / 1e9
         if json {
             var fields: [String] = [
-                "\"op\": \"\(conv?.rawValue ?? op.rawValue)\"", "\"m\": \(m)", "\"k\": \(k)", "\"n\": \(n)",
+                "\"op\": \"\(conv?.rawValue ?? op.description)\"", "\"m\": \(m)", "\"k\": \(k)", "\"n\": \(n)",
                 "\"threads\": \(threads)", "\"us_min\": \(seconds * 1e6)", "\"us_median\": \(medianSeconds * 1e6)",
                 "\"gmacs\": \(gmacs)", "\"isa\": \"\(isa)\"", "\"schedule\": \"\(schedule)\"",
                 "\"packed_bytes\": \(packedBytes)", "\"compile_ms\": \(compileMilliseconds)",
                 "\"peak_gmacs\": \(peak)", "\"pct_peak\": \(100 * gmacs / peak)", "\"schedule_source\": \"\(source)\"",
             ]
             if let name { fields.append("\"layer\": \"\(name)\"") }
+            if let weightBandwidth {
+                fields += ["\"weight_gbs\": \(weightBandwidth.gbs)", "\"read_gbs\": \(weightBandwidth.readGBs)",
+                           "\"pct_read_bw\": \(100 * weightBandwidth.gbs / weightBandwidth.readGBs)"]
+            }
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
             print(String(format: "%5d x %5d x %5d  %9.1f GMAC/s %5.1f%% of peak  %10.2f us  compile %6.2f ms  packed %9d B  %@",
                          m, k, n, gmacs, 100 * gmacs / peak, seconds * 1e6, compileMilliseconds, packedBytes, schedule))
+            if let weightBandwidth {
+                print(String(format: "                       weights %.1f GB/s = %.0f%% of the %.1f GB/s one thread reads from a buffer of their size now",
+                             weightBandwidth.gbs, 100 * weightBandwidth.gbs / weightBandwidth.readGBs, weightBandwidth.readGBs))
+            }
         }
     }
 
@@ -153,6 +180,41 @@ extension BenchCommand {
         report(m: m, k: matmul.k, n: matmul.n, seconds: timing.minSeconds, medianSeconds: timing.medianSeconds, peak: peak,
                isa: kernel.matmul.schedule.isa, schedule: kernel.matmul.schedule.description, packedBytes: weights.byteCount,
                compileMilliseconds: kernel.matmul.compileMilliseconds, source: kernel.matmul.scheduleSource.rawValue)
+    }
+
+    /// MatMulNBits on each shape: random 4/8-bit weights and scales (and zero points), f32 A; at
+    /// M = 1 and one thread also the weights' bytes (as the model stores them) per second against
+    /// the read bandwidth of a buffer of that size measured right after.
+    func benchNBits(_ preset: NBitsPreset, engine: Engine, peak: Double) throws {
+        for shape in try parseShapes() {
+            let op = try preset.linear(k: shape.k, n: shape.n)
+            let started = DispatchTime.now().uptimeNanoseconds
+            let kernel = try engine.compile(op)
+            let compileMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+            var generator = SeededGenerator(seed: UInt64(shape.m * 31 + shape.k * 7 + shape.n))
+            let b = generator.bytes(op.quantizedWeightBytes)
+            let scales = generator.bytes(op.scaleCount).map { 0.001 + Float($0) * 1e-4 }
+            let zeroPoints = op.zeroPoints == .perBlock ? generator.bytes(op.zeroPointBytes) : nil
+            let a = generator.bytes(shape.m * shape.k).map { Float(Int($0) - 128) / 50 }
+            let weights = try kernel.packWeights(b: b, scales: scales, zeroPoints: zeroPoints)
+            var y = [Float](repeating: 0, count: shape.m * shape.n)
+            let timing = a.withUnsafeBufferPointer { aBuffer in
+                y.withUnsafeMutableBufferPointer { yBuffer in
+                    KernelTiming.measure(minSeconds: minTime) {
+                        try! kernel.run(a: aBuffer.baseAddress!, rows: shape.m, weights: weights, y: yBuffer.baseAddress!)
+                    }
+                }
+            }
+            var bandwidth: (Double, Double)? = nil
+            if shape.m == 1 && threads == 1 {
+                let read = ReadBandwidth.measure(bytes: op.modelBytes, seconds: minTime)
+                bandwidth = (Double(op.modelBytes) / timing.minSeconds / 1e9, read)
+            }
+            let layout = kernel.layout
+            report(m: shape.m, k: shape.k, n: shape.n, seconds: timing.minSeconds, medianSeconds: timing.medianSeconds, peak: peak,
+                   isa: engine.isa, schedule: "nbits tile \(layout.tileRows)x\(layout.panelWidth)", packedBytes: weights.byteCount,
+                   compileMilliseconds: compileMilliseconds, source: "default", weightBandwidth: bandwidth)
+        }
     }
 
     /// Each layer of `preset`: the convolution, and (for GEMM-shaped layers) the matmul of the same
@@ -212,4 +274,27 @@ extension BenchCommand {
 }
 
 extension OperatorPreset: ExpressibleByArgument {}
+
+/// What `qforge bench --op` names: a matmul preset or a MatMulNBits preset.
+enum BenchOperator: ExpressibleByArgument, CustomStringConvertible {
+    case matmul(OperatorPreset)
+    case nbits(NBitsPreset)
+
+    init?(argument: String) {
+        if let preset = OperatorPreset(rawValue: argument) {
+            self = .matmul(preset)
+        } else if let preset = NBitsPreset(name: argument) {
+            self = .nbits(preset)
+        } else {
+            return nil
+        }
+    }
+
+    var description: String {
+        switch self {
+        case let .matmul(preset): preset.rawValue
+        case let .nbits(preset): preset.description
+        }
+    }
+}
 extension ConvolutionPreset: ExpressibleByArgument {}

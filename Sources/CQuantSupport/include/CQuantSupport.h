@@ -4,6 +4,7 @@
 #define QUANTFORGE_CQUANTSUPPORT_H
 
 #include <stdint.h>
+#include <stddef.h>
 
 /// Whether this build runs on x86-64 (1) or AArch64 (2); 0 otherwise.
 int qf_host_arch(void);
@@ -26,6 +27,14 @@ uint64_t qf_hwcap(void);
 uint64_t qf_hwcap2(void);
 
 /// The calling thread's last error message for the C API (thread-local; "" when none).
+/* A buffer for large read-mostly data (packed weights): 2 MiB-aligned on huge pages (madvise) from
+ * 2 MiB, else 64-byte aligned; NULL when out of memory. Freed with qf_free_large. */
+void *qf_allocate_large(size_t bytes);
+void qf_free_large(void *p);
+/* One pass of 64-byte loads over bytes (a multiple of 512; the rest is not read) summed into 8
+ * accumulators: the read-bandwidth probe of `qforge bench` (as ../shared/peers/bandwidth.c). */
+uint64_t qf_read_pass(const void *buffer, size_t bytes);
+
 const char *qf_last_error(void);
 /// Sets the calling thread's last error message (copied, truncated to 1023 bytes).
 void qf_set_last_error(const char *message);

@@ -57,44 +57,63 @@ struct NBitsLinearEmitter {
         }
 
         /// The int8 mode: K blocks of a tile of `tileRows` rows from row m, panel at `panelBase`.
-        func int8Tile(_ tileRows: Int, m: IRValue, panelBase: IRValue) -> [IRValue] {
+        func int8Tile(_ tileRows: Int, m: IRValue, panelBases: [IRValue]) -> [IRValue] {
+            // Accumulator vectors per row: `vectors` of each panel (vector u = panel u / vectors).
+            let columnVectors = panelBases.count * vectors
             let aRows = (0..<tileRows).map { r in b.byteOffset(f.x, b.mul(b.add(m, f.const(r)), f.const(layout.quantizedRowStride))) }
-            let initial = Array(repeating: zeroFloats, count: tileRows * vectors)
+            let initial = Array(repeating: zeroFloats, count: tileRows * columnVectors)
             return f.loops.loop("block", from: f.const(0), step: 1, carried: initial, while: { b.icmp(.slt, $0, f.const(blocks)) }) { j, acc in
-                let blockBase = b.byteOffset(panelBase, b.mul(j, f.const(layout.blockStride)))
+                let blockBases = panelBases.map { b.byteOffset($0, b.mul(j, f.const(layout.blockStride))) }
                 let fourJ = b.mul(j, f.const(4))
-                let zps = (0..<vectors).map { zeroPoints(panelBase, block: j, vector: $0) }
+                let zps = (0..<columnVectors).map { zeroPoints(panelBases[$0 / vectors], block: j, vector: $0 % vectors) }
+                // Two i32 chains per accumulator (4 bits: the low and high nibbles; 8 bits: even
+                // and odd steps), added at the block's end: half the dependency depth.
                 var start: [IRValue] = []
+                let zero = intSplat(0)
                 for r in 0..<tileRows {
                     let sum = b.load(i32, from: b.byteOffset(aRows[r], b.add(f.const(layout.quantizedRowSumsOffset), fourJ)), align: 4)
                     let negated = f.splat(b.sub(context.constInt(i32, 0), sum), lanes)
-                    for v in 0..<vectors { start.append(b.mul(zps[v], negated)) }
+                    for u in 0..<columnVectors { start += [b.mul(zps[u], negated), zero] }
                 }
                 let blockA = b.mul(j, f.const(size))
                 let steps = size / layout.kPerStep
-                let dots = f.loops.loop("step", from: f.const(0), step: 1, carried: start, while: { b.icmp(.slt, $0, f.const(steps)) }) { s, acc in
+                /// Step s (an IR constant or the loop's variable) into chain `chainOffset` (8 bits).
+                func step(_ s: IRValue, chain: Int, _ acc: [IRValue]) -> [IRValue] {
                     var next = acc
                     let aOffset = b.add(blockA, b.mul(s, f.const(layout.kPerStep)))
-                    for v in 0..<vectors {
-                        let packed = loadWeights(blockBase, step: s, vector: v)
+                    for u in 0..<columnVectors {
+                        let packed = loadWeights(blockBases[u / vectors], step: s, vector: u % vectors)
                         let halves: [IRValue] = op.bits == 8 ? [packed]
                             : [b.and(packed, intSplat(0x0F0F_0F0F)), b.and(b.lshr(packed, intSplat(4)), intSplat(0x0F0F_0F0F))]
                         for r in 0..<tileRows {
                             for (h, weights) in halves.enumerated() {
                                 let a = b.load(i32, from: b.byteOffset(aRows[r], b.add(aOffset, f.const(4 * h))), align: 4)
-                                next[r * vectors + v] = dot.dot(b, next[r * vectors + v], weights: weights, a: f.splat(a, lanes))
+                                let index = 2 * (r * columnVectors + u) + (op.bits == 8 ? chain : h)
+                                next[index] = dot.dot(b, next[index], weights: weights, a: f.splat(a, lanes))
                             }
                         }
                     }
                     return next
-                }.carried
-                let scales = (0..<vectors).map { loadScales(blockBase, vector: $0) }
+                }
+                var chains: [IRValue]
+                if steps * tileRows * columnVectors <= 64 {
+                    // Short blocks: the steps unrolled (no inner loop).
+                    chains = start
+                    for s in 0..<steps { chains = step(f.const(s), chain: s % 2, chains) }
+                } else {
+                    chains = f.loops.loop("step", from: f.const(0), step: 2, carried: start, while: { b.icmp(.slt, $0, f.const(steps)) }) { s, acc in
+                        step(b.add(s, f.const(1)), chain: 1, step(s, chain: 0, acc))
+                    }.carried
+                }
+                let dots = (0..<(tileRows * columnVectors)).map { b.add(chains[2 * $0], chains[2 * $0 + 1]) }
+                let scales = (0..<columnVectors).map { loadScales(blockBases[$0 / vectors], vector: $0 % vectors) }
                 var next = acc
                 for r in 0..<tileRows {
                     let aScale = b.load(f32, from: b.byteOffset(aRows[r], b.add(f.const(layout.quantizedRowScalesOffset), fourJ)), align: 4)
-                    for v in 0..<vectors {
-                        let scale = b.fmul(f.splat(aScale, lanes), scales[v])
-                        next[r * vectors + v] = math.fma(b.sitofp(dots[r * vectors + v], to: floats), scale, acc[r * vectors + v])
+                    for u in 0..<columnVectors {
+                        let scale = b.fmul(f.splat(aScale, lanes), scales[u])
+                        let index = r * columnVectors + u
+                        next[index] = math.fma(b.sitofp(dots[index], to: floats), scale, acc[index])
                     }
                 }
                 return next
@@ -175,24 +194,45 @@ struct NBitsLinearEmitter {
             }
         }
 
-        func tile(_ tileRows: Int, m: IRValue, panel: IRValue, columns: Int) {
-            let panelBase = b.byteOffset(f.x2, b.mul(panel, f.const(layout.panelStride)))
-            let acc = op.compute == .int8 ? int8Tile(tileRows, m: m, panelBase: panelBase) : f32Tile(tileRows, m: m, panelBase: panelBase)
-            store(acc, tileRows: tileRows, m: m, panel: panel, columns: columns)
+        /// Rows m..<m+tileRows of `panels` (consecutive, each `columns` wide).
+        func tile(_ tileRows: Int, m: IRValue, panels: [IRValue], columns: Int) {
+            let bases = panels.map { b.byteOffset(f.x2, b.mul($0, f.const(layout.panelStride))) }
+            let acc = op.compute == .int8 ? int8Tile(tileRows, m: m, panelBases: bases) : f32Tile(tileRows, m: m, panelBase: bases[0])
+            for (index, panel) in panels.enumerated() {
+                // This panel's accumulators, row by row.
+                var mine: [IRValue] = []
+                for r in 0..<tileRows {
+                    let first = (r * panels.count + index) * vectors
+                    mine += acc[first..<(first + vectors)]
+                }
+                store(mine, tileRows: tileRows, m: m, panel: panel, columns: columns)
+            }
         }
 
-        /// Rows [rowBegin, rowEnd) of panels [from, to), each `columns` wide.
+        /// Rows [rowBegin, rowEnd) of panels [from, to), each `columns` wide: whole tiles panel by
+        /// panel; the leftover rows (fewer than a tile — all of a GEMV) against two panels at a
+        /// time in the int8 mode (two weight streams in flight), then the odd panel.
         func panels(from: IRValue, to: IRValue, rowBegin: IRValue, rowEnd: IRValue, columns: Int) {
+            let tileRows = layout.tileRows
+            let tilesEnd = b.add(rowBegin, b.mul(b.sdiv(b.sub(rowEnd, rowBegin), f.const(tileRows)), f.const(tileRows)))
             f.loops.loop("panel", from: from, step: 1, while: { b.icmp(.slt, $0, to) }) { panel, _ in
-                let tileRows = layout.tileRows
-                let exit = f.loops.loop("m", from: rowBegin, step: Int64(tileRows),
-                                        while: { b.icmp(.sle, b.add($0, f.const(tileRows)), rowEnd) }) { m, _ in
-                    tile(tileRows, m: m, panel: panel, columns: columns)
+                f.loops.loop("m", from: rowBegin, step: Int64(tileRows), while: { b.icmp(.slt, $0, tilesEnd) }) { m, _ in
+                    tile(tileRows, m: m, panels: [panel], columns: columns)
                     return []
                 }
-                f.loops.loop("m1", from: exit.iv, step: 1, while: { b.icmp(.slt, $0, rowEnd) }) { m, _ in
-                    tile(1, m: m, panel: panel, columns: columns)
+                return []
+            }
+            let pairs = op.compute == .int8 ? 2 : 1
+            f.loops.loop("m1", from: tilesEnd, step: 1, while: { b.icmp(.slt, $0, rowEnd) }) { m, _ in
+                let exit = f.loops.loop("panels", from: from, step: Int64(pairs), while: { b.icmp(.sle, b.add($0, f.const(pairs)), to) }) { panel, _ in
+                    tile(1, m: m, panels: (0..<pairs).map { b.add(panel, f.const($0)) }, columns: columns)
                     return []
+                }
+                if pairs > 1 {
+                    f.loops.loop("panel1", from: exit.iv, step: 1, while: { b.icmp(.slt, $0, to) }) { panel, _ in
+                        tile(1, m: m, panels: [panel], columns: columns)
+                        return []
+                    }
                 }
                 return []
             }

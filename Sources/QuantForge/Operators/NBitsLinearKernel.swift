@@ -1,16 +1,22 @@
+import CQuantSupport
 import QuantCodegen
 import QuantRuntime
 
-/// An `NBitsLinear`'s weights (and bias) packed once in its kernel's `NBitsLayout`, 64-byte aligned.
+/// An `NBitsLinear`'s weights (and bias) packed once in its kernel's `NBitsLayout`: 64-byte
+/// aligned, and from 2 MiB on huge pages (a GEMV streams them: no 4 KiB-page TLB misses).
 public final class NBitsWeights: @unchecked Sendable {
     public let layout: NBitsLayout
     let bytes: UnsafeMutableRawBufferPointer
 
-    init(layout: NBitsLayout) {
+    init(layout: NBitsLayout) throws(QuantError) {
         self.layout = layout
-        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(layout.byteCount, 64), alignment: 64)
+        let count = max(layout.byteCount, 64)
+        guard let memory = qf_allocate_large(count) else {
+            throw .invalidShape(field: "weights", reason: "out of memory for \(count) bytes of packed weights")
+        }
+        bytes = UnsafeMutableRawBufferPointer(start: memory, count: count)
     }
-    deinit { bytes.deallocate() }
+    deinit { qf_free_large(bytes.baseAddress) }
 
     public var byteCount: Int { layout.byteCount }
 }
@@ -58,7 +64,7 @@ public final class NBitsLinearKernel: Sendable {
             throw .invalidArgument(field: "bias", reason: op.hasBias ? "this linear has a bias: pass it" : "this linear has no bias")
         }
         if let bias, bias.count != op.outputs { throw .invalidShape(field: "bias", reason: "\(bias.count) values for \(op.outputs) outputs") }
-        let weights = NBitsWeights(layout: layout)
+        let weights = try NBitsWeights(layout: layout)
         b.withUnsafeBufferPointer { b in
             scales.withUnsafeBufferPointer { scales in
                 Self.withOptional(zeroPoints) { zp in
