@@ -28,6 +28,7 @@ final class KernelHandle {
         case dynamicQuantize(DynamicQuantizeKernel)
         case binary(BinaryKernel)
         case lookup(LookupKernel)
+        case nbits(NBitsLinearKernel)
 
         var name: String {
             switch self {
@@ -39,6 +40,7 @@ final class KernelHandle {
             case .dynamicQuantize: "DynamicQuantizeLinear"
             case .binary: "QLinearAdd/QLinearMul"
             case .lookup: "lookup"
+            case .nbits: "MatMulNBits"
             }
         }
     }
@@ -51,6 +53,7 @@ final class KernelHandle {
         case let .matmul(kernel): "matmul \(kernel.schedule)"
         case let .dynamicLinear(kernel): "dynamic linear \(kernel.matmul.schedule)"
         case let .convolution(kernel): "convolution \(kernel.implementation)"
+        case let .nbits(kernel): "MatMulNBits \(kernel.op.bits)-bit block \(kernel.op.blockSize) \(kernel.op.compute) \(isa.rawValue)"
         default: "\(compiled.name) \(isa.rawValue)"
         }
         summary = strdup(detail)!
@@ -67,11 +70,12 @@ final class KernelHandle {
     }
 }
 
-/// A `qf_weights`: packed for a matmul / dynamic linear, or for a convolution.
+/// A `qf_weights`: packed for a matmul / dynamic linear, a convolution, or a MatMulNBits linear.
 final class WeightsHandle {
     enum Packed {
         case matrix(PackedWeights)
         case convolution(ConvWeights)
+        case nbits(NBitsWeights)
     }
     let packed: Packed
     init(_ packed: Packed) { self.packed = packed }
@@ -80,6 +84,7 @@ final class WeightsHandle {
         switch packed {
         case let .matrix(weights): weights.byteCount
         case let .convolution(weights): weights.byteCount
+        case let .nbits(weights): weights.byteCount
         }
     }
 }

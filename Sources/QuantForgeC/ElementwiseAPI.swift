@@ -189,6 +189,9 @@ public func qfKernelOutput(_ kernel: OpaquePointer?, _ m: Int64, _ elements: Uns
         case let .dynamicQuantize(kernel): (count, element) = (kernel.op.rows * kernel.op.columns, .u8)
         case let .binary(kernel): (count, element) = (kernel.op.count, kernel.op.type)
         case let .lookup(kernel): (count, element) = (kernel.op.count, kernel.op.outputType)
+        case let .nbits(kernel):
+            guard m >= 1, m <= Int64(MatMul.maxDimension) else { throw .invalidArgument(field: "m", reason: "a MatMulNBits kernel's output needs m in 1...\(MatMul.maxDimension)") }
+            (count, element) = (Int(m) * kernel.op.outputs, .f32)
         }
         elements.pointee = Int64(count)
         type.pointee = switch element {

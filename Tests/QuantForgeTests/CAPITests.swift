@@ -184,6 +184,15 @@ struct CAPITests {
         #expect(qf_dequantize_run(quantizer, y, 16, &x, 64) == invalid)
         #expect(qf_binary_run(quantizer, y, 16, y, 16, &y, 16) == invalid)
         #expect(qf_lookup_run(quantizer, y, 16, &y, 16) == invalid)
+        #expect(qf_nbits_run(quantizer, x, 64, nil, &x, 64) == invalid)
+        #expect(String(cString: qf_last_error()).contains("qf_nbits_run was given a DynamicQuantizeLinear kernel"))
+        #expect(qf_nbits_pack(quantizer, y, 16, x, 64, 0, nil, 0, nil, 0, &other) == invalid && other == nil)
+        var nbits = qf_nbits_desc()
+        nbits.k = 64; nbits.n = 8; nbits.bits = 3; nbits.block_size = 32
+        #expect(qf_nbits_compile(context, &nbits, &other) == invalid && String(cString: qf_last_error()).contains("bits"))
+        nbits.bits = 4; nbits.compute = qf_nbits_compute(rawValue: 7)
+        #expect(qf_nbits_compile(context, &nbits, &other) == invalid && String(cString: qf_last_error()).contains("compute"))
+        #expect(qf_nbits_compile(context, nil, &other) == invalid)
         #expect(qf_kernel_pack(quantizer, y, 8, &other) == invalid)
         #expect(qf_kernel_run(quantizer, x, 8, 64, nil, &y, 8, 16, 2) == invalid)
         // Nulls and short buffers to the right kernel.

@@ -1,7 +1,8 @@
 /* Uses every operator of QuantForge's C API: a requantizing matmul (QLinearMatMul), a matmul with
  * an epilogue chain and a residual add, a dynamic quantized linear (per token), a grouped NCHW
  * convolution and a depthwise NHWC QLinearConv, QuantizeLinear / DequantizeLinear per axis,
- * DynamicQuantizeLinear, QLinearAdd with broadcasting and a lookup activation. Each result is
+ * DynamicQuantizeLinear, QLinearAdd with broadcasting, a lookup activation and a 4-bit weight-only
+ * linear (MatMulNBits, int8 compute, per-block zero points, f16 scales). Each result is
  * checked against a plain C computation of the same ONNX semantics, and bad input must give error
  * codes and messages, never a crash.
  * Build: cc -ffp-contract=off c_api_example.c $(pkg-config --cflags --libs quantforge) -lm
@@ -417,6 +418,82 @@ static void check_lookup(qf_context *context) {
     printf("lookup activation: ok\n");
 }
 
+/* MatMulNBits, 4 bits, block 32, per-block zero points, int8 compute (accuracy_level 4), f16 scales,
+ * K with a partial block: against the operation-by-operation definition (A quantized per block:
+ * scale = amax/127, q = RNE(a·127/amax); integer block dot products; acc = fma(dot, sa·sb, acc)). */
+static float half_to_float(uint16_t h) {
+    int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    float value = exponent == 0 ? ldexpf((float)mantissa, -24) : ldexpf((float)(mantissa | 0x400), exponent - 25);
+    return (h & 0x8000) ? -value : value;
+}
+
+static void check_nbits(qf_context *context) {
+    enum { M = 3, K = 100, N = 21, BLOCK = 32, BLOCKS = (K + BLOCK - 1) / BLOCK, ZP_BYTES = (BLOCKS + 1) / 2 };
+    static uint8_t b[N][BLOCKS][BLOCK / 2], zp[N][ZP_BYTES];
+    static uint16_t scales[N * BLOCKS];
+    static float a[M][K], y[M][N], bias[N];
+    for (int n = 0; n < N; n++) {
+        for (int j = 0; j < BLOCKS; j++) {
+            for (int i = 0; i < BLOCK / 2; i++) b[n][j][i] = next_byte();
+            scales[n * BLOCKS + j] = (uint16_t)(0x1c00 + next_byte());  /* ~0.004 .. 0.008 */
+        }
+        for (int i = 0; i < ZP_BYTES; i++) zp[n][i] = next_byte();
+        bias[n] = next_float(-1, 1);
+    }
+    for (int m = 0; m < M; m++)
+        for (int k = 0; k < K; k++) a[m][k] = next_float(-3, 3);
+    qf_nbits_desc desc = {0};
+    desc.k = K; desc.n = N; desc.bits = 4; desc.block_size = BLOCK; desc.has_zero_points = 1;
+    desc.compute = QF_NBITS_INT8; desc.has_bias = 1; desc.activation = QF_ACTIVATION_RELU;
+    qf_kernel *kernel = NULL;
+    qf_weights *weights = NULL;
+    CHECK(qf_nbits_compile(context, &desc, &kernel) == QF_STATUS_OK, "nbits compile: %s", qf_last_error());
+    CHECK(qf_nbits_pack(kernel, &b[0][0][0], sizeof b, scales, sizeof scales, 1, &zp[0][0], sizeof zp, bias, sizeof bias,
+                        &weights) == QF_STATUS_OK, "nbits pack: %s", qf_last_error());
+    CHECK(qf_nbits_run(kernel, &a[0][0], sizeof a, weights, &y[0][0], sizeof y) == QF_STATUS_OK, "nbits run: %s", qf_last_error());
+    /* Wrong sizes: a status, not a crash. */
+    qf_weights *none = NULL;
+    CHECK(qf_nbits_pack(kernel, &b[0][0][0], sizeof b - 1, scales, sizeof scales, 1, &zp[0][0], sizeof zp, bias, sizeof bias,
+                        &none) == QF_STATUS_INVALID_ARGUMENT && none == NULL, "nbits pack with a short b must fail");
+    CHECK(qf_nbits_run(kernel, &a[0][0], sizeof a - 4, weights, &y[0][0], sizeof y) == QF_STATUS_INVALID_ARGUMENT,
+          "nbits run with a partial row must fail");
+    int mismatches = 0;
+    for (int m = 0; m < M; m++) {
+        int8_t q[BLOCKS * BLOCK] = {0};
+        float a_scale[BLOCKS];
+        int32_t a_sum[BLOCKS];
+        for (int j = 0; j < BLOCKS; j++) {
+            int count = K - j * BLOCK < BLOCK ? K - j * BLOCK : BLOCK;
+            float amax = 0;
+            for (int i = 0; i < count; i++) amax = fabsf(a[m][j * BLOCK + i]) > amax ? fabsf(a[m][j * BLOCK + i]) : amax;
+            float inverse = amax > 0 ? 127.0f / amax : 0;
+            a_scale[j] = amax / 127.0f;
+            a_sum[j] = 0;
+            for (int i = 0; i < count; i++) {
+                float t = a[m][j * BLOCK + i] * inverse;
+                t = t < -127 ? -127 : (t > 127 ? 127 : t);
+                q[j * BLOCK + i] = (int8_t)rintf(t);
+                a_sum[j] += q[j * BLOCK + i];
+            }
+        }
+        for (int n = 0; n < N; n++) {
+            float acc = 0;
+            for (int j = 0; j < BLOCKS; j++) {
+                int z = (zp[n][j / 2] >> (4 * (j % 2))) & 15;
+                int32_t dot = -z * a_sum[j];
+                for (int i = 0; i < BLOCK; i++) dot += q[j * BLOCK + i] * ((b[n][j][i / 2] >> (4 * (i % 2))) & 15);
+                acc = fmaf((float)dot, a_scale[j] * half_to_float(scales[n * BLOCKS + j]), acc);
+            }
+            acc = acc + bias[n];
+            mismatches += y[m][n] != (acc < 0 ? 0 : acc);
+        }
+    }
+    CHECK(mismatches == 0, "nbits: %d of %d differ", mismatches, M * N);
+    qf_weights_destroy(weights);
+    qf_kernel_destroy(kernel);
+    printf("MatMulNBits: ok\n");
+}
+
 int main(void) {
     qf_context *context = NULL;
     qf_status status = qf_context_create(NULL, 2, &context);
@@ -432,6 +509,7 @@ int main(void) {
     check_dynamic_quantize(context);
     check_binary(context);
     check_lookup(context);
+    check_nbits(context);
     qf_context_destroy(context);
     if (failures) { fprintf(stderr, "%d check(s) failed\n", failures); return 1; }
     printf("all checks passed\n");

@@ -290,6 +290,38 @@ typedef struct qf_lookup_desc {
 qf_status qf_lookup_compile(qf_context *context, const qf_lookup_desc *desc, qf_kernel **kernel);
 qf_status qf_lookup_run(const qf_kernel *kernel, const void *x, size_t x_bytes, void *y, size_t y_bytes);
 
+/* ---- Weight-only 4/8-bit linear (ONNX Runtime's com.microsoft::MatMulNBits) ----------------
+ * y[M, N] = act(A[M, K] · Wᵀ + bias), f32 A and y, W quantized blockwise along K:
+ * W[n][k] = (q - zp) · scale for the block k / block_size of column n. The inputs are
+ * MatMulNBits': b [N, ⌈K/block⌉, block·bits/8] (4 bits: element 2i in the low nibble of byte i),
+ * scales [N·⌈K/block⌉] (f32, or f16 with scales_are_f16), zero_points [N, ⌈⌈K/block⌉·bits/8⌉]
+ * packed like b (only with has_zero_points; else 2^(bits-1)). compute QF_NBITS_INT8 quantizes A
+ * per block to int8 as MLAS's accuracy_level 4 does (integer block dot products); QF_NBITS_F32
+ * dequantizes the weights (accuracy_level 0). Both are defined operation by operation in
+ * QuantForge's reference (ReferenceOperators.nbitsLinear). */
+typedef enum qf_nbits_compute { QF_NBITS_INT8 = 0, QF_NBITS_F32 = 1 } qf_nbits_compute;
+
+typedef struct qf_nbits_desc {
+    int64_t k, n;
+    int32_t bits;                 /* 4 or 8 */
+    int32_t block_size;           /* 16, 32, 64, 128 or 256 */
+    int32_t has_zero_points;      /* 1: per-block zero points are packed with the weights */
+    qf_nbits_compute compute;
+    int32_t has_bias;             /* 1: a bias [N] is packed with the weights */
+    qf_activation activation;     /* applied to acc + bias */
+    float clamp_min, clamp_max;   /* QF_ACTIVATION_CLAMP */
+} qf_nbits_desc;
+
+qf_status qf_nbits_compile(qf_context *context, const qf_nbits_desc *desc, qf_kernel **kernel);
+/* Packs MatMulNBits' inputs once (sizes checked exactly; zero_points / bias NULL unless the desc
+ * has them; scales must be finite). */
+qf_status qf_nbits_pack(const qf_kernel *kernel, const uint8_t *b, size_t b_bytes, const void *scales, size_t scales_bytes,
+                        int32_t scales_are_f16, const uint8_t *zero_points, size_t zero_points_bytes, const float *bias,
+                        size_t bias_bytes, qf_weights **weights);
+/* M = a_bytes / (4·K) rows; y holds M·N floats. */
+qf_status qf_nbits_run(const qf_kernel *kernel, const float *a, size_t a_bytes, const qf_weights *weights, float *y,
+                       size_t y_bytes);
+
 /* ---- Autotuning ------------------------------------------------------------------------------
  * Searches the schedules of a matmul with a fixed M (m > 0, QF_A_CONSTANT) on the context's ISA
  * and thread count for about `seconds`, checking every candidate against the reference, and

@@ -75,6 +75,14 @@ class LookupDesc(ctypes.Structure):
                 ("x_zero_point", c_int32), ("y_zero_point", c_int32)]
 
 
+class NBitsDesc(ctypes.Structure):
+    _fields_ = [("k", c_int64), ("n", c_int64), ("bits", c_int32), ("block_size", c_int32), ("has_zero_points", c_int32),
+                ("compute", c_int32), ("has_bias", c_int32), ("activation", c_int32), ("clamp_min", c_float),
+                ("clamp_max", c_float)]
+
+
+NBITS_COMPUTE = {"int8": 0, "f32": 1}
+
 Handle = c_void_p
 _STATUS = c_int32
 
@@ -110,6 +118,10 @@ _SIGNATURES = {
     "qf_binary_run": (_STATUS, [Handle, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t]),
     "qf_lookup_compile": (_STATUS, [Handle, POINTER(LookupDesc), POINTER(Handle)]),
     "qf_lookup_run": (_STATUS, [Handle, c_void_p, c_size_t, c_void_p, c_size_t]),
+    "qf_nbits_compile": (_STATUS, [Handle, POINTER(NBitsDesc), POINTER(Handle)]),
+    "qf_nbits_pack": (_STATUS, [Handle, c_void_p, c_size_t, c_void_p, c_size_t, c_int32, c_void_p, c_size_t, c_void_p, c_size_t,
+                                POINTER(Handle)]),
+    "qf_nbits_run": (_STATUS, [Handle, c_void_p, c_size_t, Handle, c_void_p, c_size_t]),
     "qf_autotune": (_STATUS, [Handle, POINTER(MatMulDesc), c_char_p, c_double, POINTER(c_double), POINTER(c_double)]),
     "qf_kernel_output": (_STATUS, [Handle, c_int64, POINTER(c_int64), POINTER(c_int32)]),
     "qf_kernel_describe": (c_char_p, [Handle]),

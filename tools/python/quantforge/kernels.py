@@ -364,6 +364,48 @@ class LookupKernel(_Kernel):
         return y
 
 
+class NBitsKernel(_Kernel):
+    """ONNX Runtime's com.microsoft::MatMulNBits: y [M, N] = act(a [M, K] · Wᵀ + bias), f32 in and
+    out, W quantized blockwise along K in 4 or 8 bits."""
+
+    def __init__(self, context: "Context", handle: ctypes.c_void_p, k: int, n: int, bits: int, block_size: int,
+                 zero_points: bool, bias: bool):
+        super().__init__(context, handle)
+        self.k, self.n, self.bits, self.block_size = k, n, bits, block_size
+        self.has_zero_points, self.has_bias = zero_points, bias
+        self.blocks = -(-k // block_size)
+
+    def pack(self, b: np.ndarray, scales: np.ndarray, zero_points: Optional[np.ndarray] = None,
+             bias: Optional[np.ndarray] = None) -> Weights:
+        """Packs MatMulNBits' inputs once: b uint8 [N, blocks, block·bits/8], scales float32 or
+        float16 [N·blocks] (any shape of that size), zero_points uint8 [N, ⌈blocks·bits/8⌉] (only
+        when compiled with zero_points=True), bias float32 [N] (only with bias=True)."""
+        b = _input(b, np.uint8, (self.n, self.blocks, self.block_size * self.bits // 8), "b")
+        scales = np.asarray(scales)
+        if scales.dtype not in (np.float32, np.float16):
+            raise TypeError(f"scales: dtype {scales.dtype}, expected float32 or float16")
+        scales = _input(scales.reshape(-1), scales.dtype, (self.n * self.blocks,), "scales")
+        zp = None
+        if zero_points is not None:
+            zp = _input(zero_points, np.uint8, (self.n, -(-self.blocks * self.bits // 8)), "zero_points")
+        bias_values = None if bias is None else _input(bias, np.float32, (self.n,), "bias")
+        handle = ctypes.c_void_p()
+        check(lib.qf_nbits_pack(self._handle, b.ctypes.data, b.nbytes, scales.ctypes.data, scales.nbytes,
+                                1 if scales.dtype == np.float16 else 0, None if zp is None else zp.ctypes.data,
+                                0 if zp is None else zp.nbytes, None if bias_values is None else bias_values.ctypes.data,
+                                0 if bias_values is None else bias_values.nbytes, byref(handle)))
+        return Weights(handle, self)
+
+    def __call__(self, a: np.ndarray, weights: Weights, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+        a = np.asarray(a)
+        if a.ndim != 2:
+            raise ValueError(f"a: shape {a.shape}, expected [M, {self.k}]")
+        a = _input(a, np.float32, (a.shape[0], self.k), "a")
+        y = _output(out, np.float32, (a.shape[0], self.n))
+        check(lib.qf_nbits_run(self._handle, a.ctypes.data, a.nbytes, weights._handle, y.ctypes.data, y.nbytes))
+        return y
+
+
 class Context:
     """Compiles kernels for one instruction set and thread count.
 
@@ -590,6 +632,20 @@ class Context:
         desc.x_type, desc.y_type = _type(x_type, "x_type", ("u8", "s8")), _type(y_type, "y_type", ("u8", "s8"))
         desc.x_scale, desc.x_zero_point, desc.y_scale, desc.y_zero_point = x_scale, x_zero_point, y_scale, y_zero_point
         return LookupKernel(self, self._compile(lib.qf_lookup_compile, desc), shape, DTYPES[x_type], DTYPES[y_type])
+
+    def nbits_linear(self, k: int, n: int, *, bits: int = 4, block_size: int = 32, zero_points: bool = False,
+                     compute: str = "int8", bias: bool = False, activation: Activation = None) -> NBitsKernel:
+        """A weight-only quantized linear, ONNX Runtime's MatMulNBits: `compute` "int8" is its
+        accuracy_level 4 (A quantized to int8 per block), "f32" accuracy_level 0."""
+        if compute not in _native.NBITS_COMPUTE:
+            raise ValueError(f"compute: {compute!r} is not int8 or f32")
+        desc = _native.NBitsDesc()
+        desc.k, desc.n, desc.bits, desc.block_size = k, n, bits, block_size
+        desc.has_zero_points, desc.has_bias = int(bool(zero_points)), int(bool(bias))
+        desc.compute = _native.NBITS_COMPUTE[compute]
+        desc.activation, desc.clamp_min, desc.clamp_max = _activation(activation, "activation")
+        handle = self._compile(lib.qf_nbits_compile, desc)
+        return NBitsKernel(self, handle, k, n, bits, block_size, bool(zero_points), bool(bias))
 
     def autotune(self, database: Union[str, os.PathLike], k: int, n: int, m: int, *, seconds: float = 2.0,
                  **options: Any) -> Tuple[float, float]:
