@@ -56,7 +56,7 @@ struct NBitsLinearTests {
                 let block = NBitsLinear.blockSizes[trial % 5]
                 let k = [block, 3 * block, random.int(1...300), 2 * block + random.int(1...block - 1)][trial % 4]
                 let n = [1, 7, 16, 33, 64, 65, random.int(1...130), 96][trial % 8]
-                let rows = [1, 2, 5, 9, random.int(1...20), 70][trial % 6]
+                let rows = [1, 2, 5, 9, random.int(1...20), 131][trial % 6]
                 let op = try NBitsLinear(inputs: k, outputs: n, bits: bits, blockSize: block,
                                          zeroPoints: NBitsLinear.ZeroPoints.allCases[(trial / 2) % 2],
                                          compute: NBitsLinear.Compute.allCases[(trial / 4) % 2], hasBias: trial % 3 == 0,

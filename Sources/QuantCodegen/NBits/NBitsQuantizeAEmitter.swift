@@ -15,6 +15,7 @@ struct NBitsQuantizeAEmitter {
         let b = f.b, context = f.context, op = layout.op
         let k = op.inputs, size = op.blockSize, lanes = f.lanes
         let f32 = context.f32, i32 = context.i32
+        let reduceAdd = try! module.intrinsic("llvm.vector.reduce.add", overloads: [context.vector(i32, lanes)])
 
         /// One block of `valid` (compile-time) values starting at element `first` of the row.
         func block(_ index: IRValue, valid: Int, source: IRValue, destination: IRValue) {
@@ -44,10 +45,15 @@ struct NBitsQuantizeAEmitter {
                 }
             }
             if whole > 0 {
-                for lane in 0..<lanes {
-                    let e = b.extractElement(lanesMax, lane)
-                    amax = b.select(b.fcmp(.ogt, e, amax), e, amax)
+                // Across lanes by halves (compare-and-select: the lanes hold no NaN).
+                var folded = lanesMax, width = lanes
+                while width > 1 {
+                    width /= 2
+                    let low = b.slice(folded, from: 0, count: width), high = b.slice(folded, from: width, count: width)
+                    folded = b.select(b.fcmp(.ogt, high, low), high, low)
                 }
+                let e = b.extractElement(folded, 0)
+                amax = b.select(b.fcmp(.ogt, e, amax), e, amax)
             }
             let scale = b.fdiv(amax, context.constFloat(127))
             let inverse = b.select(b.fcmp(.ogt, amax, context.constFloat(0)), b.fdiv(context.constFloat(127), amax), context.constFloat(0))
@@ -61,7 +67,7 @@ struct NBitsQuantizeAEmitter {
                 f.storeInts(q, .s8, destination, b.add(first, f.const(offset)), width: width)
                 if width == lanes { lanesSum = b.add(lanesSum, q) } else { sum = b.add(sum, b.extractElement(q, 0)) }
             }
-            if whole > 0 { for lane in 0..<lanes { sum = b.add(sum, b.extractElement(lanesSum, lane)) } }
+            if whole > 0 { sum = b.add(sum, b.call(reduceAdd.function, type: reduceAdd.type, [lanesSum])) }
             for offset in valid..<size {
                 b.store(context.constInt(context.i8, 0), to: b.byteOffset(destination, b.add(first, f.const(offset))), align: 1)
             }
