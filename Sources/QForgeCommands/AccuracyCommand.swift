@@ -3,20 +3,21 @@ import Foundation
 import QuantForge
 import QuantWorkflow
 
-/// `qforge accuracy`: per-layer and end-to-end error of MiniLM's int8 modes against f32 — every
-/// linear layer's output computed in int8 from the f32 model's own input to that layer (its error
-/// alone), then the embeddings.
+/// `qforge accuracy`: per-layer and end-to-end error of MiniLM's int8 and 4-bit-weight modes against
+/// f32 — every linear layer's output computed in the mode from the f32 model's own input to that
+/// layer (its error alone), then the embeddings.
 struct AccuracyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "accuracy",
-                                                    abstract: "Per-layer and end-to-end error (SQNR, cosine, max/mean abs) of MiniLM's int8 modes vs f32.")
+                                                    abstract: "Per-layer and end-to-end error (SQNR, cosine, max/mean abs) of MiniLM's int8 and 4-bit modes vs f32.")
 
-    @Option(help: "dynamic | dynamic-per-token | static.") var mode: String = "dynamic"
+    static let modes = ["dynamic", "dynamic-per-token", "static", "nbits4", "nbits4-asym"]
+    @Option(help: "dynamic | dynamic-per-token | static | nbits4 | nbits4-asym (4-bit weights, block 32, int8 compute).") var mode: String = "dynamic"
     @Option(help: "Static calibration method.") var method: CalibrationMethod = .percentile
     @Option(help: "Model folder; default: where tools/fetch_minilm.sh puts it.") var model: String = ModelLocation.miniLM.path
 
     func validate() throws {
-        guard ["dynamic", "dynamic-per-token", "static"].contains(mode) else {
-            throw ValidationError("unknown --mode \(mode); use dynamic, dynamic-per-token or static")
+        guard Self.modes.contains(mode) else {
+            throw ValidationError("unknown --mode \(mode); use \(Self.modes.joined(separator: ", "))")
         }
     }
 
@@ -28,6 +29,8 @@ struct AccuracyCommand: ParsableCommand {
         switch mode {
         case "dynamic": quantizedMode = .dynamic(perRow: false)
         case "dynamic-per-token": quantizedMode = .dynamic(perRow: true)
+        case "nbits4": quantizedMode = .nbits4(asymmetric: false)
+        case "nbits4-asym": quantizedMode = .nbits4(asymmetric: true)
         case "static":
             let calibration = try MiniLMCalibration(model: loaded, methods: [method], engine: engine)
             quantizedMode = .static(parameters: calibration.parameters(method), method: method.rawValue)

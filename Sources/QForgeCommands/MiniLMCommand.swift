@@ -3,15 +3,19 @@ import Foundation
 import QuantForge
 import QuantWorkflow
 
-/// `qforge minilm`: all-MiniLM-L6-v2 in f32, with dynamic quantization, and with static PTQ
-/// (every calibration method) — accuracy against f32, latency at batch 1 and 32, size.
+/// `qforge minilm`: all-MiniLM-L6-v2 in f32, with dynamic quantization, with static PTQ (every
+/// calibration method) and with 4-bit weights (block 32, int8 compute; symmetric and with zero
+/// points) — accuracy against f32, latency at batch 1 and 32, size.
 struct MiniLMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "minilm",
                                                     abstract: "Embed sentences with all-MiniLM-L6-v2 in f32 and int8; report accuracy, latency and size.")
 
-    enum Mode: String, ExpressibleByArgument, CaseIterable { case f32, dynamic, dynamicPerToken = "dynamic-per-token", `static`, all }
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case f32, dynamic, dynamicPerToken = "dynamic-per-token", `static`, nbits4, nbits4Asym = "nbits4-asym", all
+    }
 
-    @Option(help: "f32 | dynamic | dynamic-per-token | static | all.") var mode: Mode = .all
+    @Option(help: "f32 | dynamic | dynamic-per-token | static | nbits4 (4-bit weights, block 32, int8 compute) | nbits4-asym (the same with zero points) | all.")
+    var mode: Mode = .all
     @Option(help: "Model folder (model.safetensors, vocab.txt); default: where tools/fetch_minilm.sh puts it.")
     var model: String = ModelLocation.miniLM.path
     @Option(help: "Static calibration method: \(CalibrationMethod.allCases.map(\.rawValue).joined(separator: " | ")) | all.")
@@ -78,6 +82,12 @@ struct MiniLMCommand: ParsableCommand {
         }
         if mode == .dynamicPerToken || mode == .all {
             add(evaluation.report(try MiniLMRunner(model: loaded, mode: .dynamic(perRow: true), engine: engine), repeats: repeats))
+        }
+        if mode == .nbits4 || mode == .all {
+            add(evaluation.report(try MiniLMRunner(model: loaded, mode: .nbits4(asymmetric: false), engine: engine), repeats: repeats))
+        }
+        if mode == .nbits4Asym || mode == .all {
+            add(evaluation.report(try MiniLMRunner(model: loaded, mode: .nbits4(asymmetric: true), engine: engine), repeats: repeats))
         }
         if mode == .static || mode == .all {
             let methods = method == "all" ? CalibrationMethod.allCases : [try parseMethod()]

@@ -106,3 +106,32 @@ public final class Int8LinearImplementation: LinearImplementation {
     /// Packed int8 weights plus the f32 bias and per-channel scales.
     public var weightBytes: Int { packed.byteCount + (linear.bias.count + weights.scales.count) * 4 }
 }
+
+/// Weight-only 4-bit (MatMulNBits, block 32, int8 compute): weights quantized per block
+/// (`BlockwiseQuantizedWeights`) and packed once; A quantized per block of K inside each call;
+/// bias and activation in the kernel's epilogue.
+public final class NBitsLinearImplementation: LinearImplementation {
+    let kernel: NBitsLinearKernel
+    let packed: NBitsWeights
+    public let weights: BlockwiseQuantizedWeights
+
+    public init(_ linear: MiniLM.Linear, activation: Activation, asymmetric: Bool, engine: Engine) throws(ModelError) {
+        do {
+            weights = try BlockwiseQuantizedWeights(weights: linear.weights, outputs: linear.outputs, inputs: linear.inputs,
+                                                    asymmetric: asymmetric, hasBias: true, activation: activation)
+            kernel = try engine.compile(weights.op)
+            packed = try kernel.packWeights(b: weights.b, scales: weights.scales, zeroPoints: weights.zeroPoints, bias: linear.bias)
+        } catch { throw .quantization(error) }
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        do {
+            try kernel.run(a: x, rows: rows, weights: packed, y: y)
+        } catch {
+            fatalError("unreachable: the weights were packed by this kernel at init (\(error))")
+        }
+    }
+
+    /// The model's bytes (4-bit weights, f32 scales, packed zero points) plus the f32 bias.
+    public var weightBytes: Int { weights.op.modelBytes + 4 * weights.op.outputs }
+}

@@ -98,12 +98,13 @@ public struct MiniLMEvaluation {
 }
 
 extension MiniLMRunner.Mode {
-    /// The short name in reports: f32, dynamic, dynamic-per-token, static.
+    /// The short name in reports: f32, dynamic, dynamic-per-token, static, nbits4, nbits4-asym.
     public var name: String {
         switch self {
         case .f32: "f32"
         case let .dynamic(perRow): perRow ? "dynamic-per-token" : "dynamic"
         case .static: "static"
+        case let .nbits4(asymmetric): asymmetric ? "nbits4-asym" : "nbits4"
         }
     }
 }

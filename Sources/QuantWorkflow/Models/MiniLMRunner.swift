@@ -13,12 +13,16 @@ public final class MiniLMRunner {
         case dynamic(perRow: Bool)
         /// Every linear layer's input with calibrated u8 parameters ([layer][linear]).
         case `static`(parameters: [[QuantParams]], method: String)
+        /// Every linear layer with 4-bit weights per block of 32 (symmetric or with zero points),
+        /// A quantized per block to int8 (MatMulNBits, accuracy_level 4).
+        case nbits4(asymmetric: Bool)
 
         public var description: String {
             switch self {
             case .f32: "f32"
             case let .dynamic(perRow): perRow ? "dynamic (per token)" : "dynamic"
             case let .static(_, method): "static (\(method))"
+            case let .nbits4(asymmetric): "4-bit weights, block 32, int8 compute\(asymmetric ? ", zero points" : "")"
             }
         }
     }
@@ -64,6 +68,8 @@ public final class MiniLMRunner {
                     let q = parameters[layerIndex][index]
                     row.append(try Int8LinearImplementation(linear, activation: activation,
                                                             quantization: .fixed(scale: q.scales[0], zeroPoint: q.zeroPoints[0]), engine: engine))
+                case let .nbits4(asymmetric):
+                    row.append(try NBitsLinearImplementation(linear, activation: activation, asymmetric: asymmetric, engine: engine))
                 }
             }
             linears.append(row)
