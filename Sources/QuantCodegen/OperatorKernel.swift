@@ -24,6 +24,8 @@ public enum OperatorKernel: Sendable, Hashable {
     case nbitsLinear(NBitsLinear)
     /// Rows of A quantized per block for an int8-mode `NBitsLinear`.
     case nbitsQuantizeA(NBitsLinear)
+    /// Panels of an `NBitsLinear`'s weights packed into `NBitsLayout` (JIT and AOT alike).
+    case nbitsPack(NBitsLinear)
 
     /// A matmul kernel from its plan: lowered to the loop IR, then emitted.
     static func emitMatMul(_ plan: MatMulPlan, into module: Module, name: String, targetFeatures: String) throws -> IRValue {
@@ -68,6 +70,9 @@ public enum OperatorKernel: Sendable, Hashable {
         case let .nbitsLinear(op):
             return try NBitsLinearEmitter(layout: try NBitsLayout(op, isa: isa))
                 .emit(into: module, name: name, instruction: try NBitsLayout.instruction(for: isa), targetFeatures: targetFeatures)
+        case let .nbitsPack(op):
+            return NBitsPackEmitter(layout: try NBitsLayout(op, isa: isa))
+                .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .nbitsQuantizeA(op):
             return NBitsQuantizeAEmitter(layout: try NBitsLayout(op, isa: isa))
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)

@@ -99,17 +99,9 @@ struct AArch64OperatorTests {
             let zp = op.zeroPoints == .perBlock ? random.bytes(op.zeroPointBytes) : nil
             let bias = op.hasBias ? (0..<21).map { _ in random.float(-1...1) } : nil
             let a = (0..<(rows * 75)).map { _ in random.float(-4...4) }
-            var packed = [UInt8](repeating: 0, count: layout.byteCount)
-            b.withUnsafeBufferPointer { b in
-                scales.withUnsafeBufferPointer { s in
-                    packed.withUnsafeMutableBytes { out in
-                        let z = zp.map { Array($0) }
-                        if let z { z.withUnsafeBufferPointer { zb in layout.pack(b: b, scales: s, zeroPoints: zb, bias: nil, into: out) } }
-                        else { layout.pack(b: b, scales: s, zeroPoints: nil, bias: nil, into: out) }
-                    }
-                }
-            }
-            if let bias { packed.withUnsafeMutableBytes { out in for (n, v) in bias.enumerated() { out.storeBytes(of: v, toByteOffset: layout.biasOffset + 4 * n, as: Float.self) } } }
+            // The generated packer, as JIT and AOT run it.
+            let (packed, _, _) = try harness.elementwise(.nbitsPack(op), x: b, x2: layout.side(scales: scales, bias: bias, zeroPoints: zp),
+                                                         begin: 0, end: layout.panels, yBytes: layout.byteCount)
             var input = a.withUnsafeBytes { Array($0) }
             if op.compute == .int8 {
                 let (quantized, _, _) = try harness.elementwise(.nbitsQuantizeA(op), x: input, end: rows, yBytes: rows * layout.quantizedRowStride)

@@ -2,8 +2,8 @@ import QuantOps
 import QuantSchedule
 
 /// Where an `NBitsLinear`'s packed weights are, for one instruction set, and the per-row buffer its
-/// int8 mode quantizes A into. Read by the packer (`pack`), the kernels (`NBitsLinearEmitter`,
-/// `NBitsQuantizeAEmitter`) and their callers — one description of the format.
+/// int8 mode quantizes A into. Read by the generated packer (`NBitsPackEmitter`), the kernels
+/// (`NBitsLinearEmitter`, `NBitsQuantizeAEmitter`) and their callers — one description of the format.
 ///
 /// Columns are grouped in panels of `panelWidth` = `vectors` × `lanes` (one i32 lane per column).
 /// A panel is its K blocks in order, each *block* = the block's weights then its `panelWidth` f32
@@ -78,41 +78,22 @@ public struct NBitsLayout: Sendable, Hashable {
         }
     }
 
-    /// Packs MatMulNBits' inputs (see `NBitsLinear`; the caller checked their sizes) into this layout.
-    public func pack(b: UnsafeBufferPointer<UInt8>, scales: UnsafeBufferPointer<Float>, zeroPoints: UnsafeBufferPointer<UInt8>?,
-                     bias: UnsafeBufferPointer<Float>?, into packed: UnsafeMutableRawBufferPointer) {
-        precondition(packed.count >= byteCount)
-        packed.initializeMemory(as: UInt8.self, repeating: 0)
-        let blocks = op.blocksPerColumn, size = op.blockSize, offset = storesSignedBytes ? 128 : 0
-        let bytes = packed.bindMemory(to: UInt8.self)
-        let laneBytes = 4 * lanes
-        for n in 0..<op.outputs {
-            let panel = n / panelWidth, column = n % panelWidth, vector = column / lanes, lane = column % lanes
-            let panelBase = panel * panelStride
-            for block in 0..<blocks {
-                let blockBase = panelBase + block * blockStride
-                for i in 0..<min(size, op.inputs - block * size) {
-                    let q = op.quantizedWeight(b, n: n, k: block * size + i)
-                    let step = i / kPerStep, within = i % kPerStep
-                    let byte = blockBase + (step * vectors + vector) * laneBytes + lane * 4 + within % 4
-                    if op.bits == 8 {
-                        bytes[byte] = UInt8(truncatingIfNeeded: q - offset)
-                    } else {
-                        bytes[byte] |= UInt8(q) << (within < 4 ? 0 : 4)
-                    }
-                }
-                packed.storeBytes(of: scales[n * blocks + block], toByteOffset: blockBase + weightBytesPerBlock + 4 * column, as: Float.self)
-                if let zeroPoints {
-                    let zp = op.zeroPoint(zeroPoints, n: n, block: block)
-                    let base = panelBase + blocks * blockStride + (block * vectors + vector) * zeroPointBytesPerVector
-                    if op.bits == 8 {
-                        bytes[base + lane] = UInt8(truncatingIfNeeded: zp - offset)
-                    } else {
-                        bytes[base + lane % (lanes / 2)] |= UInt8(zp) << (lane < lanes / 2 ? 0 : 4)
-                    }
-                }
-            }
-            if let bias { packed.storeBytes(of: bias[n], toByteOffset: biasOffset + 4 * n, as: Float.self) }
+    // The packing kernel's side input (`NBitsPackEmitter`): the scales [N·blocks] as f32, the bias
+    // [N] (when the op has one), the zero-point bytes (with per-block zero points).
+    public var sideScalesOffset: Int { 0 }
+    public var sideBiasOffset: Int { 4 * op.scaleCount }
+    public var sideZeroPointsOffset: Int { sideBiasOffset + (op.hasBias ? 4 * op.outputs : 0) }
+    public var sideBytes: Int { sideZeroPointsOffset + op.zeroPointBytes }
+
+    /// The packing kernel's side input from MatMulNBits' scales, bias and zero points (the caller
+    /// checked their sizes).
+    public func side(scales: [Float], bias: [Float]?, zeroPoints: [UInt8]?) -> [UInt8] {
+        var side = [UInt8](repeating: 0, count: max(sideBytes, 1))
+        side.withUnsafeMutableBytes { out in
+            for (i, s) in scales.enumerated() { out.storeBytes(of: s, toByteOffset: sideScalesOffset + 4 * i, as: Float.self) }
+            for (i, v) in (bias ?? []).enumerated() { out.storeBytes(of: v, toByteOffset: sideBiasOffset + 4 * i, as: Float.self) }
+            for (i, z) in (zeroPoints ?? []).enumerated() { out[sideZeroPointsOffset + i] = z }
         }
+        return side
     }
 }

@@ -30,13 +30,17 @@ public final class NBitsLinearKernel: Sendable {
     public let layout: NBitsLayout
     public let linear: CompiledElementwiseKernel
     public let quantizeA: CompiledElementwiseKernel?
+    /// The generated packer (the one AOT libraries call too).
+    public let pack: CompiledElementwiseKernel
     private let pool: ThreadPool?
 
-    init(op: NBitsLinear, layout: NBitsLayout, linear: CompiledElementwiseKernel, quantizeA: CompiledElementwiseKernel?, pool: ThreadPool?) {
+    init(op: NBitsLinear, layout: NBitsLayout, linear: CompiledElementwiseKernel, quantizeA: CompiledElementwiseKernel?,
+         pack: CompiledElementwiseKernel, pool: ThreadPool?) {
         self.op = op
         self.layout = layout
         self.linear = linear
         self.quantizeA = quantizeA
+        self.pack = pack
         self.pool = pool
     }
 
@@ -65,19 +69,23 @@ public final class NBitsLinearKernel: Sendable {
         }
         if let bias, bias.count != op.outputs { throw .invalidShape(field: "bias", reason: "\(bias.count) values for \(op.outputs) outputs") }
         let weights = try NBitsWeights(layout: layout)
-        b.withUnsafeBufferPointer { b in
-            scales.withUnsafeBufferPointer { scales in
-                Self.withOptional(zeroPoints) { zp in
-                    Self.withOptional(bias) { bias in layout.pack(b: b, scales: scales, zeroPoints: zp, bias: bias, into: weights.bytes) }
+        let side = layout.side(scales: scales, bias: bias, zeroPoints: zeroPoints)
+        let panels = layout.panels, pack = self.pack
+        b.withUnsafeBytes { b in
+            side.withUnsafeBytes { side in
+                let call = Call(x: b.baseAddress!, weights: side.baseAddress!, y: weights.bytes.baseAddress!, rows: 0)
+                // Panels split across the threads (a 4096 x 11008 4-bit matrix is ~22 MB).
+                guard let pool, panels >= 2 * pool.threadCount else {
+                    pack.callUnchecked(x: call.x, x2: call.weights, y: call.y, begin: 0, end: panels)
+                    return
+                }
+                let tasks = pool.threadCount
+                pool.run(tasks: tasks) { task in
+                    pack.callUnchecked(x: call.x, x2: call.weights, y: call.y, begin: panels * task / tasks, end: panels * (task + 1) / tasks)
                 }
             }
         }
         return weights
-    }
-
-    private static func withOptional<T, R>(_ array: [T]?, _ body: (UnsafeBufferPointer<T>?) -> R) -> R {
-        guard let array else { return body(nil) }
-        return array.withUnsafeBufferPointer { body($0) }
     }
 
     /// y [rows × N] = act(a [rows × K] · Wᵀ + bias); the caller vouches for the buffers' sizes.
@@ -150,6 +158,7 @@ extension Engine {
     /// Compiles a weight-only quantized linear (and, for the int8 mode, its A quantization).
     public func compile(_ op: NBitsLinear) throws(QuantError) -> NBitsLinearKernel {
         NBitsLinearKernel(op: op, layout: try NBitsLayout(op, isa: isa), linear: try compileKernel(.nbitsLinear(op)),
-                          quantizeA: op.compute == .int8 ? try compileKernel(.nbitsQuantizeA(op)) : nil, pool: pool)
+                          quantizeA: op.compute == .int8 ? try compileKernel(.nbitsQuantizeA(op)) : nil,
+                          pack: try compileKernel(.nbitsPack(op)), pool: pool)
     }
 }
