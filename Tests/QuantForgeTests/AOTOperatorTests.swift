@@ -5,7 +5,7 @@ import Testing
 
 /// `qforge aot` libraries of every operator (convolutions NCHW and NHWC, grouped and depthwise, with
 /// a residual chain; dynamic linears; QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
-/// QLinearAdd/Mul, lookups): built for x86 (one ISA, and every ISA with the dispatcher, each forced)
+/// QLinearAdd/Mul, lookups; MatMulNBits 4 and 8 bits): built for x86 (one ISA, and every ISA with the dispatcher, each forced)
 /// and AArch64 (under qemu), run from a C program through `NAME_operators.h`, bit-exact against the
 /// reference interpreter.
 struct AOTOperatorTests {
@@ -112,6 +112,32 @@ struct AOTOperatorTests {
             cases.append(Case(spec: KernelSpec(name: name, operation: .binary(op)),
                               code: "{ int8_t y[24]; CHECK(\(name)_run(load(dir, \"\(name).a\"), load(dir, \"\(name).b\"), y)); save(dir, \"\(name).y\", y, 24); }",
                               inputs: ["\(name).a": a, "\(name).b": b], expected: ["\(name).y": ReferenceOperators.binary(op, a: a, b: b)]))
+        }
+        // MatMulNBits: 4 bits with zero points, int8 compute, bias + GELU; 8 bits, f32 compute.
+        for (name, op) in [("nbits4", try NBitsLinear(inputs: 75, outputs: 37, bits: 4, blockSize: 32, zeroPoints: .perBlock, compute: .int8,
+                                                      hasBias: true, activation: .gelu)),
+                           ("nbits8", try NBitsLinear(inputs: 64, outputs: 20, bits: 8, blockSize: 16, compute: .f32))] {
+            let m = 5, upper = name.uppercased()
+            let a = (0..<(m * op.inputs)).map { _ in random.float(-3...3) }, b = random.bytes(op.quantizedWeightBytes)
+            let scales = (0..<op.scaleCount).map { _ in random.float(0.001...0.02) }
+            let zp = op.zeroPoints == .perBlock ? random.bytes(op.zeroPointBytes) : nil
+            let bias = op.hasBias ? (0..<op.outputs).map { _ in random.float(-1...1) } : nil
+            var inputs = ["\(name).a": floatBytes(a), "\(name).b": b, "\(name).s": floatBytes(scales)]
+            if let zp { inputs["\(name).z"] = zp }
+            if let bias { inputs["\(name).bias"] = floatBytes(bias) }
+            let code = """
+                { int64_t bytes = 0; CHECK(\(name)_packed_bytes(&bytes)); void *packed = aligned(bytes);
+                  CHECK(\(name)_pack(load(dir, "\(name).b"), (const float *)load(dir, "\(name).s"), \(zp == nil ? "0" : "load(dir, \"\(name).z\")"),
+                                     \(bias == nil ? "0" : "(const float *)load(dir, \"\(name).bias\")"), packed));
+                  if (\(name)_pack(load(dir, "\(name).b"), (const float *)load(dir, "\(name).s"), \(zp == nil ? "load(dir, \"\(name).b\")" : "0"), 0, packed) != QF_ERROR_ARGUMENT) return 7;
+                  float *y = malloc(\(m) * \(upper)_N * sizeof(float));
+                  CHECK(\(name)_run((const float *)load(dir, "\(name).a"), \(m), packed, y));
+                  if (\(name)_run((const float *)load(dir, "\(name).a"), 0, packed, y) != QF_ERROR_ARGUMENT) return 8;
+                  save(dir, "\(name).y", y, \(m) * \(upper)_N * sizeof(float)); }
+                """
+            cases.append(Case(spec: KernelSpec(name: name, operation: .nbitsLinear(op)), code: code, inputs: inputs,
+                              expected: ["\(name).y": floatBytes(ReferenceOperators.nbitsLinear(op, a: a, rows: m, b: b, scales: scales,
+                                                                                                   zeroPoints: zp, bias: bias))]))
         }
         let lookup = try QuantizedLookup(.gelu, count: 256, inputType: .u8, inputQuant: .perTensor(scale: 0.05, zeroPoint: 128),
                                          outputType: .s8, outputQuant: .perTensor(scale: 0.02))

@@ -57,6 +57,24 @@ int ffn_up_dynamic_pack(const void *b, int64_t ldb, void *packed);
  * zero_points receive A's parameters: m (one per row) entries each. */
 int ffn_up_dynamic_run(const float *a, const void *packed, void *c, int64_t m, float *scales, int32_t *zero_points);
 
+/* ffn_up_4bit: MatMulNBits: f32 A[M x 384] · 4-bit W[1536 x 384] (blocks of 32 along K) -> f32 Y[M x 1536]
+ *   zero points: 8
+ *   compute: A quantized to int8 per block (accuracy_level 4)
+ *   bias: yes, activation: GELU
+ *   ISA: neondot */
+#define FFN_UP_4BIT_K 384
+#define FFN_UP_4BIT_N 1536
+#define FFN_UP_4BIT_B_BYTES 294912            /* MatMulNBits' B: [N, blocks, block·bits/8] */
+#define FFN_UP_4BIT_SCALES 18432            /* f32 scales: [N · blocks] */
+#define FFN_UP_4BIT_ZERO_POINT_BYTES 0  /* [N, ⌈blocks·bits/8⌉]; 0: no zero points (pass NULL) */
+int ffn_up_4bit_packed_bytes(int64_t *bytes);
+/* Packs MatMulNBits' inputs into `packed` (64-byte aligned): b, scales, zero_points (NULL without
+ * them), bias [N] (NULL unless the operator has one). QF_ERROR_MEMORY: no memory for a temporary. */
+int ffn_up_4bit_pack(const uint8_t *b, const float *scales, const uint8_t *zero_points, const float *bias, void *packed);
+/* Y[m x N] = A[m x K] · W^T (+ bias, activation), f32 rows. QF_ERROR_MEMORY: no memory for A's
+ * quantized copy (int8 compute). */
+int ffn_up_4bit_run(const float *a, int64_t m, const void *packed, float *y);
+
 /* tokens_quantize: DynamicQuantizeLinear: f32 x[16 x 384] -> u8, a scale and zero point per row
  *   ISA: neondot */
 #define TOKENS_QUANTIZE_ROWS 16

@@ -3,7 +3,8 @@
 against NumPy's computation of the same ONNX semantics: QLinearMatMul, a matmul with an epilogue
 chain and a residual add, a per-token dynamic quantized linear, a QLinearConv (NCHW) and a
 depthwise one (NHWC), QuantizeLinear / DequantizeLinear per axis, DynamicQuantizeLinear,
-QLinearAdd / QLinearMul with broadcasting and a lookup activation; then bad input, which must raise.
+QLinearAdd / QLinearMul with broadcasting, a lookup activation and a 4-bit weight-only linear
+(MatMulNBits); then bad input, which must raise.
 
     pip install tools/python && python3 tools/examples/quantforge_example.py
 
@@ -115,9 +116,22 @@ real = np.maximum((signed.astype(np.int32) + 5).astype(np.float32) * np.float32(
 np.testing.assert_array_equal(relu(signed), requantize(real / np.float32(0.06), 0, 0))
 print("lookup activation: ok")
 
+# MatMulNBits: 4-bit weights per block of 32 (midpoint zero point 8), f32 compute: against the
+# dequantized weights in float64 (only the f32 summation order differs).
+k4, n4 = 96, 24
+q4 = rng.integers(0, 16, (n4, k4 // 32, 32), dtype=np.uint8)
+b4 = (q4[..., 0::2] | (q4[..., 1::2] << 4)).astype(np.uint8)          # MatMulNBits' B: [N, K/32, 16]
+s4 = rng.uniform(0.01, 0.02, n4 * (k4 // 32)).astype(np.float32)
+x4 = rng.uniform(-1, 1, (3, k4)).astype(np.float32)
+nbits = context.nbits_linear(k4, n4, bits=4, block_size=32, compute="f32")
+w4 = ((q4.astype(np.float64) - 8) * s4.reshape(n4, -1, 1)).reshape(n4, k4)
+np.testing.assert_allclose(nbits(x4, nbits.pack(b4, s4)), x4.astype(np.float64) @ w4.T, rtol=1e-5, atol=1e-5)
+print("MatMulNBits: ok")
+
 # Bad input raises, with the library's message.
 for bad in [lambda: context.matmul(0, 4), lambda: context.conv((1, 6, 8, 8), (4, 2, 3, 3), groups=3),
-            lambda: context.quantize((2, 3), [0.1, 0.1], axis=1), lambda: linear(a[:, :10], linear.pack(b))]:
+            lambda: context.quantize((2, 3), [0.1, 0.1], axis=1), lambda: linear(a[:, :10], linear.pack(b)),
+            lambda: context.nbits_linear(64, 8, block_size=48)]:
     try:
         bad()
     except (quantforge.QuantForgeError, ValueError, TypeError) as error:

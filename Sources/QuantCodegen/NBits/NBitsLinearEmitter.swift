@@ -7,8 +7,9 @@ import QuantSchedule
 /// in `NBitsLayout`, y = f32 output rows, extra = the row count M (an integer).
 ///
 /// Loops: blocks of `rowBlock` rows (their A stays in L2 while a panel's weights are reused by
-/// each of their tiles), panels, then tiles of `tileRows` rows (and single leftover rows). A tile
-/// keeps rows × vectors f32 accumulators in registers across K. In the int8 mode each block of K
+/// each of their tiles), panels, then tiles of `tileRows` rows; the leftover rows (all of a GEMV)
+/// run one at a time against two panels at once (two weight streams in flight). A tile keeps
+/// rows × vectors f32 accumulators in registers across K. In the int8 mode each block of K
 /// also keeps as many i32 accumulators, started at `-zp · Σq_a` (the zero points' term) and
 /// advanced by `NBitsDot` per step of 4 (8 bits) or 8 (4 bits: one load, two nibble halves) k;
 /// then `acc = fma(float(dot), scale_a · scale_w, acc)`. In the f32 mode each k of a step is one
@@ -58,7 +59,8 @@ struct NBitsLinearEmitter {
             b.load(floats, from: b.byteOffset(blockBase, f.const(layout.weightBytesPerBlock + v * lanes * 4)), align: lanes * 4)
         }
 
-        /// The int8 mode: K blocks of a tile of `tileRows` rows from row m, panel at `panelBase`.
+        /// The int8 mode: K blocks of a tile of `tileRows` rows from row m against the panels at
+        /// `panelBases` (one, or two for a GEMV row).
         func int8Tile(_ tileRows: Int, m: IRValue, panelBases: [IRValue]) -> [IRValue] {
             // Accumulator vectors per row: `vectors` of each panel (vector u = panel u / vectors).
             let columnVectors = panelBases.count * vectors

@@ -11,6 +11,8 @@ public enum AOTOperator: Sendable {
     case dynamicQuantize(DynamicQuantizeLinear)
     case binary(QLinearBinary)
     case lookup(QuantizedLookup)
+    /// MatMulNBits: f32 A, 4/8-bit blockwise weights (packed by the library's generated packer).
+    case nbitsLinear(NBitsLinear)
 
     /// The spec's name of the operator.
     public var kind: String {
@@ -23,6 +25,7 @@ public enum AOTOperator: Sendable {
         case .dynamicQuantize: "dynamic_quantize"
         case let .binary(op): op.kind == .add ? "qlinear_add" : "qlinear_mul"
         case .lookup: "lookup"
+        case .nbitsLinear: "nbits"
         }
     }
 
@@ -59,6 +62,9 @@ public enum AOTOperator: Sendable {
         case let .dynamicQuantize(op): return [("kernel", .dynamicQuantize(op, parametersOnly: false))]
         case let .binary(op): return [("kernel", .binary(op))]
         case let .lookup(op): return [("kernel", .lookup(op))]
+        case let .nbitsLinear(op):
+            return [("pack", .nbitsPack(op))] + (op.compute == .int8 ? [("quantize_a", .nbitsQuantizeA(op))] : [])
+                + [("linear", .nbitsLinear(op))]
         }
     }
 

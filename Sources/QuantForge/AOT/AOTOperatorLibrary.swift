@@ -57,7 +57,7 @@ struct AOTOperatorLibrary {
             "symbol": .text(spec.name), "upper": .text(spec.name.uppercased()),
             "is_convolution": .flag(false), "is_dynamic_linear": .flag(false), "is_quantize": .flag(false),
             "is_dequantize": .flag(false), "is_dynamic_quantize": .flag(false), "is_binary": .flag(false),
-            "is_lookup": .flag(false), "is_elementwise": .flag(false),
+            "is_lookup": .flag(false), "is_elementwise": .flag(false), "is_nbits": .flag(false),
         ]
         let isas = isas(for: spec)
         func layout(_ part: String, _ isa: ISA) throws(QuantError) -> PackedLayout {
@@ -195,6 +195,32 @@ struct AOTOperatorLibrary {
                         parameters: "const void *a, const void *b, void *y", nullCheck: "!a || !b || !y", arguments: "a, b, y, 0, 0, 0, 0",
                         details: ["A: " + AOTBuilder.describe(quant: op.aQuant), "B: " + AOTBuilder.describe(quant: op.bQuant),
                                   "Y: " + AOTBuilder.describe(quant: op.yQuant)])
+        case let .nbitsLinear(op):
+            item["is_nbits"] = .flag(true)
+            item["summary"] = .text("MatMulNBits: f32 A[M x \(op.inputs)] · \(op.bits)-bit W[\(op.outputs) x \(op.inputs)] (blocks of \(op.blockSize) along K) -> f32 Y[M x \(op.outputs)]")
+            item["description"] = lines(["zero points: " + (op.zeroPoints == .perBlock ? "one per block (packed like B)" : "\(op.midpoint)"),
+                                         "compute: " + (op.compute == .int8 ? "A quantized to int8 per block (accuracy_level 4)" : "f32 (accuracy_level 0)"),
+                                         "bias: \(op.hasBias ? "yes" : "no"), activation: \(AOTBuilder.describe(activation: op.activation))", isaText])
+            item["k"] = .text("\(op.inputs)")
+            item["n"] = .text("\(op.outputs)")
+            item["b_bytes"] = .text("\(op.quantizedWeightBytes)")
+            item["scale_count"] = .text("\(op.scaleCount)")
+            item["zero_point_bytes"] = .text("\(op.zeroPointBytes)")
+            item["has_zero_points"] = .text(op.zeroPoints == .perBlock ? "1" : "0")
+            item["has_bias"] = .text(op.hasBias ? "1" : "0")
+            item["is_int8"] = .flag(op.compute == .int8)
+            var layouts: [NBitsLayout] = []
+            for isa in isas { layouts.append(try NBitsLayout(op, isa: isa)) }
+            let side = layouts[0]
+            item["side_bytes"] = .text("\(side.sideBytes)")
+            item["side_bias_offset"] = .text("\(side.sideBiasOffset)")
+            item["side_zero_points_offset"] = .text("\(side.sideZeroPointsOffset)")
+            item["packed_sizes"] = .text(layouts.map { "\($0.byteCount)" }.joined(separator: ", "))
+            item["panel_counts"] = .text(layouts.map { "\($0.panels)" }.joined(separator: ", "))
+            item["row_strides"] = .text(layouts.map { "\($0.quantizedRowStride)" }.joined(separator: ", "))
+            item["pack_symbols"] = .text(perVariant(spec, "pack"))
+            item["quantize_symbols"] = .text(op.compute == .int8 ? perVariant(spec, "quantize_a") : "")
+            item["linear_symbols"] = .text(perVariant(spec, "linear"))
         case let .lookup(op):
             item["elements"] = .text("\(op.count)")
             elementwise("is_lookup", summary: "\(AOTBuilder.describe(activation: op.function)) through a 256-entry table: \(op.inputType.rawValue) x[\(op.count)] -> \(op.outputType.rawValue)",

@@ -14,9 +14,11 @@ import Foundation
 ///  "a_zero_point": 128, "b_scale": 0.1, "b_zero_point": 128, "y_scale": 0.2, "y_zero_point": 128}   (also "qlinear_mul")
 /// {"name": "act", "op": "lookup", "function": "gelu", "count": 6144, "x": "u8", "x_scale": 0.05,
 ///  "x_zero_point": 128, "y": "u8", "y_scale": 0.02, "y_zero_point": 10}
+/// {"name": "proj", "op": "nbits", "k": 4096, "n": 4096, "bits": 4, "block_size": 32, "zero_points": false,
+///  "compute": "int8", "bias": false, "activation": "gelu"}       (MatMulNBits; M given per call)
 /// ```
 extension AOTOperator {
-    static let kinds = "matmul, conv, dynamic_linear, quantize, dequantize, dynamic_quantize, qlinear_add, qlinear_mul, lookup"
+    static let kinds = "matmul, conv, dynamic_linear, quantize, dequantize, dynamic_quantize, qlinear_add, qlinear_mul, lookup, nbits"
 
     static func parse(_ kind: String, _ f: SpecFields) throws(QuantError) -> AOTOperator {
         do throws(QuantError) {
@@ -40,6 +42,14 @@ extension AOTOperator {
                                                    inputQuant: .perTensor(scale: try f.float("x_scale"), zeroPoint: try f.int32("x_zero_point", default: 0)),
                                                    outputType: try f.elementType("y"),
                                                    outputQuant: .perTensor(scale: try f.float("y_scale"), zeroPoint: try f.int32("y_zero_point", default: 0))))
+            case "nbits":
+                let computeName = try f.optionalString("compute") ?? "int8"
+                guard let compute = NBitsLinear.Compute(rawValue: computeName) else { throw f.fail("compute", "'\(computeName)' is not int8 or f32") }
+                return .nbitsLinear(try NBitsLinear(inputs: try f.int("k"), outputs: try f.int("n"), bits: try f.optionalInt("bits") ?? 4,
+                                                    blockSize: try f.optionalInt("block_size") ?? 32,
+                                                    zeroPoints: try f.bool("zero_points", default: false) ? .perBlock : .midpoint,
+                                                    compute: compute, hasBias: try f.bool("bias", default: false),
+                                                    activation: f.fields["activation"] == nil ? .none : try f.function("activation")))
             default:
                 throw f.fail("op", "unknown operator '\(kind)' (\(kinds))")
             }
