@@ -31,6 +31,30 @@ struct FuzzTests {
         #expect(summary.combinations.count >= 6, "\(summary.combinations.sorted())")
     }
 
+    /// MatMulNBits cases through the fuzzer's own runners: every ISA here, and NEON under qemu
+    /// (packer, A quantization and linear kernel built for AArch64), a case's JSON round trip.
+    @Test func nbitsCasesReplayOnEveryISAAndUnderQemu() throws {
+        let ops = [try NBitsLinear(inputs: 77, outputs: 40, bits: 4, blockSize: 16, zeroPoints: .perBlock, compute: .int8, hasBias: true,
+                                   activation: .gelu),
+                   try NBitsLinear(inputs: 64, outputs: 33, bits: 8, blockSize: 32, compute: .f32)]
+        for (index, op) in ops.enumerated() {
+            for isa in isasUnderTest {
+                let fuzzCase = FuzzCase(op: .nbitsLinear(op), isa: isa, schedule: nil, inputSeed: UInt64(5 + index))
+                #expect(DifferentialFuzzer(seed: 1, isas: [isa]).replay(fuzzCase, inputs: 3) == .match, "\(op) on \(isa)")
+            }
+            let decoded = try JSONDecoder().decode(FuzzCase.self, from: try JSONEncoder().encode(FuzzCase(op: .nbitsLinear(op), isa: .portable,
+                                                                                                         schedule: nil, inputSeed: 1)))
+            guard case let .nbitsLinear(back) = decoded.op else { Issue.record("not an nbits case"); continue }
+            #expect(back == op)
+            #expect(FuzzMinimizer.candidates(decoded).count >= 2)
+        }
+        try #require(AArch64Emulator.unavailableReason == nil, "\(AArch64Emulator.unavailableReason ?? "")")
+        for op in ops {
+            let emulated = FuzzCase(op: .nbitsLinear(op), isa: AArch64Emulator.isa, schedule: nil, inputSeed: 11)
+            #expect(DifferentialFuzzer(seed: 3, isas: [.portable]).replay(emulated, inputs: 2) == .match, "\(op) under qemu")
+        }
+    }
+
     @Test func theMinimizerShrinksWhileTheFailureHolds() throws {
         let op = try MatMul(m: nil, k: 300, n: 50, bQuant: .perChannel(scales: Array(repeating: 0.01, count: 50), zeroPoints: [0]),
                             output: .dequantized(.init(bias: Array(repeating: 0.5, count: 50))))

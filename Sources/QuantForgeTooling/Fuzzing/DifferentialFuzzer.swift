@@ -135,6 +135,13 @@ public enum FuzzMinimizer {
             for width in shrink(conv.width) { with(resized(conv, width: width).map { .convolution($0) }) }
             if conv.batch > 1 { with(resized(conv, batch: 1).map { .convolution($0) }) }
             if c.schedule != nil { with(c.op, schedule: .some(nil)) }
+        case let .nbitsLinear(op):
+            func resized(inputs: Int, outputs: Int) -> NBitsLinear? {
+                try? NBitsLinear(inputs: inputs, outputs: outputs, bits: op.bits, blockSize: op.blockSize, zeroPoints: op.zeroPoints,
+                                 compute: op.compute, hasBias: op.hasBias, activation: op.activation)
+            }
+            for k in shrink(op.inputs) { with(resized(inputs: k, outputs: op.outputs).map { .nbitsLinear($0) }) }
+            for n in shrink(op.outputs) { with(resized(inputs: op.inputs, outputs: n).map { .nbitsLinear($0) }) }
         default:
             break
         }

@@ -17,6 +17,8 @@ public struct FuzzCase: Codable, Sendable {
         case binary(QLinearBinary)
         case lookup(QuantizedLookup)
         case biasActivation(BiasActivation)
+        /// MatMulNBits; the seed draws M (1...40).
+        case nbitsLinear(NBitsLinear)
 
         public var name: String {
             switch self {
@@ -36,6 +38,7 @@ public struct FuzzCase: Codable, Sendable {
             case .binary: return "qlinear binary"
             case .lookup: return "lookup"
             case .biasActivation: return "bias activation"
+            case .nbitsLinear: return "nbits linear"
             }
         }
     }
@@ -99,11 +102,18 @@ extension FuzzCase {
         case let .binary(b): bytes = CheckedArithmetic.product([b.count, 3])
         case let .lookup(l): bytes = CheckedArithmetic.product([l.count, 2])
         case let .biasActivation(b): bytes = CheckedArithmetic.product([b.columns, 4 * 8])
+        case let .nbitsLinear(op):
+            bytes = CheckedArithmetic.sum([op.modelBytes, CheckedArithmetic.product([NBitsLinear.fuzzRows, op.inputs + op.outputs, 4]) ?? Int.max])
         }
         guard let bytes, bytes <= Self.byteLimit else {
             throw .invalidShape(field: "case", reason: "its tensors would take more than \(Self.byteLimit) bytes")
         }
     }
+}
+
+extension NBitsLinear {
+    /// The most rows a fuzz case runs.
+    static let fuzzRows = 40
 }
 
 /// What checking a case found.

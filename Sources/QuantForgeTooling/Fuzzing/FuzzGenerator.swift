@@ -100,7 +100,7 @@ public struct FuzzGenerator {
     }
 
     mutating func nextOperator(isa: ISA) throws -> (FuzzCase.Operator, MatMulSchedule?) {
-        switch int(0...19) {
+        switch int(0...20) {
         case 0...6:  // matmul
             let k = dimension(2000), n = dimension(200), m = dimension(64)
             let dynamicLinear = int(0...4) == 0, runTime = dynamicLinear || int(0...5) == 0
@@ -175,6 +175,12 @@ public struct FuzzGenerator {
             return (.lookup(try QuantizedLookup(activation(general: true), count: dimension(500), inputType: input,
                                                 inputQuant: .perTensor(scale: scale(), zeroPoint: zeroPoint(input)), outputType: output,
                                                 outputQuant: .perTensor(scale: scale(), zeroPoint: zeroPoint(output)))), nil)
+        case 19:
+            let block = pick(NBitsLinear.blockSizes)
+            let activations: [Activation] = [.none, .relu, .gelu, .clamp(min: -1, max: 1)]
+            return (.nbitsLinear(try NBitsLinear(inputs: dimension(600), outputs: dimension(150), bits: pick(NBitsLinear.bitWidths),
+                                                 blockSize: block, zeroPoints: bool() ? .perBlock : .midpoint, compute: bool() ? .int8 : .f32,
+                                                 hasBias: bool(), activation: pick(activations))), nil)
         default:
             let columns = dimension(400)
             return (.biasActivation(try BiasActivation(columns: columns, bias: bool() ? (0..<columns).map { _ in float(-2...2) } : nil,

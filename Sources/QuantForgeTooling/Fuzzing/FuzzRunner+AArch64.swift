@@ -149,6 +149,28 @@ extension FuzzRunner {
                 let expected = ReferenceOperators.lookup(op, x)
                 return Self.compare(try emulator.runElementwise(program, x: x, end: op.count, yBytes: expected.count).y, expected, floats: false)
             }
+        case let .nbitsLinear(op):
+            let layout = try NBitsLayout(op, isa: isa)
+            let pack = try emulator.build(.nbitsPack(op)), linear = try emulator.build(.nbitsLinear(op))
+            let quantize = op.compute == .int8 ? try emulator.build(.nbitsQuantizeA(op)) : nil
+            return { seed in
+                checked {
+                    var inputs = FuzzInputs(seed: seed)
+                    let w = NBitsFuzzWeights(op, &inputs)
+                    let a = inputs.floats(w.rows * op.inputs)
+                    let packed = try emulator.runElementwise(pack, x: w.b, x2: layout.side(scales: w.scales, bias: w.bias, zeroPoints: w.zeroPoints),
+                                                             end: layout.panels, yBytes: layout.byteCount).y
+                    var input = bytes(a)
+                    if let quantize {
+                        input = try emulator.runElementwise(quantize, x: input, end: w.rows, yBytes: w.rows * layout.quantizedRowStride).y
+                    }
+                    let got = try emulator.runElementwise(linear, x: input, x2: packed, end: layout.panels, yBytes: 4 * w.rows * op.outputs,
+                                                          extraInteger: w.rows).y
+                    let expected = ReferenceOperators.nbitsLinear(op, a: a, rows: w.rows, b: w.b, scales: w.scales, zeroPoints: w.zeroPoints,
+                                                                  bias: w.bias)
+                    return Self.compare(got, bytes(expected), floats: true)
+                }
+            }
         case let .biasActivation(op):
             return try eachSeed(.biasActivation(op)) { inputs, program in
                 let rows = Int(inputs.next() % 4) + 1

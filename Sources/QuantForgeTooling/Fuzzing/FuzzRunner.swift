@@ -184,6 +184,17 @@ public final class FuzzRunner: @unchecked Sendable {
                 guard let got = try? kernel.run(x) else { return .error("run refused the case") }
                 return Self.compare(got, ReferenceOperators.lookup(op, x), floats: false)
             }
+        case let .nbitsLinear(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let w = NBitsFuzzWeights(op, &inputs)
+                let a = inputs.floats(w.rows * op.inputs)
+                guard let packed = try? kernel.packWeights(b: w.b, scales: w.scales, zeroPoints: w.zeroPoints, bias: w.bias),
+                      let got = try? kernel.run(a, weights: packed) else { return .error("run refused the case") }
+                let expected = ReferenceOperators.nbitsLinear(op, a: a, rows: w.rows, b: w.b, scales: w.scales, zeroPoints: w.zeroPoints, bias: w.bias)
+                return Self.compare(got.withUnsafeBytes { Array($0) }, expected.withUnsafeBytes { Array($0) }, floats: true)
+            }
         case let .biasActivation(op):
             let kernel = try engine.compile(op)
             return { seed in
@@ -195,5 +206,23 @@ public final class FuzzRunner: @unchecked Sendable {
                 return Self.compare(got.withUnsafeBytes { Array($0) }, expected.withUnsafeBytes { Array($0) }, floats: true)
             }
         }
+    }
+}
+
+/// A MatMulNBits fuzz case's weights and row count, drawn from its seed (random bytes, or all 0 / all
+/// 0xFF; scales of mixed magnitudes and signs).
+struct NBitsFuzzWeights {
+    let rows: Int
+    let b: [UInt8]
+    let scales: [Float]
+    let zeroPoints: [UInt8]?
+    let bias: [Float]?
+
+    init(_ op: NBitsLinear, _ inputs: inout FuzzInputs) {
+        rows = Int(inputs.next() % UInt64(NBitsLinear.fuzzRows)) + 1
+        b = inputs.bytes(op.quantizedWeightBytes)
+        scales = inputs.floats(op.scaleCount, magnitude: 0.05)
+        zeroPoints = op.zeroPoints == .perBlock ? inputs.bytes(op.zeroPointBytes) : nil
+        bias = op.hasBias ? inputs.floats(op.outputs) : nil
     }
 }
