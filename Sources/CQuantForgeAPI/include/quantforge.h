@@ -334,7 +334,7 @@ qf_status qf_autotune(qf_context *context, const qf_matmul_desc *desc, const cha
 
 /* ---- Any kernel -------------------------------------------------------------------------------
  * The element count and type of a kernel's output for m rows (m ignored except by matmuls with a
- * variable M), so a host can allocate it. */
+ * variable M and by MatMulNBits kernels, which need m >= 1), so a host can allocate it. */
 qf_status qf_kernel_output(const qf_kernel *kernel, int64_t m, int64_t *elements, qf_type *type);
 /* What runs, e.g. "matmul avx512vnni mr6 nv4 ku4" or "depthwise avx512vnni" (owned by the kernel). */
 const char *qf_kernel_describe(const qf_kernel *kernel);

@@ -98,7 +98,9 @@ public final class NBitsLinearKernel: Sendable {
         var quantized: UnsafeMutableRawBufferPointer?
         defer { quantized?.deallocate() }
         if let quantizeA {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: rows * layout.quantizedRowStride, alignment: 64)
+            let (bytes, overflow) = rows.multipliedReportingOverflow(by: layout.quantizedRowStride)
+            if overflow || bytes > 1 << 40 { throw .invalidShape(field: "rows", reason: "\(rows) rows of A quantized would not fit in memory") }
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
             quantized = buffer
             let call = Call(x: UnsafeRawPointer(a), weights: nil, y: buffer.baseAddress!, rows: rows)
             if let pool, rows >= 2 * threads {
