@@ -74,6 +74,12 @@ struct NBitsLinearEmitter {
                 // nibbles; 8 bits: even and odd steps), added at the block's end: half the
                 // dependency depth. Taller tiles have independent accumulators enough.
                 let chainCount = tileRows == 1 ? 2 : 1
+                // GEMV rows on vpdpbusd: the high nibbles stay in place (16·q, a u8 operand up to
+                // 240) in their own chain, shifted back once per block (exact: a multiple of 16),
+                // one shift per weight vector fewer. (Not for sdot — 0xF0 reads as -16 — nor for
+                // vpmaddubsw, whose pairs would saturate.)
+                let scaledHighNibbles = chainCount == 2 && op.bits == 4
+                    && (instruction.kind == .avx512Vpdpbusd || instruction.kind == .avxVnniVpdpbusd)
                 var start: [IRValue] = []
                 let zero = intSplat(0)
                 for r in 0..<tileRows {
@@ -89,8 +95,9 @@ struct NBitsLinearEmitter {
                     let aOffset = b.add(blockA, b.mul(s, f.const(layout.kPerStep)))
                     for u in 0..<columnVectors {
                         let packed = loadWeights(blockBases[u / vectors], step: s, vector: u % vectors)
-                        let halves: [IRValue] = op.bits == 8 ? [packed]
-                            : [b.and(packed, intSplat(0x0F0F_0F0F)), b.and(b.lshr(packed, intSplat(4)), intSplat(0x0F0F_0F0F))]
+                        let high = scaledHighNibbles ? b.and(packed, intSplat(Int(Int32(bitPattern: 0xF0F0_F0F0))))
+                            : b.and(b.lshr(packed, intSplat(4)), intSplat(0x0F0F_0F0F))
+                        let halves: [IRValue] = op.bits == 8 ? [packed] : [b.and(packed, intSplat(0x0F0F_0F0F)), high]
                         for r in 0..<tileRows {
                             for (h, weights) in halves.enumerated() {
                                 let a = b.load(i32, from: b.byteOffset(aRows[r], b.add(aOffset, f.const(4 * h))), align: 4)
@@ -111,7 +118,11 @@ struct NBitsLinearEmitter {
                         step(b.add(s, f.const(1)), chain: 1, step(s, chain: 0, acc))
                     }.carried
                 }
-                let dots = (0..<(tileRows * columnVectors)).map { chainCount == 1 ? chains[$0] : b.add(chains[2 * $0], chains[2 * $0 + 1]) }
+                let dots = (0..<(tileRows * columnVectors)).map { index -> IRValue in
+                    if chainCount == 1 { return chains[index] }
+                    let second = chains[2 * index + 1]
+                    return b.add(chains[2 * index], scaledHighNibbles ? b.ashr(second, intSplat(4)) : second)
+                }
                 let scales = (0..<columnVectors).map { loadScales(blockBases[$0 / vectors], vector: $0 % vectors) }
                 var next = acc
                 for r in 0..<tileRows {
