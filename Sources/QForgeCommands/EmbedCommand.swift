@@ -4,19 +4,22 @@ import QuantForge
 import QuantWorkflow
 
 /// `qforge embed`: all-MiniLM-L6-v2 embeddings of the user's own sentences (arguments, a file or
-/// standard input, one per line) as JSON lines or a `.npy` matrix, in f32 or int8.
+/// standard input, one per line) as JSON lines or a `.npy` matrix, in f32, int8 or with 4-bit weights.
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Embed sentences with all-MiniLM-L6-v2 (f32 or int8): JSON lines or .npy.",
+        abstract: "Embed sentences with all-MiniLM-L6-v2 (f32, int8 or 4-bit weights): JSON lines or .npy.",
         discussion: "Sentences come from the arguments, else from --file (one per line; - for standard input), else from standard input.")
 
-    enum Mode: String, ExpressibleByArgument, CaseIterable { case f32, dynamic, dynamicPerToken = "dynamic-per-token", `static` }
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case f32, dynamic, dynamicPerToken = "dynamic-per-token", `static`, nbits4, nbits4Asym = "nbits4-asym"
+    }
     enum Format: String, ExpressibleByArgument, CaseIterable { case jsonl, npy }
 
     @Argument(help: "Sentences to embed.") var sentences: [String] = []
     @Option(help: "A file of sentences, one per line (- for standard input).") var file: String?
-    @Option(help: "f32 | dynamic | dynamic-per-token | static.") var mode: Mode = .dynamicPerToken
+    @Option(help: "f32 | dynamic | dynamic-per-token | static | nbits4 | nbits4-asym (4-bit weights per block of 32, int8 compute).")
+    var mode: Mode = .dynamicPerToken
     @Option(help: "Static calibration method: \(CalibrationMethod.allCases.map(\.rawValue).joined(separator: " | ")).")
     var method: CalibrationMethod = .minMax
     @Option(help: "Model folder (model.safetensors, vocab.txt); default: where tools/fetch_minilm.sh puts it.")
@@ -146,6 +149,8 @@ struct EmbedCommand: ParsableCommand {
         case .f32: return try MiniLMRunner(model: model, mode: .f32, engine: engine)
         case .dynamic: return try MiniLMRunner(model: model, mode: .dynamic(perRow: false), engine: engine)
         case .dynamicPerToken: return try MiniLMRunner(model: model, mode: .dynamic(perRow: true), engine: engine)
+        case .nbits4: return try MiniLMRunner(model: model, mode: .nbits4(asymmetric: false), engine: engine)
+        case .nbits4Asym: return try MiniLMRunner(model: model, mode: .nbits4(asymmetric: true), engine: engine)
         case .static:
             let calibration = try MiniLMCalibration(model: model, methods: [method], engine: engine)
             return try MiniLMRunner(model: model, mode: .static(parameters: calibration.parameters(method), method: method.rawValue),

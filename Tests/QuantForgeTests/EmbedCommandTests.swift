@@ -30,6 +30,11 @@ import Testing
         for object in objects { #expect((object["cosine_to_f32"] as? Double ?? 0) > 0.99) }
         #expect(objects.map { $0["index"] as? Int } == [0, 1, 2])
 
+        // 4-bit weights: the same interface, close to f32.
+        let fourBit = try Self.embed(["A cat sits on the mat.", "--mode", "nbits4-asym", "--compare", "f32"])
+        #expect(fourBit.status == 0, "\(fourBit.output)")
+        #expect(try Self.lines(fourBit).allSatisfy { ($0["cosine_to_f32"] as? Double ?? 0) > 0.93 })
+
         // The same sentences from a file, CRLF included, as a .npy matrix.
         let file = try scratch.write("sentences.txt", "A cat sits on the mat.\r\nStocks fell sharply today.\n")
         let npy = scratch.path("embeddings.npy")
