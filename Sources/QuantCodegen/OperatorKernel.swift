@@ -20,6 +20,8 @@ public enum OperatorKernel: Sendable, Hashable {
     case transpose(batch: Int, rows: Int, columns: Int, elementBytes: Int)
     /// Rows of an f32 linear layer over weights packed in `F32LinearLayout`.
     case f32Linear(F32Linear)
+    /// Rows of a LayerNormalization (γ and β per call).
+    case layerNorm(LayerNormalization)
     /// Panels of an `NBitsLinear` over weights packed in `NBitsLayout` (rows in `extra`).
     case nbitsLinear(NBitsLinear)
     /// Rows of A quantized per block for an int8-mode `NBitsLinear`.
@@ -70,6 +72,8 @@ public enum OperatorKernel: Sendable, Hashable {
         case let .nbitsLinear(op):
             return try NBitsLinearEmitter(layout: try NBitsLayout(op, isa: isa))
                 .emit(into: module, name: name, instruction: try NBitsLayout.instruction(for: isa), targetFeatures: targetFeatures)
+        case let .layerNorm(op):
+            return LayerNormEmitter(op: op).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .nbitsPack(op):
             return NBitsPackEmitter(layout: try NBitsLayout(op, isa: isa))
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)

@@ -4,7 +4,7 @@ import QuantForge
 /// Runs all-MiniLM-L6-v2 with one implementation per linear layer: sentences → token ids (padded to
 /// the batch's longest) → embeddings + LayerNorm → 6 × (fused QKV linear, attention, output linear,
 /// residual + LayerNorm, GELU feed-forward, residual + LayerNorm) → mean pooling over real tokens →
-/// L2 normalization. Attention products, softmax and LayerNorm run in f32 in every mode (as in
+/// L2 normalization. Attention products, softmax and LayerNorm (a generated kernel) run in f32 in every mode (as in
 /// PyTorch's dynamic quantization, only the linear layers are int8).
 public final class MiniLMRunner {
     public enum Mode: Sendable, CustomStringConvertible {
@@ -41,6 +41,8 @@ public final class MiniLMRunner {
         var x: [Float] = [], qkv: [Float] = [], context: [Float] = [], projected: [Float] = [], intermediate: [Float] = [], scores: [Float] = []
     }
     private let workspace = Workspace()
+    /// LayerNorm over 384 values, without and with the residual added first.
+    private let layerNorms: (plain: LayerNormKernel, residual: LayerNormKernel)
 
     /// The buffer in `slot` (taken out, so that it is not copied on write), at least `count` long.
     private static func take(_ slot: inout [Float], _ count: Int) -> [Float] {
@@ -75,6 +77,10 @@ public final class MiniLMRunner {
             linears.append(row)
         }
         self.linears = linears
+        do {
+            layerNorms = (try engine.compile(try LayerNormalization(columns: MiniLM.hidden, epsilon: MiniLM.layerNormEpsilon)),
+                          try engine.compile(try LayerNormalization(columns: MiniLM.hidden, epsilon: MiniLM.layerNormEpsilon, hasResidual: true)))
+        } catch { throw .quantization(error) }
     }
 
     /// Bytes of the model as this mode keeps it: embeddings and norms in f32, linear layers as their
@@ -109,7 +115,7 @@ public final class MiniLMRunner {
                 }
             }
         }
-        Self.layerNorm(&x, adding: nil, rows: rows, model.embeddingNorm)
+        layerNorm(&x, adding: nil, rows: rows, model.embeddingNorm)
         var qkv = Self.take(&workspace.qkv, rows * 3 * h), context = Self.take(&workspace.context, rows * h)
         var projected = Self.take(&workspace.projected, rows * h)
         var intermediate = Self.take(&workspace.intermediate, rows * MiniLM.intermediate)
@@ -126,10 +132,10 @@ public final class MiniLMRunner {
             run(index, 0, x, rows: rows, into: &qkv)
             attention(qkv: qkv, lengths: batch.map(\.count), length: length, scores: &scores, into: &context)
             run(index, 1, context, rows: rows, into: &projected)
-            Self.layerNorm(&x, adding: projected, rows: rows, layer.attentionNorm)
+            layerNorm(&x, adding: projected, rows: rows, layer.attentionNorm)
             run(index, 2, x, rows: rows, into: &intermediate)
             run(index, 3, intermediate, rows: rows, into: &projected)
-            Self.layerNorm(&x, adding: projected, rows: rows, layer.outputNorm)
+            layerNorm(&x, adding: projected, rows: rows, layer.outputNorm)
         }
         // Mean over each sentence's real tokens, then L2 normalization.
         return batch.enumerated().map { b, ids in
@@ -193,26 +199,19 @@ public final class MiniLMRunner {
         }
     }
 
-    /// x = LayerNorm(x + residual) per row of 384 (residual nil: x alone).
-    static func layerNorm(_ x: inout [Float], adding residual: [Float]?, rows: Int, _ norm: MiniLM.LayerNorm) {
-        let h = MiniLM.hidden, hasResidual = residual != nil
+    /// x = LayerNorm(x + residual) per row of 384 (residual nil: x alone), in place, by the
+    /// generated `LayerNormalization` kernels.
+    func layerNorm(_ x: inout [Float], adding residual: [Float]?, rows: Int, _ norm: MiniLM.LayerNorm) {
+        let kernel = residual == nil ? layerNorms.plain : layerNorms.residual
         x.withUnsafeMutableBufferPointer { x in
-            norm.weight.withUnsafeBufferPointer { weight in
-                norm.bias.withUnsafeBufferPointer { bias in
-                    (residual ?? []).withUnsafeBufferPointer { residual in
-                        for r in 0..<rows {
-                            let row = x.baseAddress! + r * h
-                            if hasResidual, let added = residual.baseAddress { for c in 0..<h { row[c] += added[r * h + c] } }
-                            var mean: Float = 0
-                            for c in 0..<h { mean += row[c] }
-                            mean /= Float(h)
-                            var variance: Float = 0
-                            for c in 0..<h {
-                                let centered = row[c] - mean
-                                variance += centered * centered
-                            }
-                            let inverse = 1 / (variance / Float(h) + MiniLM.layerNormEpsilon).squareRoot()
-                            for c in 0..<h { row[c] = (row[c] - mean) * inverse * weight[c] + bias[c] }
+            norm.weight.withUnsafeBufferPointer { gamma in
+                norm.bias.withUnsafeBufferPointer { beta in
+                    (residual ?? []).withUnsafeBufferPointer { added in
+                        do {
+                            try kernel.run(x: x.baseAddress!, residual: residual == nil ? nil : added.baseAddress!, gamma: gamma.baseAddress!,
+                                           beta: beta.baseAddress!, y: x.baseAddress!, rows: rows)
+                        } catch {
+                            fatalError("unreachable: the kernels were compiled for these shapes at init (\(error))")
                         }
                     }
                 }

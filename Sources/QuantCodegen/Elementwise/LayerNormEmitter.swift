@@ -1,0 +1,66 @@
+import LLVMKit
+import QuantOps
+import QuantSchedule
+
+/// Emits `LayerNormalization` over rows [begin, end): x = input rows, x2 = the residual rows (when
+/// the op has one), extra = γ, extra2 = β (f32, `columns` each), y = output rows (may be x). Works
+/// on 16-lane f32 vectors on every ISA (LLVM splits them into the ISA's registers), so the partial
+/// sums are the reference's: whole groups of 16, folded by halves, then the tail one by one.
+struct LayerNormEmitter {
+    let op: LayerNormalization
+
+    func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) -> IRValue {
+        let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        let b = f.b, context = f.context
+        let n = op.columns, lanes = LayerNormalization.lanes, whole = n / lanes * lanes
+        let f32 = context.f32
+        let zeros = context.constVector(Array(repeating: context.constFloat(0), count: lanes))
+        let sqrt = try! module.intrinsic("llvm.sqrt", overloads: [f32])
+
+        /// Σ over the row at `row` of `value(index, width)`: vectors of 16 into 16 partials, folded
+        /// by halves, then the tail.
+        func sum(_ value: (IRValue, Int) -> IRValue) -> IRValue {
+            let partials = f.loops.loop("sum", from: f.const(0), step: Int64(lanes), carried: [zeros],
+                                        while: { b.icmp(.slt, $0, f.const(whole)) }) { c, acc in
+                [b.fadd(acc[0], value(c, lanes))]
+            }.carried[0]
+            var folded = partials, width = lanes
+            while width > 1 {
+                width /= 2
+                folded = b.fadd(b.slice(folded, from: 0, count: width), b.slice(folded, from: width, count: width))
+            }
+            var total = b.extractElement(folded, 0)
+            for c in whole..<n { total = b.fadd(total, b.extractElement(value(f.const(c), 1), 0)) }
+            return total
+        }
+
+        f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { r, _ in
+            let rowStart = b.mul(r, f.const(n))
+            // v = x (+ residual), stored into y (read back by the passes below).
+            let total = sum { c, width in
+                let index = b.add(rowStart, c)
+                var v = f.loadFloats(f.x, index, width: width)
+                if op.hasResidual { v = b.fadd(v, f.loadFloats(f.x2, index, width: width)) }
+                f.storeFloats(v, f.y, index)
+                return v
+            }
+            let mean = b.fdiv(total, context.constFloat(Float(n)))
+            let squares = sum { c, width in
+                let d = b.fsub(f.loadFloats(f.y, b.add(rowStart, c), width: width), f.splat(mean, width))
+                return b.fmul(d, d)
+            }
+            let variance = b.fdiv(squares, context.constFloat(Float(n)))
+            let root = b.call(sqrt.function, type: sqrt.type, [b.fadd(variance, context.constFloat(op.epsilon))])
+            let rstd = b.fdiv(context.constFloat(1), root)
+            f.vectorLoop("c", from: f.const(0), to: f.const(n), lanes: lanes) { c, width in
+                let index = b.add(rowStart, c)
+                let d = b.fsub(f.loadFloats(f.y, index, width: width), f.splat(mean, width))
+                let scaled = b.fmul(b.fmul(d, f.splat(rstd, width)), f.loadFloats(f.extra, c, width: width))
+                f.storeFloats(b.fadd(scaled, f.loadFloats(f.extra2, c, width: width)), f.y, index)
+            }
+            return []
+        }
+        f.finish()
+        return f.function
+    }
+}

@@ -1,0 +1,36 @@
+/// LayerNormalization over the last axis of f32 rows, with the residual add fused (BERT's
+/// `LayerNorm(x + residual)`, ONNX Runtime's SkipLayerNormalization): per row of `columns` values
+/// `v = x (+ r)`, `y = (v - mean) · rstd · γ + β` with `rstd = 1 / √(var + ε)`.
+///
+/// The sums are defined operation by operation, so every kernel is bit-exact with
+/// `ReferenceOperators.layerNorm` whatever its vector width: `lanes` (16) partial sums, value i
+/// of each whole group of 16 into partial i mod 16 in order; the partials folded by halves (8, 4,
+/// 2, 1); then the values past the last whole group added one by one. `mean = Σv / n`, the same
+/// for `Σ(v - mean)²` (one multiply, one add: no fused multiply-add), `var = Σ / n`; each output
+/// `((v - mean) · rstd) · γ + β`, two multiplies and an add. γ and β are given per call.
+public struct LayerNormalization: Sendable, Hashable, Codable {
+    public let columns: Int
+    public let epsilon: Float
+    /// The rows are `x + residual` (the residual given per call).
+    public let hasResidual: Bool
+
+    /// Partial sums per row (a vector of 16 f32: one zmm, two ymm, four NEON registers).
+    public static let lanes = 16
+
+    public init(columns: Int, epsilon: Float = 1e-5, hasResidual: Bool = false) throws(QuantError) {
+        try MatMul.checkDimension("columns", columns)
+        guard epsilon.isFinite, epsilon >= 0 else { throw .invalidArgument(field: "epsilon", reason: "\(epsilon) must be a finite number ≥ 0") }
+        self.columns = columns
+        self.epsilon = epsilon
+        self.hasResidual = hasResidual
+    }
+}
+
+extension LayerNormalization {
+    /// Decoding validates, as the initializer does.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(columns: try c.decode(Int.self, forKey: .columns), epsilon: try c.decode(Float.self, forKey: .epsilon),
+                      hasResidual: try c.decode(Bool.self, forKey: .hasResidual))
+    }
+}
