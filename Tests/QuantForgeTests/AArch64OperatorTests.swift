@@ -119,6 +119,22 @@ struct AArch64OperatorTests {
         }
     }
 
+    /// LayerNorm with the residual fused on NEON: its 16-lane partial sums in four registers.
+    @Test func layerNormUnderQemu() throws {
+        let harness = try Harness()
+        var random = TestRandom(seed: 1204)
+        func bytes(_ values: [Float]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+        for columns in [5, 384, 389] {
+            let op = try LayerNormalization(columns: columns, epsilon: 1e-12, hasResidual: true)
+            let rows = 3
+            let x = (0..<(rows * columns)).map { _ in random.float(-3...3) }, r = (0..<(rows * columns)).map { _ in random.float(-1...1) }
+            let gamma = (0..<columns).map { _ in random.float(0.5...1.5) }, beta = (0..<columns).map { _ in random.float(-1...1) }
+            let out = try harness.emulator.runElementwise(try harness.emulator.build(.layerNorm(op)), x: bytes(x), x2: bytes(r), end: rows,
+                                                          yBytes: 4 * rows * columns, extraInput: bytes(gamma), extra2Input: bytes(beta))
+            #expect(out.y == bytes(ReferenceOperators.layerNorm(op, x: x, residual: r, gamma: gamma, beta: beta, rows: rows)), "\(columns)")
+        }
+    }
+
     @Test func convolutionsUnderQemu() throws {
         let harness = try Harness()
         var random = TestRandom(seed: 1202)
