@@ -22,6 +22,8 @@ public enum OperatorKernel: Sendable, Hashable {
     case f32Linear(F32Linear)
     /// Rows of a LayerNormalization (γ and β per call).
     case layerNorm(LayerNormalization)
+    /// Rows of a Softmax (row length and valid columns per call).
+    case softmax(Softmax)
     /// Panels of an `NBitsLinear` over weights packed in `NBitsLayout` (rows in `extra`).
     case nbitsLinear(NBitsLinear)
     /// Rows of A quantized per block for an int8-mode `NBitsLinear`.
@@ -72,6 +74,8 @@ public enum OperatorKernel: Sendable, Hashable {
         case let .nbitsLinear(op):
             return try NBitsLinearEmitter(layout: try NBitsLayout(op, isa: isa))
                 .emit(into: module, name: name, instruction: try NBitsLayout.instruction(for: isa), targetFeatures: targetFeatures)
+        case let .softmax(op):
+            return SoftmaxEmitter(op: op).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .layerNorm(op):
             return LayerNormEmitter(op: op).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .nbitsPack(op):

@@ -144,6 +144,23 @@ struct VectorMath {
         return b.fdiv(p, q)
     }
 
+    /// `RealFunctions.exp`, operation for operation.
+    func exp(_ x: IRValue, portable: Bool) -> IRValue {
+        let ints = context.vector(context.i32, lanes)
+        let t = clamp(x, RealFunctions.expLowerClamp, RealFunctions.expUpperClamp)
+        let n = roundHalfToEven(b.fmul(t, splat(RealFunctions.log2e)), portable: portable)
+        var r = fma(n, splat(-RealFunctions.ln2High), t)
+        r = fma(n, splat(-RealFunctions.ln2Low), r)
+        var p = splat(RealFunctions.expPolynomial[0])
+        for c in RealFunctions.expPolynomial.dropFirst() { p = fma(p, r, splat(c)) }
+        let y = b.fadd(fma(p, b.fmul(r, r), r), splat(1))
+        let bias = context.constVector(Array(repeating: context.constInt(context.i32, 127), count: lanes))
+        let shift = context.constVector(Array(repeating: context.constInt(context.i32, 23), count: lanes))
+        let power = b.bitcast(b.shl(b.add(b.fptosi(n, to: ints), bias), shift), to: floats)
+        let result = b.fmul(y, power)
+        return b.select(b.fcmp(.uno, x, x), x, result)
+    }
+
     /// Round half to even. Without SSE4.1 (the portable x86 path) LLVM would call libm, so it adds
     /// and subtracts 1.5·2^23 instead, exact for |x| < 2^22 (callers clamp first).
     func roundHalfToEven(_ value: IRValue, portable: Bool) -> IRValue {

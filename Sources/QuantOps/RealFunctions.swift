@@ -49,6 +49,30 @@ public enum RealFunctions {
 
     /// `sigmoid(x) = 0.5 + 0.5·tanh(x/2)`.
     @inline(__always)
+    /// `e^x` as QuantForge's kernels compute it (softmax): x clamped to [-87.33654, 88], n =
+    /// RNE(x·log₂e), r = x - n·ln2 in two fused steps, Cephes' degree-5 polynomial p(r) by fma,
+    /// `(fma(p, r², r) + 1) · 2ⁿ` with 2ⁿ built from its exponent bits (n ∈ [-126, 127]); NaN → NaN.
+    /// Within 2 ulp of e^x on the clamp range.
+    public static func exp(_ x: Float) -> Float {
+        if x.isNaN { return x }
+        let t = x < expLowerClamp ? expLowerClamp : (x > expUpperClamp ? expUpperClamp : x)
+        let n = (t * log2e).rounded(.toNearestOrEven)
+        var r = t.addingProduct(n, -ln2High)
+        r = r.addingProduct(n, -ln2Low)
+        var p = expPolynomial[0]
+        for c in expPolynomial.dropFirst() { p = c.addingProduct(p, r) }
+        let y = r.addingProduct(p, r * r) + 1
+        return y * Float(bitPattern: UInt32(Int32(n) + 127) << 23)
+    }
+    public static let expLowerClamp: Float = -87.33654
+    public static let expUpperClamp: Float = 88
+    public static let log2e: Float = 1.44269504088896341
+    public static let ln2High: Float = 0.693359375
+    public static let ln2Low: Float = -2.12194440e-4
+    /// Cephes' expf coefficients, highest degree first.
+    public static let expPolynomial: [Float] = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+                                                5.0000001201e-1]
+
     public static func sigmoid(_ x: Float) -> Float { Float(0.5).addingProduct(0.5, tanh(0.5 * x)) }
 
     /// GELU as QuantForge defines it: `gelu(x) = x·Φ(x) = max(x, 0) - h(t)`, where

@@ -135,6 +135,22 @@ struct AArch64OperatorTests {
         }
     }
 
+    /// Softmax with the key-padding mask on NEON (row length and valid columns per call).
+    @Test func softmaxUnderQemu() throws {
+        let harness = try Harness()
+        var random = TestRandom(seed: 1205)
+        let op = try Softmax(scale: 0.125)
+        let program = try harness.emulator.build(.softmax(op))
+        for (columns, valid) in [(5, 5), (40, 33), (70, 0), (130, 129)] {
+            let rows = 3
+            let x = (0..<(rows * columns)).map { _ in random.float(-20...20) }
+            let out = try harness.emulator.runElementwise(program, x: x.withUnsafeBytes { Array($0) }, end: rows, yBytes: 4 * rows * columns,
+                                                          extraInteger: columns, extra2Integer: valid)
+            let expected = ReferenceOperators.softmax(op, x: x, rows: rows, columns: columns, valid: valid)
+            #expect(out.y == expected.withUnsafeBytes { Array($0) }, "\(columns) columns, \(valid) valid")
+        }
+    }
+
     @Test func convolutionsUnderQemu() throws {
         let harness = try Harness()
         var random = TestRandom(seed: 1202)

@@ -3,7 +3,8 @@
  *   operator_driver matmul A LDA PACKED_B M PANELS C_BYTES LDC RESIDUAL LDR A_SCALES A_ZERO_POINTS OUT_C
  * An input named "-" is NULL. Outputs are written whole. EXTRA_BYTES "=N" passes the integer N in
  * `extra` instead of a buffer (kernels that take a count there), and writes no OUT_EXTRA;
- * EXTRA_BYTES or EXTRA2_BYTES "@FILE" passes that file's bytes as an input (written back out as is). */
+ * EXTRA_BYTES or EXTRA2_BYTES "@FILE" passes that file's bytes as an input (written back out as is);
+ * EXTRA2_BYTES "=N" passes the integer N in `extra2`. */
 #include "CQuantSupport.h"
 
 #include <stdint.h>
@@ -27,8 +28,9 @@ static void *zeroed(const char *bytes) {
     return n ? calloc(1, n) : NULL;
 }
 
-/* An extra buffer: "@FILE" (an input), else zeroed bytes. */
+/* An extra argument: "=N" (the integer N), "@FILE" (an input), else zeroed bytes. */
 static void *extra_buffer(const char *spec) {
+    if (spec[0] == '=') return (void *)(intptr_t)atol(spec + 1);
     if (spec[0] == '@') return read_input(spec + 1);
     return zeroed(spec);
 }
@@ -43,14 +45,12 @@ static void write_file(const char *path, const void *data, const char *bytes) {
 
 int main(int argc, char **argv) {
     if (argc == 12 && strcmp(argv[1], "elementwise") == 0) {
-        int extra_is_integer = argv[7][0] == '=';
-        void *extra = extra_is_integer ? (void *)(intptr_t)atol(argv[7] + 1) : extra_buffer(argv[7]);
-        qf_elementwise_args args = {read_input(argv[2]), read_input(argv[3]), zeroed(argv[6]), extra, extra_buffer(argv[8]),
-                                    atol(argv[4]), atol(argv[5])};
+        qf_elementwise_args args = {read_input(argv[2]), read_input(argv[3]), zeroed(argv[6]), extra_buffer(argv[7]),
+                                    extra_buffer(argv[8]), atol(argv[4]), atol(argv[5])};
         qf_kernel(&args);
         write_file(argv[9], args.y, argv[6]);
-        if (!extra_is_integer && argv[7][0] != '@') write_file(argv[10], args.extra, argv[7]);
-        if (argv[8][0] != '@') write_file(argv[11], args.extra2, argv[8]);
+        if (argv[7][0] != '=' && argv[7][0] != '@') write_file(argv[10], args.extra, argv[7]);
+        if (argv[8][0] != '=' && argv[8][0] != '@') write_file(argv[11], args.extra2, argv[8]);
         return 0;
     }
     if (argc == 14 && strcmp(argv[1], "matmul") == 0) {

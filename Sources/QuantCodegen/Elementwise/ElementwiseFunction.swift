@@ -23,8 +23,9 @@ struct ElementwiseFunction {
     let y: IRValue
     let extra: IRValue
     let extra2: IRValue
-    /// `extra` as the integer it holds, for kernels that pass a count there.
+    /// `extra` and `extra2` as the integers they hold, for kernels that pass counts there.
     let extraInteger: IRValue
+    let extra2Integer: IRValue
     let begin: IRValue
     let end: IRValue
 
@@ -57,6 +58,7 @@ struct ElementwiseFunction {
         y = builder.intToPtr(fields[2], to: bytePointer)
         extra = builder.intToPtr(fields[3], to: bytePointer)
         extraInteger = fields[3]
+        extra2Integer = fields[4]
         extra2 = builder.intToPtr(fields[4], to: bytePointer)
         begin = fields[5]
         end = fields[6]

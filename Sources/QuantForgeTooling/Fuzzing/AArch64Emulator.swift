@@ -97,20 +97,20 @@ public final class AArch64Emulator: @unchecked Sendable {
     }
 
     /// Runs an elementwise-shaped kernel (`qf_elementwise_args`): x and x2 in (nil: NULL), y,
-    /// extra and extra2 out (zeroed buffers of the given sizes) — or extra as an integer
-    /// (`extraInteger`) or extra / extra2 as inputs (`extraInput`, `extra2Input`); returns the outputs.
+    /// extra and extra2 out (zeroed buffers of the given sizes) — or as integers (`extraInteger`,
+    /// `extra2Integer`) or as inputs (`extraInput`, `extra2Input`); returns the outputs.
     public func runElementwise(_ program: Program, x: [UInt8]?, x2: [UInt8]? = nil, begin: Int = 0, end: Int = 0, yBytes: Int,
-                               extraBytes: Int = 0, extra2Bytes: Int = 0, extraInteger: Int? = nil,
+                               extraBytes: Int = 0, extra2Bytes: Int = 0, extraInteger: Int? = nil, extra2Integer: Int? = nil,
                                extraInput: [UInt8]? = nil, extra2Input: [UInt8]? = nil) throws(QuantError) -> (y: [UInt8], extra: [UInt8], extra2: [UInt8]) {
         let outputs = [path("y"), path("extra"), path("extra2")]
-        var extra = extraInteger.map { "=\($0)" } ?? "\(extraBytes)", extra2 = "\(extra2Bytes)"
+        var extra = extraInteger.map { "=\($0)" } ?? "\(extraBytes)", extra2 = extra2Integer.map { "=\($0)" } ?? "\(extra2Bytes)"
         if let extraInput { extra = "@" + (try write(extraInput, "extra_in")) }
         if let extra2Input { extra2 = "@" + (try write(extra2Input, "extra2_in")) }
         try execute(program, ["elementwise", try x.map { x throws(QuantError) in try write(x, "x") } ?? "-",
                               try x2.map { x throws(QuantError) in try write(x, "x2") } ?? "-", "\(begin)", "\(end)",
                               "\(yBytes)", extra, extra2] + outputs)
         return (yBytes > 0 ? try read(outputs[0]) : [], extraBytes > 0 && extraInteger == nil && extraInput == nil ? try read(outputs[1]) : [],
-                extra2Bytes > 0 && extra2Input == nil ? try read(outputs[2]) : [])
+                extra2Bytes > 0 && extra2Input == nil && extra2Integer == nil ? try read(outputs[2]) : [])
     }
 
     /// Runs a matmul-shaped kernel (`qf_matmul_args`) on A, packed B and the optional residual and

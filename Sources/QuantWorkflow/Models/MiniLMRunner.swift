@@ -4,7 +4,7 @@ import QuantForge
 /// Runs all-MiniLM-L6-v2 with one implementation per linear layer: sentences → token ids (padded to
 /// the batch's longest) → embeddings + LayerNorm → 6 × (fused QKV linear, attention, output linear,
 /// residual + LayerNorm, GELU feed-forward, residual + LayerNorm) → mean pooling over real tokens →
-/// L2 normalization. Attention products, softmax and LayerNorm (a generated kernel) run in f32 in every mode (as in
+/// L2 normalization. Attention products (OpenBLAS), softmax and LayerNorm (generated kernels) run in f32 in every mode (as in
 /// PyTorch's dynamic quantization, only the linear layers are int8).
 public final class MiniLMRunner {
     public enum Mode: Sendable, CustomStringConvertible {
@@ -43,6 +43,8 @@ public final class MiniLMRunner {
     private let workspace = Workspace()
     /// LayerNorm over 384 values, without and with the residual added first.
     private let layerNorms: (plain: LayerNormKernel, residual: LayerNormKernel)
+    /// The attention scores' softmax (their 1/√d scale is applied by the Q·Kᵀ product).
+    private let softmax: SoftmaxKernel
 
     /// The buffer in `slot` (taken out, so that it is not copied on write), at least `count` long.
     private static func take(_ slot: inout [Float], _ count: Int) -> [Float] {
@@ -80,6 +82,7 @@ public final class MiniLMRunner {
         do {
             layerNorms = (try engine.compile(try LayerNormalization(columns: MiniLM.hidden, epsilon: MiniLM.layerNormEpsilon)),
                           try engine.compile(try LayerNormalization(columns: MiniLM.hidden, epsilon: MiniLM.layerNormEpsilon, hasResidual: true)))
+            softmax = try engine.compile(try Softmax())
         } catch { throw .quantization(error) }
     }
 
@@ -177,18 +180,11 @@ public final class MiniLMRunner {
                         for head in 0..<MiniLM.heads {
                             gemm.multiply(m: length, n: length, k: d, a: base + head * d, lda: stride, b: base + h + head * d, ldb: stride,
                                           transposeB: true, c: scores.baseAddress!, ldc: length, alpha: 1 / Float(d).squareRoot())
-                            for i in 0..<length {
-                                let row = scores.baseAddress! + i * length
-                                var maximum = -Float.infinity
-                                for j in 0..<valid { maximum = max(maximum, row[j]) }
-                                var sum: Float = 0
-                                for j in 0..<length {
-                                    let e = j < valid ? Foundation.exp(row[j] - maximum) : 0
-                                    row[j] = e
-                                    sum += e
-                                }
-                                let inverse = 1 / sum
-                                for j in 0..<length { row[j] *= inverse }
+                            // Softmax over the real tokens (the padding keys get 0), the generated kernel.
+                            do {
+                                try softmax.run(x: scores.baseAddress!, y: scores.baseAddress!, rows: length, columns: length, valid: valid)
+                            } catch {
+                                fatalError("unreachable: rows, columns and valid tokens come from the batch (\(error))")
                             }
                             gemm.multiply(m: length, n: d, k: length, a: scores.baseAddress!, lda: length, b: base + 2 * h + head * d,
                                           ldb: stride, transposeB: false, c: context.baseAddress! + b * length * h + head * d, ldc: h)
