@@ -119,6 +119,17 @@ struct ElementwiseFunction {
     }
 
     func splat(_ value: IRValue, _ width: Int) -> IRValue { b.splat(value, count: width) }
+
+    /// The lanes of `vector` (`lanes` of them, a power of two) combined by halves — lane l with
+    /// lane l + lanes/2, and so on — as `ReferenceOperators.laneOrderedSum` folds its partials.
+    func foldHalves(_ vector: IRValue, lanes: Int, _ combine: (IRValue, IRValue) -> IRValue) -> IRValue {
+        var folded = vector, width = lanes
+        while width > 1 {
+            width /= 2
+            folded = combine(b.slice(folded, from: 0, count: width), b.slice(folded, from: width, count: width))
+        }
+        return b.extractElement(folded, 0)
+    }
     func splatInt(_ value: Int32, _ width: Int) -> IRValue {
         context.constVector(Array(repeating: context.constInt(context.i32, Int64(value)), count: width))
     }

@@ -24,12 +24,7 @@ struct LayerNormEmitter {
                                         while: { b.icmp(.slt, $0, f.const(whole)) }) { c, acc in
                 [b.fadd(acc[0], value(c, lanes))]
             }.carried[0]
-            var folded = partials, width = lanes
-            while width > 1 {
-                width /= 2
-                folded = b.fadd(b.slice(folded, from: 0, count: width), b.slice(folded, from: width, count: width))
-            }
-            var total = b.extractElement(folded, 0)
+            var total = f.foldHalves(partials, lanes: lanes) { b.fadd($0, $1) }
             for c in whole..<n { total = b.fadd(total, b.extractElement(value(f.const(c), 1), 0)) }
             return total
         }

@@ -18,15 +18,7 @@ struct SoftmaxEmitter {
         let negativeInfinity = context.constFloat(-.infinity), zero = context.constFloat(0)
 
         func larger(_ a: IRValue, _ c: IRValue) -> IRValue { b.select(b.fcmp(.ogt, a, c), a, c) }
-        /// The lanes of `vector` combined by halves.
-        func fold(_ vector: IRValue, _ combine: (IRValue, IRValue) -> IRValue) -> IRValue {
-            var folded = vector, width = lanes
-            while width > 1 {
-                width /= 2
-                folded = combine(b.slice(folded, from: 0, count: width), b.slice(folded, from: width, count: width))
-            }
-            return b.extractElement(folded, 0)
-        }
+        func fold(_ vector: IRValue, _ combine: (IRValue, IRValue) -> IRValue) -> IRValue { f.foldHalves(vector, lanes: lanes, combine) }
         func scaled(_ index: IRValue, _ width: Int) -> IRValue {
             b.fmul(f.loadFloats(f.x, index, width: width), f.splat(context.constFloat(op.scale), width))
         }

@@ -46,13 +46,7 @@ struct NBitsQuantizeAEmitter {
             }
             if whole > 0 {
                 // Across lanes by halves (compare-and-select: the lanes hold no NaN).
-                var folded = lanesMax, width = lanes
-                while width > 1 {
-                    width /= 2
-                    let low = b.slice(folded, from: 0, count: width), high = b.slice(folded, from: width, count: width)
-                    folded = b.select(b.fcmp(.ogt, high, low), high, low)
-                }
-                let e = b.extractElement(folded, 0)
+                let e = f.foldHalves(lanesMax, lanes: lanes) { low, high in b.select(b.fcmp(.ogt, high, low), high, low) }
                 amax = b.select(b.fcmp(.ogt, e, amax), e, amax)
             }
             let scale = b.fdiv(amax, context.constFloat(127))

@@ -2,22 +2,13 @@
 extension ReferenceOperators {
     /// `rows` rows of `columns` values; the first `valid` of each are real.
     public static func softmax(_ op: Softmax, x: [Float], rows: Int, columns: Int, valid: Int) -> [Float] {
-        let lanes = LayerNormalization.lanes, whole = valid / lanes * lanes
         var y = [Float](repeating: 0, count: rows * columns)
         for r in 0..<rows {
             let v = (0..<valid).map { x[r * columns + $0] * op.scale }
             var maximum = -Float.infinity
             for value in v where value > maximum { maximum = value }
             let e = v.map { RealFunctions.exp($0 - maximum) }
-            var partial = [Float](repeating: 0, count: lanes)
-            for i in 0..<whole { partial[i % lanes] = partial[i % lanes] + e[i] }
-            var width = lanes
-            while width > 1 {
-                width /= 2
-                for l in 0..<width { partial[l] = partial[l] + partial[l + width] }
-            }
-            var total = partial[0]
-            for i in whole..<valid { total = total + e[i] }
+            let total = laneOrderedSum(e[...])
             let inverse = 1 / total
             for j in 0..<valid { y[r * columns + j] = e[j] * inverse }
         }
