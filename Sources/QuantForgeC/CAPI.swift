@@ -29,6 +29,8 @@ final class KernelHandle {
         case binary(BinaryKernel)
         case lookup(LookupKernel)
         case nbits(NBitsLinearKernel)
+        case layerNorm(LayerNormKernel)
+        case softmax(SoftmaxKernel)
 
         var name: String {
             switch self {
@@ -41,6 +43,8 @@ final class KernelHandle {
             case .binary: "QLinearAdd/QLinearMul"
             case .lookup: "lookup"
             case .nbits: "MatMulNBits"
+            case .layerNorm: "LayerNormalization"
+            case .softmax: "Softmax"
             }
         }
     }

@@ -192,6 +192,11 @@ public func qfKernelOutput(_ kernel: OpaquePointer?, _ m: Int64, _ elements: Uns
         case let .nbits(kernel):
             guard m >= 1, m <= Int64(MatMul.maxDimension) else { throw .invalidArgument(field: "m", reason: "a MatMulNBits kernel's output needs m in 1...\(MatMul.maxDimension)") }
             (count, element) = (Int(m) * kernel.op.outputs, .f32)
+        case let .layerNorm(kernel):
+            guard m >= 1, m <= Int64(MatMul.maxDimension) else { throw .invalidArgument(field: "m", reason: "a LayerNorm kernel's output needs m in 1...\(MatMul.maxDimension)") }
+            (count, element) = (Int(m) * kernel.op.columns, .f32)
+        case .softmax:
+            throw .invalidArgument(field: "kernel", reason: "a softmax's output has its input's shape (rows × columns given per call)")
         }
         elements.pointee = Int64(count)
         type.pointee = switch element {

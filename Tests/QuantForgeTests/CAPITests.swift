@@ -193,6 +193,20 @@ struct CAPITests {
         nbits.bits = 4; nbits.compute = qf_nbits_compute(rawValue: 7)
         #expect(qf_nbits_compile(context, &nbits, &other) == invalid && String(cString: qf_last_error()).contains("compute"))
         #expect(qf_nbits_compile(context, nil, &other) == invalid)
+        var norm = qf_layernorm_desc()
+        norm.columns = 0
+        #expect(qf_layernorm_compile(context, &norm, &other) == invalid && other == nil)
+        #expect(qf_softmax_compile(context, 0, &other) == invalid && other == nil)
+        #expect(qf_layernorm_run(quantizer, x, 64, nil, 0, x, 64, x, 64, &x, 64) == invalid)
+        #expect(String(cString: qf_last_error()).contains("qf_layernorm_run was given a DynamicQuantizeLinear kernel"))
+        #expect(qf_softmax_run(quantizer, x, 64, 16, 16, &x, 64) == invalid)
+        var softmax: OpaquePointer?
+        try #require(qf_softmax_compile(context, 1, &softmax) == QF_STATUS_OK)
+        defer { qf_kernel_destroy(softmax) }
+        #expect(qf_softmax_run(softmax, x, 64, 16, 17, &x, 64) == invalid)             // valid > columns
+        #expect(qf_softmax_run(softmax, x, 64, 5, 5, &x, 64) == invalid)               // not whole rows
+        #expect(qf_softmax_run(softmax, x, 64, 16, 16, &x, 60) == QF_STATUS_BUFFER_TOO_SMALL)
+        #expect(qf_softmax_run(softmax, x, 64, 16, 4, &x, 64) == QF_STATUS_OK && x[4] == 0 && abs(x[0] - 0.25) < 1e-6)
         #expect(qf_kernel_pack(quantizer, y, 8, &other) == invalid)
         #expect(qf_kernel_run(quantizer, x, 8, 64, nil, &y, 8, 16, 2) == invalid)
         // Nulls and short buffers to the right kernel.

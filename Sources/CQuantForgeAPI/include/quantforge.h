@@ -322,6 +322,27 @@ qf_status qf_nbits_pack(const qf_kernel *kernel, const uint8_t *b, size_t b_byte
 qf_status qf_nbits_run(const qf_kernel *kernel, const float *a, size_t a_bytes, const qf_weights *weights, float *y,
                        size_t y_bytes);
 
+/* ---- Transformer row operators: LayerNormalization and Softmax over the last axis (f32) -------
+ * LayerNorm: y = (v - mean)·rstd·gamma + beta per row of `columns`, v = x (+ residual when
+ * has_residual: SkipLayerNormalization without its bias), rstd = 1/sqrt(var + epsilon). Softmax:
+ * per row of `columns` (given per call) y = exp(scale·x - max) / sum over the first `valid`
+ * columns, 0 in the rest (a key-padding mask). Both are defined operation by operation (sums in a
+ * fixed 16-lane order, QuantForge's exp within 2 ulp), so every ISA gives the same bits; y may be x. */
+typedef struct qf_layernorm_desc {
+    int64_t columns;
+    float epsilon;
+    int32_t has_residual;
+} qf_layernorm_desc;
+
+qf_status qf_layernorm_compile(qf_context *context, const qf_layernorm_desc *desc, qf_kernel **kernel);
+/* x, residual (NULL unless has_residual) and y: whole rows of `columns` floats; gamma, beta: `columns`. */
+qf_status qf_layernorm_run(const qf_kernel *kernel, const float *x, size_t x_bytes, const float *residual, size_t residual_bytes,
+                           const float *gamma, size_t gamma_bytes, const float *beta, size_t beta_bytes, float *y, size_t y_bytes);
+qf_status qf_softmax_compile(qf_context *context, float scale, qf_kernel **kernel);
+/* x and y: whole rows of `columns` floats; 0 <= valid <= columns. */
+qf_status qf_softmax_run(const qf_kernel *kernel, const float *x, size_t x_bytes, int64_t columns, int64_t valid, float *y,
+                         size_t y_bytes);
+
 /* ---- Autotuning ------------------------------------------------------------------------------
  * Searches the schedules of a matmul with a fixed M (m > 0, QF_A_CONSTANT) on the context's ISA
  * and thread count for about `seconds`, checking every candidate against the reference, and
@@ -334,7 +355,8 @@ qf_status qf_autotune(qf_context *context, const qf_matmul_desc *desc, const cha
 
 /* ---- Any kernel -------------------------------------------------------------------------------
  * The element count and type of a kernel's output for m rows (m ignored except by matmuls with a
- * variable M and by MatMulNBits kernels, which need m >= 1), so a host can allocate it. */
+ * variable M, by MatMulNBits and LayerNorm kernels, which need m >= 1 rows; a softmax's output has
+ * its input's shape, so it is refused here), so a host can allocate it. */
 qf_status qf_kernel_output(const qf_kernel *kernel, int64_t m, int64_t *elements, qf_type *type);
 /* What runs, e.g. "matmul avx512vnni mr6 nv4 ku4" or "depthwise avx512vnni" (owned by the kernel). */
 const char *qf_kernel_describe(const qf_kernel *kernel);

@@ -8,19 +8,19 @@
     c = linear(a, weights)                                  # a: uint8 [M, 768] -> uint8 [M, 768]
 
 Every operator of the C API is here: `Context.matmul`, `dynamic_linear`, `conv`, `quantize`,
-`dequantize`, `dynamic_quantize`, `qlinear_add`, `qlinear_mul`, `lookup`, `nbits_linear` (MatMulNBits)
-and `autotune`. The
+`dequantize`, `dynamic_quantize`, `qlinear_add`, `qlinear_mul`, `lookup`, `nbits_linear` (MatMulNBits),
+`layer_norm`, `softmax` and `autotune`. The
 library's errors are `QuantForgeError` subclasses carrying its message.
 """
 
 from ._native import lib as _lib
 from .errors import (BufferTooSmallError, CompilationError, InternalError, InvalidArgumentError, QuantForgeError,
                      UnsupportedISAError, WeightsMismatchError)
-from .kernels import (BinaryKernel, Context, ConvKernel, DynamicQuantizeKernel, LookupKernel, MatMulKernel, NBitsKernel,
-                      QuantizeKernel, Weights)
+from .kernels import (BinaryKernel, Context, ConvKernel, DynamicQuantizeKernel, LayerNormKernel, LookupKernel, MatMulKernel,
+                      NBitsKernel, QuantizeKernel, SoftmaxKernel, Weights)
 
 __version__ = _lib.qf_version().decode()
 
 __all__ = ["Context", "MatMulKernel", "ConvKernel", "QuantizeKernel", "DynamicQuantizeKernel", "BinaryKernel", "LookupKernel",
-           "NBitsKernel", "Weights", "QuantForgeError", "InvalidArgumentError", "UnsupportedISAError", "BufferTooSmallError",
+           "NBitsKernel", "LayerNormKernel", "SoftmaxKernel", "Weights", "QuantForgeError", "InvalidArgumentError", "UnsupportedISAError", "BufferTooSmallError",
            "WeightsMismatchError", "CompilationError", "InternalError", "__version__"]

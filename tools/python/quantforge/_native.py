@@ -83,6 +83,10 @@ class NBitsDesc(ctypes.Structure):
 
 NBITS_COMPUTE = {"int8": 0, "f32": 1}
 
+
+class LayerNormDesc(ctypes.Structure):
+    _fields_ = [("columns", c_int64), ("epsilon", c_float), ("has_residual", c_int32)]
+
 Handle = c_void_p
 _STATUS = c_int32
 
@@ -122,6 +126,11 @@ _SIGNATURES = {
     "qf_nbits_pack": (_STATUS, [Handle, c_void_p, c_size_t, c_void_p, c_size_t, c_int32, c_void_p, c_size_t, c_void_p, c_size_t,
                                 POINTER(Handle)]),
     "qf_nbits_run": (_STATUS, [Handle, c_void_p, c_size_t, Handle, c_void_p, c_size_t]),
+    "qf_layernorm_compile": (_STATUS, [Handle, POINTER(LayerNormDesc), POINTER(Handle)]),
+    "qf_layernorm_run": (_STATUS, [Handle, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
+                                   c_size_t]),
+    "qf_softmax_compile": (_STATUS, [Handle, c_float, POINTER(Handle)]),
+    "qf_softmax_run": (_STATUS, [Handle, c_void_p, c_size_t, c_int64, c_int64, c_void_p, c_size_t]),
     "qf_autotune": (_STATUS, [Handle, POINTER(MatMulDesc), c_char_p, c_double, POINTER(c_double), POINTER(c_double)]),
     "qf_kernel_output": (_STATUS, [Handle, c_int64, POINTER(c_int64), POINTER(c_int32)]),
     "qf_kernel_describe": (c_char_p, [Handle]),

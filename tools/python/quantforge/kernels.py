@@ -406,6 +406,47 @@ class NBitsKernel(_Kernel):
         return y
 
 
+class LayerNormKernel(_Kernel):
+    """LayerNormalization over the last axis (f32), with `residual` added first when compiled
+    with residual=True (SkipLayerNormalization without its bias)."""
+
+    def __init__(self, context: "Context", handle: ctypes.c_void_p, columns: int, residual: bool):
+        super().__init__(context, handle)
+        self.columns, self.has_residual = columns, residual
+
+    def __call__(self, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, residual: Optional[np.ndarray] = None, *,
+                 out: Optional[np.ndarray] = None) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim < 1 or x.shape[-1] != self.columns:
+            raise ValueError(f"x: shape {x.shape}, expected [..., {self.columns}]")
+        x = _input(x, np.float32, x.shape, "x")
+        gamma = _input(gamma, np.float32, (self.columns,), "gamma")
+        beta = _input(beta, np.float32, (self.columns,), "beta")
+        if (residual is None) == self.has_residual:
+            raise ValueError("residual: " + ("this LayerNorm adds a residual: pass it" if self.has_residual else "this LayerNorm has none"))
+        r = None if residual is None else _input(residual, np.float32, x.shape, "residual")
+        y = _output(out, np.float32, x.shape)
+        check(lib.qf_layernorm_run(self._handle, x.ctypes.data, x.nbytes, None if r is None else r.ctypes.data, 0 if r is None else r.nbytes,
+                                   gamma.ctypes.data, gamma.nbytes, beta.ctypes.data, beta.nbytes, y.ctypes.data, y.nbytes))
+        return y
+
+
+class SoftmaxKernel(_Kernel):
+    """Softmax over the last axis (f32) of scale·x, over the first `valid` entries of each row (the
+    rest become 0)."""
+
+    def __call__(self, x: np.ndarray, valid: Optional[int] = None, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim < 1 or x.shape[-1] < 1:
+            raise ValueError(f"x: shape {x.shape} has no last axis to normalize")
+        x = _input(x, np.float32, x.shape, "x")
+        y = _output(out, np.float32, x.shape)
+        columns = x.shape[-1]
+        check(lib.qf_softmax_run(self._handle, x.ctypes.data, x.nbytes, columns, columns if valid is None else int(valid),
+                                 y.ctypes.data, y.nbytes))
+        return y
+
+
 class Context:
     """Compiles kernels for one instruction set and thread count.
 
@@ -632,6 +673,18 @@ class Context:
         desc.x_type, desc.y_type = _type(x_type, "x_type", ("u8", "s8")), _type(y_type, "y_type", ("u8", "s8"))
         desc.x_scale, desc.x_zero_point, desc.y_scale, desc.y_zero_point = x_scale, x_zero_point, y_scale, y_zero_point
         return LookupKernel(self, self._compile(lib.qf_lookup_compile, desc), shape, DTYPES[x_type], DTYPES[y_type])
+
+    def layer_norm(self, columns: int, *, epsilon: float = 1e-5, residual: bool = False) -> LayerNormKernel:
+        """LayerNormalization over the last axis (`columns` values), optionally adding a residual first."""
+        desc = _native.LayerNormDesc()
+        desc.columns, desc.epsilon, desc.has_residual = columns, epsilon, int(bool(residual))
+        return LayerNormKernel(self, self._compile(lib.qf_layernorm_compile, desc), columns, bool(residual))
+
+    def softmax(self, *, scale: float = 1.0) -> SoftmaxKernel:
+        """Softmax over the last axis of scale·x (the row length and a valid prefix per call)."""
+        handle = ctypes.c_void_p()
+        check(lib.qf_softmax_compile(self._handle, float(scale), byref(handle)))
+        return SoftmaxKernel(self, handle)
 
     def nbits_linear(self, k: int, n: int, *, bits: int = 4, block_size: int = 32, zero_points: bool = False,
                      compute: str = "int8", bias: bool = False, activation: Activation = None) -> NBitsKernel:

@@ -1,0 +1,64 @@
+import CQuantForgeAPI
+import QuantForge
+
+// qf_layernorm_* and qf_softmax_*: the transformer row operators through the C API.
+
+@_cdecl("qf_layernorm_compile")
+public func qfLayerNormCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_layernorm_desc>?,
+                               _ kernel: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
+    compileKernel(context, kernel) { engine throws(QuantError) in
+        guard let d = desc?.pointee else { throw .invalidArgument(field: "desc", reason: "null pointer") }
+        guard d.columns >= 1, d.columns <= Int64(MatMul.maxDimension) else {
+            throw .invalidShape(field: "columns", reason: "\(d.columns) must be in 1...\(MatMul.maxDimension)")
+        }
+        guard d.has_residual == 0 || d.has_residual == 1 else { throw .invalidArgument(field: "has_residual", reason: "\(d.has_residual) must be 0 or 1") }
+        return .layerNorm(try engine.compile(try LayerNormalization(columns: Int(d.columns), epsilon: d.epsilon, hasResidual: d.has_residual == 1)))
+    }
+}
+
+@_cdecl("qf_layernorm_run")
+public func qfLayerNormRun(_ kernel: OpaquePointer?, _ x: UnsafePointer<Float>?, _ xBytes: Int, _ residual: UnsafePointer<Float>?,
+                           _ residualBytes: Int, _ gamma: UnsafePointer<Float>?, _ gammaBytes: Int, _ beta: UnsafePointer<Float>?,
+                           _ betaBytes: Int, _ y: UnsafeMutablePointer<Float>?, _ yBytes: Int) -> qf_status {
+    guarded { () throws(QuantError) in
+        let norm = try KernelHandle.get(kernel, "qf_layernorm_run") { if case let .layerNorm(k) = $0 { k } else { nil } }
+        let n = norm.op.columns
+        let x = try floats(x, xBytes, "x"), y = try mutableFloats(y, yBytes, "y")
+        let g = try floats(gamma, gammaBytes, "gamma"), b = try floats(beta, betaBytes, "beta")
+        guard xBytes % (4 * n) == 0 else { throw .invalidShape(field: "x", reason: "\(xBytes) bytes are not whole rows of \(n) floats") }
+        let rows = xBytes / (4 * n)
+        guard g.count == n else { throw .channelCountMismatch(field: "gamma", expected: n, actual: g.count) }
+        guard b.count == n else { throw .channelCountMismatch(field: "beta", expected: n, actual: b.count) }
+        guard y.count >= rows * n else { throw .bufferTooSmall(field: "y", requiredBytes: 4 * rows * n, actualBytes: yBytes) }
+        var r: UnsafeBufferPointer<Float>? = nil
+        if let residual {
+            let buffer = try floats(residual, residualBytes, "residual")
+            guard buffer.count >= rows * n else { throw .bufferTooSmall(field: "residual", requiredBytes: 4 * rows * n, actualBytes: residualBytes) }
+            r = buffer
+        }
+        guard rows > 0 else { return }
+        try norm.run(x: x.baseAddress!, residual: r?.baseAddress, gamma: g.baseAddress!, beta: b.baseAddress!, y: y.baseAddress!, rows: rows)
+    }
+}
+
+@_cdecl("qf_softmax_compile")
+public func qfSoftmaxCompile(_ context: OpaquePointer?, _ scale: Float, _ kernel: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
+    compileKernel(context, kernel) { engine throws(QuantError) in .softmax(try engine.compile(try Softmax(scale: scale))) }
+}
+
+@_cdecl("qf_softmax_run")
+public func qfSoftmaxRun(_ kernel: OpaquePointer?, _ x: UnsafePointer<Float>?, _ xBytes: Int, _ columns: Int64, _ valid: Int64,
+                         _ y: UnsafeMutablePointer<Float>?, _ yBytes: Int) -> qf_status {
+    guarded { () throws(QuantError) in
+        let softmax = try KernelHandle.get(kernel, "qf_softmax_run") { if case let .softmax(k) = $0 { k } else { nil } }
+        let x = try floats(x, xBytes, "x"), y = try mutableFloats(y, yBytes, "y")
+        guard columns >= 1, columns <= Int64(MatMul.maxDimension) else { throw .invalidShape(field: "columns", reason: "\(columns) is out of range") }
+        guard valid >= 0, valid <= columns else { throw .invalidShape(field: "valid", reason: "\(valid) is not in 0...\(columns)") }
+        let n = Int(columns)
+        guard xBytes % (4 * n) == 0 else { throw .invalidShape(field: "x", reason: "\(xBytes) bytes are not whole rows of \(n) floats") }
+        let rows = xBytes / (4 * n)
+        guard y.count >= rows * n else { throw .bufferTooSmall(field: "y", requiredBytes: 4 * rows * n, actualBytes: yBytes) }
+        guard rows > 0 else { return }
+        try softmax.run(x: x.baseAddress!, y: y.baseAddress!, rows: rows, columns: n, valid: Int(valid))
+    }
+}

@@ -1,0 +1,75 @@
+"""LayerNormalization, SkipLayerNormalization and Softmax against ONNX Runtime's nodes.
+
+QuantForge defines these operation by operation (sums in a fixed 16-lane order, its own exp within
+2 ulp), ONNX Runtime sums in its own order with its own exp, so the outputs agree to float32
+rounding, not bit for bit: for rows of n values of order 1 the sums' rounding is a few 2^-24 · n
+relative at most, hence the tolerances below (2e-5 relative and absolute for LayerNorm's outputs of
+order 1; 1e-5 relative for softmax, whose outputs are products of one exp and one reciprocal). The
+generated kernels themselves are bit-exact with QuantForge's reference on every ISA (the Swift
+suite); here every ISA must also agree with ONNX Runtime within these bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import quantforge
+from onnx_oracle import run_node
+
+
+@pytest.mark.parametrize("columns", [1, 7, 16, 33, 384, 385])
+def test_layer_norm_matches_onnxruntime(context, rng, columns):
+    x = (rng.standard_normal((5, columns)) * 3 + 1).astype(np.float32)
+    gamma = rng.uniform(0.5, 1.5, columns).astype(np.float32)
+    beta = rng.uniform(-1, 1, columns).astype(np.float32)
+    norm = context.layer_norm(columns, epsilon=1e-5)
+    y = norm(x, gamma, beta)
+    (expected,) = run_node("LayerNormalization", {"X": x, "Scale": gamma, "B": beta}, {"Y": np.float32}, opset=17,
+                           axis=-1, epsilon=1e-5)
+    np.testing.assert_allclose(y, expected, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("columns", [16, 384])
+def test_skip_layer_norm_matches_onnxruntime(context, rng, columns):
+    x = rng.standard_normal((1, 6, columns)).astype(np.float32)
+    skip = rng.standard_normal((1, 6, columns)).astype(np.float32)
+    gamma = rng.uniform(0.5, 1.5, columns).astype(np.float32)
+    beta = rng.uniform(-1, 1, columns).astype(np.float32)
+    norm = context.layer_norm(columns, epsilon=1e-12, residual=True)
+    y = norm(x, gamma, beta, residual=skip)
+    (expected,) = run_node("SkipLayerNormalization", {"input": x, "skip": skip, "gamma": gamma, "beta": beta}, {"output": np.float32},
+                           domain="com.microsoft", epsilon=1e-12)
+    np.testing.assert_allclose(y, expected, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("columns", [1, 5, 16, 17, 128, 300])
+def test_softmax_matches_onnxruntime(context, rng, columns):
+    x = (rng.standard_normal((4, columns)) * 6).astype(np.float32)
+    softmax = context.softmax(scale=0.125)
+    y = softmax(x)
+    (expected,) = run_node("Softmax", {"X": x * np.float32(0.125)}, {"Y": np.float32}, opset=13, axis=-1)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-7)
+    # A key-padding mask: the first `valid` entries as their own softmax, zeros after.
+    valid = max(1, columns // 2)
+    masked = softmax(x, valid)
+    (prefix,) = run_node("Softmax", {"X": x[:, :valid] * np.float32(0.125)}, {"Y": np.float32}, opset=13, axis=-1)
+    np.testing.assert_allclose(masked[:, :valid], prefix, rtol=1e-5, atol=1e-7)
+    assert np.all(masked[:, valid:] == 0)
+
+
+def test_bad_input_raises(best):
+    norm = best.layer_norm(8)
+    x = np.zeros((2, 8), np.float32)
+    with pytest.raises(ValueError):
+        norm(np.zeros((2, 9), np.float32), np.ones(8, np.float32), np.zeros(8, np.float32))
+    with pytest.raises(ValueError):
+        norm(x, np.ones(7, np.float32), np.zeros(8, np.float32))
+    with pytest.raises(ValueError):
+        norm(x, np.ones(8, np.float32), np.zeros(8, np.float32), residual=x)
+    with pytest.raises(quantforge.InvalidArgumentError):
+        best.layer_norm(8, epsilon=-1.0)
+    with pytest.raises(quantforge.InvalidArgumentError):
+        best.softmax(scale=0.0)
+    with pytest.raises(quantforge.InvalidArgumentError):
+        best.softmax()(x, valid=9)
