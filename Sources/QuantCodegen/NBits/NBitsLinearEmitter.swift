@@ -89,7 +89,8 @@ struct NBitsLinearEmitter {
                 }
                 let blockA = b.mul(j, f.const(size))
                 let steps = size / layout.kPerStep
-                /// Step s (an IR constant or the loop's variable) into chain `chainOffset` (8 bits).
+                /// Step s (an IR constant or the loop's variable); 8-bit steps go to chain `chain`,
+                /// 4-bit halves to chain h.
                 func step(_ s: IRValue, chain: Int, _ acc: [IRValue]) -> [IRValue] {
                     var next = acc
                     let aOffset = b.add(blockA, b.mul(s, f.const(layout.kPerStep)))
