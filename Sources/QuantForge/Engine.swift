@@ -116,12 +116,8 @@ public final class Engine: Sendable {
 extension MatMulKernel {
     /// Packs B given as an array of bytes (u8 values or s8 bit patterns), row-major K×N.
     public func packWeights(_ b: [UInt8], rowStride: Int? = nil) throws(QuantError) -> PackedWeights {
-        do {
+        try QuantError.rethrowing {
             return try b.withUnsafeBytes { try packWeights($0, rowStride: rowStride) }
-        } catch let error as QuantError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
         }
     }
 
@@ -129,16 +125,12 @@ extension MatMulKernel {
     public func run(a: [UInt8], weights: PackedWeights, m: Int? = nil) throws(QuantError) -> [UInt8] {
         let rows = try op.resolveM(m)
         var c = [UInt8](repeating: 0, count: try op.cSpec(m: rows).requiredBytes)
-        do {
+        try QuantError.rethrowing {
             try a.withUnsafeBytes { aBuffer in
                 try c.withUnsafeMutableBytes { cBuffer in
                     try run(a: aBuffer, weights: weights, c: cBuffer, m: rows)
                 }
             }
-        } catch let error as QuantError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
         }
         return c
     }

@@ -65,9 +65,7 @@ public final class MatMulDispatcher: @unchecked Sendable {
         if let existing = packed[signature] {
             weights = existing
         } else {
-            do {
-                weights = try weightsSource.withUnsafeBytes { try kernel.packWeights($0) }
-            } catch let error as QuantError { throw error } catch { fatalError("unreachable: \(error)") }
+            weights = try QuantError.rethrowing { try weightsSource.withUnsafeBytes { try kernel.packWeights($0) } }
             packed[signature] = weights
         }
         let slot = Slot(kernel: kernel, weights: weights)

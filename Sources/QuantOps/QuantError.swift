@@ -76,3 +76,17 @@ public enum QuantError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension QuantError {
+    /// Runs `body` — work inside untyped rethrowing closures (`withUnsafeBufferPointer` and co.)
+    /// whose only errors are `QuantError`s — and rethrows those typed. Any other error is a bug.
+    public static func rethrowing<R>(_ body: () throws -> R) throws(QuantError) -> R {
+        do {
+            return try body()
+        } catch let error as QuantError {
+            throw error
+        } catch {
+            fatalError("unreachable: \(error)")
+        }
+    }
+}

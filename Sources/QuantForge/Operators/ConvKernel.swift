@@ -64,15 +64,7 @@ public final class ConvKernel: Sendable {
         var packed: [PackedWeights] = []
         for g in 0..<op.groups {
             let b = op.gemmWeights(w, group: g)
-            let weights: PackedWeights
-            do {
-                weights = try b.withUnsafeBytes { try groupKernels[g].packWeights($0) }
-            } catch let error as QuantError {
-                throw error
-            } catch {
-                fatalError("unreachable: \(error)")
-            }
-            packed.append(weights)
+            packed.append(try QuantError.rethrowing { try b.withUnsafeBytes { try groupKernels[g].packWeights($0) } })
         }
         return ConvWeights(groups: packed)
     }
@@ -165,7 +157,7 @@ public final class ConvKernel: Sendable {
     /// Runs on arrays; returns Y's bytes.
     public func run(x: [UInt8], weights: ConvWeights, residual: [UInt8]? = nil) throws(QuantError) -> [UInt8] {
         var y = [UInt8](repeating: 0, count: op.outputElements * op.output.elementType.byteSize)
-        do {
+        try QuantError.rethrowing {
             try x.withUnsafeBytes { x in
                 try y.withUnsafeMutableBytes { y in
                     if let residual {
@@ -175,10 +167,6 @@ public final class ConvKernel: Sendable {
                     }
                 }
             }
-        } catch let error as QuantError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
         }
         return y
     }

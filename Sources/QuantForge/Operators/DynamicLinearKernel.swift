@@ -52,7 +52,7 @@ public final class DynamicLinearKernel: Sendable {
     public func run(a: [Float], weights: PackedWeights, m: Int? = nil, residual: [UInt8]? = nil) throws(QuantError) -> [UInt8] {
         let rows = try op.resolveM(m)
         var c = [UInt8](repeating: 0, count: try op.cSpec(m: rows).requiredBytes)
-        do {
+        try QuantError.rethrowing {
             try a.withUnsafeBufferPointer { a in
                 try c.withUnsafeMutableBytes { c in
                     if let residual {
@@ -62,10 +62,6 @@ public final class DynamicLinearKernel: Sendable {
                     }
                 }
             }
-        } catch let error as QuantError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
         }
         return c
     }

@@ -69,14 +69,10 @@ public final class F32LinearKernel: Sendable {
         let rows = x.count / op.inputs
         var y = [Float](repeating: 0, count: rows * op.outputs)
         guard rows > 0 else { return y }
-        do {
+        try QuantError.rethrowing {
             try x.withUnsafeBufferPointer { x in
                 try y.withUnsafeMutableBufferPointer { try run(x: x.baseAddress!, rows: rows, weights: weights, y: $0.baseAddress!) }
             }
-        } catch let error as QuantError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
         }
         return y
     }

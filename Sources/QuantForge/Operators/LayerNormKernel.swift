@@ -34,7 +34,7 @@ public final class LayerNormKernel: Sendable {
         var y = [Float](repeating: 0, count: x.count)
         let rows = x.count / n
         guard rows > 0 else { return y }
-        do {
+        try QuantError.rethrowing {
             try x.withUnsafeBufferPointer { x in
                 try gamma.withUnsafeBufferPointer { g in
                     try beta.withUnsafeBufferPointer { bt in
@@ -51,10 +51,6 @@ public final class LayerNormKernel: Sendable {
                     }
                 }
             }
-        } catch let error as QuantError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
         }
         return y
     }

@@ -134,14 +134,10 @@ public final class NBitsLinearKernel: Sendable {
         let rows = a.count / op.inputs
         var y = [Float](repeating: 0, count: rows * op.outputs)
         guard rows > 0 else { return y }
-        do {
+        try QuantError.rethrowing {
             try a.withUnsafeBufferPointer { a in
                 try y.withUnsafeMutableBufferPointer { try run(a: a.baseAddress!, rows: rows, weights: weights, y: $0.baseAddress!) }
             }
-        } catch let error as QuantError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
         }
         return y
     }

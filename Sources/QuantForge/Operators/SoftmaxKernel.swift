@@ -26,16 +26,12 @@ public final class SoftmaxKernel: Sendable {
         if columns < 1 || x.count % columns != 0 { throw .invalidShape(field: "x", reason: "\(x.count) values are not whole rows of \(columns)") }
         var y = [Float](repeating: 0, count: x.count)
         guard !x.isEmpty else { return y }
-        do {
+        try QuantError.rethrowing {
             try x.withUnsafeBufferPointer { x in
                 try y.withUnsafeMutableBufferPointer { y in
                     try run(x: x.baseAddress!, y: y.baseAddress!, rows: x.count / columns, columns: columns, valid: valid ?? columns)
                 }
             }
-        } catch let error as QuantError {
-            throw error
-        } catch {
-            fatalError("unreachable: \(error)")
         }
         return y
     }
