@@ -41,6 +41,11 @@ struct NBitsDot {
         }
     }
 
+    /// True when weight bytes up to 240 are exact as the weights' operand — `vpdpbusd` reads them
+    /// unsigned and never saturates — so 4-bit high nibbles can stay in place (16·q) and be shifted
+    /// back once per block. Not `sdot` (0xF0 reads as -16) nor `vpmaddubsw` (its pairs saturate).
+    var takesScaledHighNibbles: Bool { instruction.kind == .avx512Vpdpbusd || instruction.kind == .avxVnniVpdpbusd }
+
     /// `acc + dot(weights, a)`: all three `<lanes x i32>`.
     func dot(_ b: IRBuilder, _ acc: IRValue, weights: IRValue, a: IRValue) -> IRValue {
         let bytes = context.vector(context.i8, 4 * lanes), words = context.vector(context.i16, 2 * lanes)

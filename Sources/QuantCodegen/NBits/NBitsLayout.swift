@@ -58,7 +58,9 @@ public struct NBitsLayout: Sendable, Hashable {
     public init(_ op: NBitsLinear, isa: ISA) throws(QuantError) {
         let instruction = try Self.instruction(for: isa)
         self.op = op
-        lanes = instruction.lanes == 16 && instruction.kind == .portableWidening ? 8 : instruction.lanes
+        // The instruction's i32 lanes, at most 8 where 16 registers must hold the tile (the
+        // portable path's 16 lanes would be four SSE2 registers per vector).
+        lanes = instruction.vectorRegisters >= 32 ? instruction.lanes : min(instruction.lanes, 8)
         vectors = 2
         // Accumulators: rows × vectors int32 and as many f32, plus two unpacked weight vectors per
         // vector and the A broadcasts: 4 rows fit 32 registers, 2 rows fit 16. (Measured on Zen 5,

@@ -74,12 +74,10 @@ struct NBitsLinearEmitter {
                 // nibbles; 8 bits: even and odd steps), added at the block's end: half the
                 // dependency depth. Taller tiles have independent accumulators enough.
                 let chainCount = tileRows == 1 ? 2 : 1
-                // GEMV rows on vpdpbusd: the high nibbles stay in place (16·q, a u8 operand up to
-                // 240) in their own chain, shifted back once per block (exact: a multiple of 16),
-                // one shift per weight vector fewer. (Not for sdot — 0xF0 reads as -16 — nor for
-                // vpmaddubsw, whose pairs would saturate.)
-                let scaledHighNibbles = chainCount == 2 && op.bits == 4
-                    && (instruction.kind == .avx512Vpdpbusd || instruction.kind == .avxVnniVpdpbusd)
+                // GEMV rows: where the dot step allows it the high nibbles stay in place (16·q) in
+                // their own chain, shifted back once per block (exact: a multiple of 16), one
+                // shift per weight vector fewer.
+                let scaledHighNibbles = chainCount == 2 && op.bits == 4 && dot.takesScaledHighNibbles
                 var start: [IRValue] = []
                 let zero = intSplat(0)
                 for r in 0..<tileRows {

@@ -26,17 +26,16 @@ public final class NBitsWeights: @unchecked Sendable {
 /// runs with the output's column panels split across the engine's threads (each thread streams
 /// its own share of the weights). Thread-safe.
 public final class NBitsLinearKernel: Sendable {
-    public let op: NBitsLinear
     public let layout: NBitsLayout
+    public var op: NBitsLinear { layout.op }
     public let linear: CompiledElementwiseKernel
     public let quantizeA: CompiledElementwiseKernel?
     /// The generated packer (the one AOT libraries call too).
     public let pack: CompiledElementwiseKernel
     private let pool: ThreadPool?
 
-    init(op: NBitsLinear, layout: NBitsLayout, linear: CompiledElementwiseKernel, quantizeA: CompiledElementwiseKernel?,
+    init(layout: NBitsLayout, linear: CompiledElementwiseKernel, quantizeA: CompiledElementwiseKernel?,
          pack: CompiledElementwiseKernel, pool: ThreadPool?) {
-        self.op = op
         self.layout = layout
         self.linear = linear
         self.quantizeA = quantizeA
@@ -155,7 +154,7 @@ public final class NBitsLinearKernel: Sendable {
 extension Engine {
     /// Compiles a weight-only quantized linear (and, for the int8 mode, its A quantization).
     public func compile(_ op: NBitsLinear) throws(QuantError) -> NBitsLinearKernel {
-        NBitsLinearKernel(op: op, layout: try NBitsLayout(op, isa: isa), linear: try compileKernel(.nbitsLinear(op)),
+        NBitsLinearKernel(layout: try NBitsLayout(op, isa: isa), linear: try compileKernel(.nbitsLinear(op)),
                           quantizeA: op.compute == .int8 ? try compileKernel(.nbitsQuantizeA(op)) : nil,
                           pack: try compileKernel(.nbitsPack(op)), pool: pool)
     }

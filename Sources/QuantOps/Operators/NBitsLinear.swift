@@ -118,16 +118,5 @@ extension NBitsLinear {
     }
 
     /// MatMulNBits' f16 scales (IEEE binary16 bit patterns) as f32, exactly.
-    public static func scales(fromHalf bits: [UInt16]) -> [Float] {
-        bits.map { h in
-            let sign = UInt32(h >> 15) << 31, exponent = Int(h >> 10) & 0x1F, mantissa = UInt32(h & 0x3FF)
-            if exponent == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
-            if exponent == 0 {
-                // Subnormal (or zero): mantissa · 2^-24, exact in f32.
-                let magnitude = Float(mantissa) * Float(sign: .plus, exponent: -24, significand: 1)
-                return sign != 0 ? -magnitude : magnitude
-            }
-            return Float(bitPattern: sign | UInt32(exponent - 15 + 127) << 23 | (mantissa << 13))
-        }
-    }
+    public static func scales(fromHalf bits: [UInt16]) -> [Float] { bits.map { Float(Float16(bitPattern: $0)) } }
 }
