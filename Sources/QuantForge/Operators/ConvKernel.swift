@@ -132,26 +132,8 @@ public final class ConvKernel: Sendable {
     private func runDepthwise(_ kernel: CompiledElementwiseKernel, x: UnsafeRawPointer, weights: DepthwiseWeights,
                               y: UnsafeMutableRawPointer, residual: UnsafeRawPointer?) {
         weights.values.withUnsafeBytes { packed in
-            let pixels = op.gemmRows
-            let residualPointer = UnsafeMutableRawPointer(mutating: residual)
-            guard let pool, pixels >= 2 * pool.threadCount else {
-                kernel.callUnchecked(x: x, x2: packed.baseAddress, y: y, extra: residualPointer, begin: 0, end: pixels)
-                return
-            }
-            let tasks = pool.threadCount
-            let call = DepthwiseCall(x: x, weights: packed.baseAddress!, y: y, residual: residualPointer)
-            pool.run(tasks: tasks) { task in
-                kernel.callUnchecked(x: call.x, x2: call.weights, y: call.y, extra: call.residual,
-                                     begin: pixels * task / tasks, end: pixels * (task + 1) / tasks)
-            }
+            kernel.callSplitting(op.gemmRows, on: pool, x: x, x2: packed.baseAddress, y: y, extra: UnsafeMutableRawPointer(mutating: residual))
         }
-    }
-
-    private struct DepthwiseCall: @unchecked Sendable {
-        let x: UnsafeRawPointer
-        let weights: UnsafeRawPointer
-        let y: UnsafeMutableRawPointer
-        let residual: UnsafeMutableRawPointer?
     }
 
     /// Runs on arrays; returns Y's bytes.

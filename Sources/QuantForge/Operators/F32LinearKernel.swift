@@ -47,17 +47,8 @@ public final class F32LinearKernel: Sendable {
         if weights.layout != layout { throw .weightsMismatch(reason: "packed for another f32 linear layout") }
         if rows < 0 || rows > MatMul.maxDimension { throw .invalidShape(field: "rows", reason: "\(rows) is out of range") }
         weights.values.withUnsafeBufferPointer { packed in
-            guard let pool, rows >= 2 * F32LinearLayout.tileRows * pool.threadCount else {
-                compiled.callUnchecked(x: UnsafeRawPointer(x), x2: UnsafeRawPointer(packed.baseAddress), y: UnsafeMutableRawPointer(y),
-                                       begin: 0, end: rows)
-                return
-            }
-            let call = Call(x: UnsafeRawPointer(x), weights: UnsafeRawPointer(packed.baseAddress!), y: UnsafeMutableRawPointer(y))
-            let tasks = pool.threadCount
-            let compiled = self.compiled
-            pool.run(tasks: tasks) { task in
-                compiled.callUnchecked(x: call.x, x2: call.weights, y: call.y, begin: rows * task / tasks, end: rows * (task + 1) / tasks)
-            }
+            compiled.callSplitting(rows, on: pool, worthSplitting: rows >= 2 * F32LinearLayout.tileRows * (pool?.threadCount ?? 1),
+                                   x: UnsafeRawPointer(x), x2: UnsafeRawPointer(packed.baseAddress), y: UnsafeMutableRawPointer(y))
         }
     }
 
@@ -75,12 +66,6 @@ public final class F32LinearKernel: Sendable {
             }
         }
         return y
-    }
-
-    private struct Call: @unchecked Sendable {
-        let x: UnsafeRawPointer
-        let weights: UnsafeRawPointer
-        let y: UnsafeMutableRawPointer
     }
 }
 

@@ -69,19 +69,10 @@ public final class NBitsLinearKernel: Sendable {
         if let bias, bias.count != op.outputs { throw .invalidShape(field: "bias", reason: "\(bias.count) values for \(op.outputs) outputs") }
         let weights = try NBitsWeights(layout: layout)
         let side = layout.side(scales: scales, bias: bias, zeroPoints: zeroPoints)
-        let panels = layout.panels, pack = self.pack
         b.withUnsafeBytes { b in
             side.withUnsafeBytes { side in
-                let call = Call(x: b.baseAddress!, weights: side.baseAddress!, y: weights.bytes.baseAddress!, rows: 0)
                 // Panels split across the threads (a 4096 x 11008 4-bit matrix is ~22 MB).
-                guard let pool, panels >= 2 * pool.threadCount else {
-                    pack.callUnchecked(x: call.x, x2: call.weights, y: call.y, begin: 0, end: panels)
-                    return
-                }
-                let tasks = pool.threadCount
-                pool.run(tasks: tasks) { task in
-                    pack.callUnchecked(x: call.x, x2: call.weights, y: call.y, begin: panels * task / tasks, end: panels * (task + 1) / tasks)
-                }
+                pack.callSplitting(layout.panels, on: pool, x: b.baseAddress, x2: side.baseAddress, y: weights.bytes.baseAddress)
             }
         }
         return weights
@@ -92,7 +83,6 @@ public final class NBitsLinearKernel: Sendable {
         if weights.layout != layout { throw .weightsMismatch(reason: "packed for another NBitsLinear layout") }
         if rows < 0 || rows > MatMul.maxDimension { throw .invalidShape(field: "rows", reason: "\(rows) is out of range") }
         guard rows > 0 else { return }
-        let threads = pool?.threadCount ?? 1
         var input = UnsafeRawPointer(a)
         var quantized: UnsafeMutableRawBufferPointer?
         defer { quantized?.deallocate() }
@@ -101,28 +91,14 @@ public final class NBitsLinearKernel: Sendable {
             if overflow || bytes > 1 << 40 { throw .invalidShape(field: "rows", reason: "\(rows) rows of A quantized would not fit in memory") }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
             quantized = buffer
-            let call = Call(x: UnsafeRawPointer(a), weights: nil, y: buffer.baseAddress!, rows: rows)
-            if let pool, rows >= 2 * threads {
-                pool.run(tasks: threads) { task in
-                    quantizeA.callUnchecked(x: call.x, y: call.y, begin: rows * task / threads, end: rows * (task + 1) / threads)
-                }
-            } else {
-                quantizeA.callUnchecked(x: call.x, y: call.y, begin: 0, end: rows)
-            }
+            quantizeA.callSplitting(rows, on: pool, x: UnsafeRawPointer(a), y: buffer.baseAddress!)
             input = UnsafeRawPointer(buffer.baseAddress!)
         }
-        let panels = layout.panels
-        let call = Call(x: input, weights: UnsafeRawPointer(weights.bytes.baseAddress!), y: UnsafeMutableRawPointer(y), rows: rows)
-        let linear = self.linear
-        // One thread unless each has at least a few panels and enough work to pay for the fork.
-        guard let pool, panels >= 2 * threads, rows * op.inputs * op.outputs >= 1 << 18 else {
-            linear.callUnchecked(x: call.x, x2: call.weights, y: call.y, extra: call.rowsArgument, begin: 0, end: panels)
-            return
-        }
-        pool.run(tasks: threads) { task in
-            linear.callUnchecked(x: call.x, x2: call.weights, y: call.y, extra: call.rowsArgument,
-                                 begin: panels * task / threads, end: panels * (task + 1) / threads)
-        }
+        // Panels split when each thread has enough work to pay for the fork; the row count goes in
+        // the kernel's `extra`.
+        linear.callSplitting(layout.panels, on: pool, worthSplitting: rows * op.inputs * op.outputs >= 1 << 18, x: input,
+                             x2: UnsafeRawPointer(weights.bytes.baseAddress!), y: UnsafeMutableRawPointer(y),
+                             extra: UnsafeMutableRawPointer(bitPattern: rows))
     }
 
     /// Runs on arrays; returns y.
@@ -139,15 +115,6 @@ public final class NBitsLinearKernel: Sendable {
             }
         }
         return y
-    }
-
-    private struct Call: @unchecked Sendable {
-        let x: UnsafeRawPointer
-        let weights: UnsafeRawPointer?
-        let y: UnsafeMutableRawPointer
-        let rows: Int
-        /// The row count, passed in the kernel's `extra` field.
-        var rowsArgument: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: rows) }
     }
 }
 
