@@ -15,13 +15,14 @@ public struct NBitsPreset: Sendable, Hashable, CustomStringConvertible {
         self.compute = compute
     }
 
-    /// Parses a name; nil when it is not one.
+    /// Parses a name; nil when it is not one (or names bits or a block size MatMulNBits does not allow).
     public init?(name: String) {
         var parts = name.split(separator: "_").map(String.init)
         guard parts.count == 4 || parts.count == 5, parts[0] == "f32", parts[1].hasPrefix("nbits"), parts[2].hasPrefix("b"),
               let bits = Int(parts[1].dropFirst(5)), let block = Int(parts[2].dropFirst()),
               let compute = NBitsLinear.Compute(rawValue: parts.removeLast()) else { return nil }
         if parts.count == 4 && parts[3] != "asym" { return nil }
+        guard NBitsLinear.bitWidths.contains(bits), NBitsLinear.blockSizes.contains(block) else { return nil }
         self.init(bits: bits, blockSize: block, zeroPoints: parts.count == 4 ? .perBlock : .midpoint, compute: compute)
     }
 

@@ -53,7 +53,11 @@ public final class NBitsLinearKernel: Sendable {
         if scales.count != op.scaleCount {
             throw .invalidShape(field: "scales", reason: "\(scales.count) values; \(op.outputs)×\(op.blocksPerColumn) blocks need \(op.scaleCount)")
         }
-        if let bad = scales.firstIndex(where: { !$0.isFinite }) { throw .invalidScale(field: "scales", index: bad, value: scales[bad]) }
+        // Any finite scale (MatMulNBits' own quantizer writes negative ones); `invalidScale` would
+        // claim a scale must be > 0.
+        if let bad = scales.firstIndex(where: { !$0.isFinite }) {
+            throw .invalidArgument(field: "scales[\(bad)]", reason: "\(scales[bad]) is not a finite number")
+        }
         switch (op.zeroPoints, zeroPoints) {
         case (.midpoint, .some):
             throw .invalidArgument(field: "zeroPoints", reason: "this linear uses the midpoint \(op.midpoint); it takes no zero points")
