@@ -38,6 +38,25 @@ public struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
     /// Bytes of one gathered row: the GEMM's K.
     public var rowBytes: Int { kernelHeight * kernelWidth * groupChannels }
 
+    /// True when a window row's taps are one contiguous run of input bytes (one group, no
+    /// horizontal dilation): KW·C bytes from the window's left pixel.
+    public var windowRowsAreContiguous: Bool { groupChannels == pixelStride && dilations[1] == 1 }
+
+    /// The width of the single load and store that copy a short contiguous window row (KW·C ≤ 32
+    /// bytes: small-channel convolutions such as RGB stems): the next of 4, 8, 16, 32 bytes. The
+    /// copy reads and writes past the row's KW·C bytes; the gather uses it only where the read
+    /// stays inside the input row, and the next row (or the buffer's slack) takes the extra bytes.
+    /// Nil when window rows are not contiguous or are longer (copied exactly).
+    public var windowRowCopyBytes: Int? {
+        let span = kernelWidth * groupChannels
+        guard windowRowsAreContiguous else { return nil }
+        return [4, 8, 16, 32].first { $0 >= span }
+    }
+
+    /// Bytes the gather may write past a row's `rowBytes` (the last window row's wide copy): the
+    /// gathered-A buffer's slack.
+    public var gatherOverrunBytes: Int { windowRowCopyBytes.map { $0 - kernelWidth * groupChannels } ?? 0 }
+
     public var description: String {
         "implicit GEMM: \(height)x\(width) input, \(groupChannels)/\(pixelStride) channels, kernel \(kernelHeight)x\(kernelWidth), strides \(strides), pads \(pads), dilations \(dilations) -> \(outputHeight)x\(outputWidth)"
     }

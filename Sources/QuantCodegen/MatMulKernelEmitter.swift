@@ -179,7 +179,9 @@ private struct EmissionState {
             case let .packA(rows):
                 let from = value(rows.from, environment), to = value(rows.to, environment)
                 switch rows.source {
-                case .im2col: gatherRows(from: from, to: to)
+                case .im2col:
+                    ConvolutionGatherEmitter(geometry: e.convolution!, rowBytes: e.op.k, b: b, loops: loops, function: function,
+                                             input: aBase, buffer: gatheredA!).emit(from: from, to: to)
                 case .quantize: quantizeRows(from: from, to: to)
                 case nil: break
                 }
@@ -209,66 +211,6 @@ private struct EmissionState {
                 let value = dot.packAGroup(b, at: b.byteOffset(source, const(fullGroups * kGroup)), validBytes: tailBytes,
                                            signed: e.adjustment.aSigned)
                 b.store(value, to: b.byteOffset(target, const(fullGroups * 4)), align: 4)
-            }
-            return []
-        }
-    }
-
-    /// Gathers the convolution windows of rows [from, to) into the gathered-A buffer: for each
-    /// (kh, kw), the group's channels of the input pixel, or the input's zero point outside it.
-    private func gatherRows(from: IRValue, to: IRValue) {
-        let g = e.convolution!
-        let pixels = g.outputHeight * g.outputWidth
-        let channels = const(g.groupChannels)
-        let padding = context.constInt(context.i8, Int64(g.paddingByte))
-        loops.loop("gather.r", from: from, step: 1, while: { b.icmp(.slt, $0, to) }) { r, _ in
-            let image = b.sdiv(r, const(pixels))
-            let pixel = b.srem(r, const(pixels))
-            let oh = b.sdiv(pixel, const(g.outputWidth))
-            let ow = b.srem(pixel, const(g.outputWidth))
-            let target = b.byteOffset(gatheredA!, b.mul(b.sub(r, from), const(e.op.k)))
-            let top = b.sub(b.mul(oh, const(g.strides[0])), const(g.pads[0]))
-            let left = b.sub(b.mul(ow, const(g.strides[1])), const(g.pads[1]))
-            // With one group and no horizontal dilation, a kernel row's taps are one contiguous run
-            // of KW·C bytes whenever the whole row lies inside the image: one copy instead of KW.
-            let contiguousRows = g.groupChannels == g.pixelStride && g.dilations[1] == 1 && g.kernelWidth > 1
-            let rowFits = b.and(b.icmp(.sge, left, const(0)), b.icmp(.sle, left, const(g.width - g.kernelWidth)))
-            loops.loop("gather.kh", from: const(0), step: 1, while: { b.icmp(.slt, $0, const(g.kernelHeight)) }) { kh, _ in
-                let ih = b.add(top, b.mul(kh, const(g.dilations[0])))
-                let rowInside = b.and(b.icmp(.sge, ih, const(0)), b.icmp(.slt, ih, const(g.height)))
-                let rowStart = b.mul(b.add(b.mul(image, const(g.height)), ih), const(g.width))
-                let rowTarget = b.byteOffset(target, b.mul(kh, const(g.kernelWidth * g.groupChannels)))
-                var finished: IRBlock? = nil
-                if contiguousRows {
-                    let whole = b.appendBlock(function, "gather.row"), each = b.appendBlock(function, "gather.taps")
-                    finished = b.appendBlock(function, "gather.row.done")
-                    b.condBr(b.and(rowInside, rowFits), whole, each)
-                    b.position(at: whole)
-                    b.memcpy(to: rowTarget, align: 1, from: b.byteOffset(aBase, b.mul(b.add(rowStart, left), const(g.pixelStride))), align: 1, size: const(g.kernelWidth * g.groupChannels))
-                    b.br(finished!)
-                    b.position(at: each)
-                }
-                loops.loop("gather.kw", from: const(0), step: 1, while: { b.icmp(.slt, $0, const(g.kernelWidth)) }) { kw, _ in
-                    let iw = b.add(left, b.mul(kw, const(g.dilations[1])))
-                    let inside = b.and(rowInside, b.and(b.icmp(.sge, iw, const(0)), b.icmp(.slt, iw, const(g.width))))
-                    let destination = b.byteOffset(rowTarget, b.mul(kw, channels))
-                    let copy = b.appendBlock(function, "gather.copy"), fill = b.appendBlock(function, "gather.fill")
-                    let done = b.appendBlock(function, "gather.done")
-                    b.condBr(inside, copy, fill)
-                    b.position(at: copy)
-                    b.memcpy(to: destination, align: 1, from: b.byteOffset(aBase, b.mul(b.add(rowStart, iw), const(g.pixelStride))), align: 1, size: channels)
-                    b.br(done)
-                    b.position(at: fill)
-                    b.memset(destination, to: padding, size: channels, align: 1)
-                    b.br(done)
-                    b.position(at: done)
-                    return []
-                }
-                if let finished {
-                    b.br(finished)
-                    b.position(at: finished)
-                }
-                return []
             }
             return []
         }

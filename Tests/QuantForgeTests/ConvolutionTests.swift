@@ -77,6 +77,43 @@ struct ConvolutionTests {
         }
     }
 
+    /// Small-channel convolutions (RGB stems: C ≤ 4, kernels 3/5/7, strides 1 and 2): the gather's
+    /// interior loop copies each window row with one wide load and store, past the row's bytes;
+    /// row blocks that start and end inside an output row, images wide enough for the wide read to
+    /// be refused near the right edge, both input types, 1 and 2 threads.
+    @Test func smallChannelStemsAreBitExact() throws {
+        var random = TestRandom(seed: 9300)
+        for (channels, kernel, stride) in [(3, 3, 2), (3, 7, 2), (1, 3, 1), (2, 5, 1), (4, 3, 2), (3, 5, 2), (4, 7, 1)] {
+            let pad = kernel / 2
+            let xType: ElementType = random.bool() ? .u8 : .s8
+            let xZero = Int32(random.int(Int(xType.integerRange!.lowerBound)...Int(xType.integerRange!.upperBound)))
+            let outChannels = random.int(5...40)
+            let conv = try Conv2D(batch: random.int(1...2), inChannels: channels, height: random.int(kernel...kernel + 14),
+                                  width: random.int(kernel + 8...kernel + 30), outChannels: outChannels, kernel: (kernel, kernel),
+                                  strides: [stride, stride], pads: [pad, pad, kernel - 1 - pad, pad], xType: xType,
+                                  xQuant: .perTensor(scale: 0.02, zeroPoint: xZero),
+                                  wQuant: .perChannel(scales: (0..<outChannels).map { _ in random.float(0.002...0.01) },
+                                                      zeroPoints: (0..<outChannels).map { _ in Int32(random.int(-2...2)) }),
+                                  output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.05, zeroPoint: 128),
+                                                             bias: (0..<outChannels).map { _ in Int32(random.int(-900...900)) },
+                                                             activation: .none)))
+            let x = random.bytes(conv.inputElements), w = random.bytes(conv.weightElements)
+            let expected = ReferenceOperators.conv(conv, x: x, w: w)
+            for isa in isasUnderTest {
+                for threads in [1, 2] {
+                    let engine = try Engine(isa: isa, threads: threads)
+                    var schedule = try engine.defaultSchedule(for: conv)
+                    for rowBlock in [schedule.rowBlock, schedule.rowsPerTile * 3] {
+                        schedule.rowBlock = rowBlock
+                        let kernel = try engine.compile(conv, schedule: schedule)
+                        #expect(try kernel.run(x: x, weights: kernel.packWeights(w)) == expected,
+                                "\(isa) \(threads) threads \(schedule) \(conv.batch)x\(channels)x\(conv.height)x\(conv.width) k\(kernel) s\(stride)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func badGeometryIsRejected() {
         func conv(c: Int = 4, h: Int = 5, oc: Int = 4, kernel: (Int, Int) = (3, 3), strides: [Int] = [1, 1], pads: [Int] = [0, 0, 0, 0],
                   dilations: [Int] = [1, 1], groups: Int = 1) throws -> Conv2D {

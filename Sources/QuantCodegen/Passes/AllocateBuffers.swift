@@ -5,9 +5,11 @@ import QuantSchedule
 /// tallest tile, its row blocks) and the data it reads:
 /// - `accumulatorTile` when the output has an epilogue (a tile's int32 rows wait there);
 /// - `outputTile` (and `residualTile` with a residual input) when a microkernel writes a partial panel;
-/// - `producedA` / `packedA` when row blocks produce or widen A.
+/// - `producedA` / `packedA` when row blocks produce or widen A (`producedSlack`: bytes the
+///   producer may write past its last row, e.g. a convolution gather's wide copies).
 enum AllocateBuffers {
-    static func run(_ program: LoopProgram, op: MatMul, instruction: DotInstruction, layout: PackedLayout) -> LoopProgram {
+    static func run(_ program: LoopProgram, op: MatMul, instruction: DotInstruction, layout: PackedLayout,
+                    producedSlack: Int = 0) -> LoopProgram {
         var tileRows = 0, partialPanel = false, producedRows = 0, widenedRows = 0
         program.body.forEachNode { node in
             switch node {
@@ -32,7 +34,7 @@ enum AllocateBuffers {
                 buffers.append(KernelBuffer(.residualTile, bytes: tileRows * layout.panelWidth))
             }
         }
-        if producedRows > 0 { buffers.append(KernelBuffer(.producedA, bytes: producedRows * op.k)) }
+        if producedRows > 0 { buffers.append(KernelBuffer(.producedA, bytes: producedRows * op.k + producedSlack)) }
         if widenedRows > 0 { buffers.append(KernelBuffer(.packedA, bytes: widenedRows * instruction.packedARowBytes(k: op.k))) }
         var result = program
         result.buffers = buffers

@@ -38,7 +38,8 @@ public enum MatMulLowering {
         }
         program = GuardPartialPanel.run(program, layout: plan.layout)
         try checkpoint(program, "guardPartialPanel", name, lowerable: true)
-        program = AllocateBuffers.run(program, op: plan.op, instruction: plan.instruction, layout: plan.layout)
+        program = AllocateBuffers.run(program, op: plan.op, instruction: plan.instruction, layout: plan.layout,
+                                      producedSlack: plan.convolution?.gatherOverrunBytes ?? 0)
         try checkpoint(program, "allocateBuffers", name, lowerable: true)
         return LoweredMatMul(program: program, op: plan.op, instruction: plan.instruction, layout: plan.layout,
                              adjustment: plan.adjustment, convolution: plan.convolution)
