@@ -53,6 +53,25 @@ public struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
         return [4, 8, 16, 32].first { $0 >= span }
     }
 
+    /// The input rows a window may start at (its top, pads included) with every one of its KH
+    /// rows inside the image; nil when none.
+    public var interiorWindowTops: ClosedRange<Int>? {
+        let last = height - 1 - (kernelHeight - 1) * dilations[0]
+        return last >= 0 ? 0...last : nil
+    }
+
+    /// The output columns whose window lies wholly inside the image horizontally and, when each
+    /// window row is read as `readBytes` bytes from its left pixel, whose read stays inside the
+    /// input row; nil when none.
+    public func interiorColumns(readBytes: Int? = nil) -> ClosedRange<Int>? {
+        var lastLeft = width - 1 - (kernelWidth - 1) * dilations[1]
+        if let readBytes { lastLeft = min(lastLeft, (width * pixelStride - readBytes) / pixelStride) }
+        let first = (pads[1] + strides[1] - 1) / strides[1]
+        guard lastLeft + pads[1] >= 0 else { return nil }
+        let last = min((lastLeft + pads[1]) / strides[1], outputWidth - 1)
+        return first <= last ? first...last : nil
+    }
+
     /// Bytes the gather may write past a row's `rowBytes` (the last window row's wide copy): the
     /// gathered-A buffer's slack.
     public var gatherOverrunBytes: Int { windowRowCopyBytes.map { $0 - kernelWidth * groupChannels } ?? 0 }

@@ -5,10 +5,11 @@ import QuantSchedule
 /// The depthwise convolution's own microkernel (groups = C = OC, NHWC): for each output pixel in
 /// [begin, end), channel vectors of the ISA's width accumulate `x·(w - w_zp[c])` over the KH·KW
 /// taps, add the packed per-channel compensation (`bias - x_zp·Σ_taps (w - w_zp)`, which takes
-/// x's zero point out of the loop), and go through the shared `OutputEpilogue`. A pixel whose
-/// whole window lies inside the image reads its taps at constant offsets from one address; a pixel
-/// on the border clamps each tap and reads a row of `x_zp` for taps outside (contributing exactly
-/// what the compensation takes away). Channels that do not fill a vector run one at a time.
+/// x's zero point out of the loop), and go through the shared `OutputEpilogue`. Pixels are walked
+/// one output row at a time (`ConvolutionPixelWalk`): a pixel whose whole window lies inside the
+/// image reads its taps at constant offsets from one address; a pixel on the border clamps each
+/// tap and reads a row of `x_zp` for taps outside (contributing exactly what the compensation
+/// takes away). Channels that do not fill a vector run one at a time.
 /// With VNNI and weights whose `w - w_zp` fits s8 (`DepthwiseWeights.usesTapGroups`), four taps go through one
 /// `vpdpbusd`: the four taps' channel bytes are interleaved into one operand per channel vector and
 /// the weights are packed four taps per channel; otherwise each tap is a widening multiply-add.
@@ -36,8 +37,6 @@ struct DepthwiseKernelEmitter {
         let padding = b.alloca(bytes: channels, align: nil, "padding")
         let paddingRow = b.bitcast(padding, to: context.pointer(to: context.i8))
         b.memset(paddingRow, to: context.constInt(context.i8, Int64(UInt8(truncatingIfNeeded: xZero))), size: f.const(channels), align: 1)
-        let pixels = conv.outputHeight * conv.outputWidth
-        let lastRow = (conv.kernelHeight - 1) * conv.dilations[0], lastColumn = (conv.kernelWidth - 1) * conv.dilations[1]
         let tapGroups = DepthwiseWeights.usesTapGroups(conv, isa: instruction.isa)
         let layout = DepthwiseWeights.Layout(conv, tapGroups: tapGroups)
         let dot = tapGroups ? try DotEmitters.make(instruction, module: module, bSigned: true) : nil
@@ -92,54 +91,41 @@ struct DepthwiseKernelEmitter {
             }
         }
 
-        f.loops.loop("p", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { p, _ in
-            let image = b.sdiv(p, f.const(pixels))
-            let pixel = b.srem(p, f.const(pixels))
-            let oh = b.sdiv(pixel, f.const(conv.outputWidth))
-            let ow = b.srem(pixel, f.const(conv.outputWidth))
-            let top = b.sub(b.mul(oh, f.const(conv.strides[0])), f.const(conv.pads[0]))
-            let left = b.sub(b.mul(ow, f.const(conv.strides[1])), f.const(conv.pads[1]))
-            let interior = b.and(b.and(b.icmp(.sge, top, f.const(0)), b.icmp(.slt, b.add(top, f.const(lastRow)), f.const(conv.height))),
-                                 b.and(b.icmp(.sge, left, f.const(0)), b.icmp(.slt, b.add(left, f.const(lastColumn)), f.const(conv.width))))
-            let inside = b.appendBlock(f.function, "dw.interior"), border = b.appendBlock(f.function, "dw.border")
-            let done = b.appendBlock(f.function, "dw.pixel.done")
-            b.condBr(interior, inside, border)
-
-            // The whole window inside: every tap at a constant offset from the window's corner.
-            b.position(at: inside)
-            let corner = b.byteOffset(f.x, b.mul(b.add(b.mul(b.add(b.mul(image, f.const(conv.height)), top), f.const(conv.width)), left),
-                                                 f.const(pixelBytes)))
-            var cornerRows: [IRValue] = []
-            for kh in 0..<conv.kernelHeight {
-                for kw in 0..<conv.kernelWidth {
-                    let offset = (kh * conv.dilations[0] * conv.width + kw * conv.dilations[1]) * pixelBytes
-                    cornerRows.append(b.byteOffset(corner, f.const(offset)))
+        // Pixels as ConvolutionPixelWalk orders them: per output row, the interior columns' windows
+        // read every tap at a constant offset from the window's corner; the border clamps each tap.
+        let geometry = ConvolutionGeometry(conv)
+        ConvolutionPixelWalk(geometry: geometry, interiorColumns: geometry.interiorColumns()).emit(
+            b, loops: f.loops, function: f.function, from: f.begin, to: f.end,
+            interior: { pixel in
+                let rowStart = b.add(b.mul(pixel.image, f.const(conv.height)), pixel.top)
+                let corner = b.byteOffset(f.x, b.mul(b.add(b.mul(rowStart, f.const(conv.width)), pixel.left), f.const(pixelBytes)))
+                var cornerRows: [IRValue] = []
+                for kh in 0..<conv.kernelHeight {
+                    for kw in 0..<conv.kernelWidth {
+                        let offset = (kh * conv.dilations[0] * conv.width + kw * conv.dilations[1]) * pixelBytes
+                        cornerRows.append(b.byteOffset(corner, f.const(offset)))
+                    }
                 }
-            }
-            channelLoop(p, cornerRows)
-            b.br(done)
-
-            // On the border: each tap's input pixel, or the padding row when it lies outside.
-            b.position(at: border)
-            var tapRows: [IRValue] = []
-            for kh in 0..<conv.kernelHeight {
-                let ih = b.add(top, f.const(kh * conv.dilations[0]))
-                let rowInside = b.and(b.icmp(.sge, ih, f.const(0)), b.icmp(.slt, ih, f.const(conv.height)))
-                for kw in 0..<conv.kernelWidth {
-                    let iw = b.add(left, f.const(kw * conv.dilations[1]))
-                    let inside = b.and(rowInside, b.and(b.icmp(.sge, iw, f.const(0)), b.icmp(.slt, iw, f.const(conv.width))))
-                    // Clamped coordinates keep the address computation in bounds even when unused.
-                    let safeH = b.select(inside, ih, f.const(0)), safeW = b.select(inside, iw, f.const(0))
-                    let offset = b.mul(b.add(b.mul(b.add(b.mul(image, f.const(conv.height)), safeH), f.const(conv.width)), safeW),
-                                       f.const(pixelBytes))
-                    tapRows.append(b.select(inside, b.byteOffset(f.x, offset), paddingRow))
+                channelLoop(pixel.index, cornerRows)
+            },
+            border: { pixel in
+                // Each tap's input pixel, or the padding row when it lies outside.
+                var tapRows: [IRValue] = []
+                for kh in 0..<conv.kernelHeight {
+                    let ih = b.add(pixel.top, f.const(kh * conv.dilations[0]))
+                    let rowInside = b.and(b.icmp(.sge, ih, f.const(0)), b.icmp(.slt, ih, f.const(conv.height)))
+                    for kw in 0..<conv.kernelWidth {
+                        let iw = b.add(pixel.left, f.const(kw * conv.dilations[1]))
+                        let inside = b.and(rowInside, b.and(b.icmp(.sge, iw, f.const(0)), b.icmp(.slt, iw, f.const(conv.width))))
+                        // Clamped coordinates keep the address computation in bounds even when unused.
+                        let safeH = b.select(inside, ih, f.const(0)), safeW = b.select(inside, iw, f.const(0))
+                        let offset = b.mul(b.add(b.mul(b.add(b.mul(pixel.image, f.const(conv.height)), safeH), f.const(conv.width)), safeW),
+                                           f.const(pixelBytes))
+                        tapRows.append(b.select(inside, b.byteOffset(f.x, offset), paddingRow))
+                    }
                 }
-            }
-            channelLoop(p, tapRows)
-            b.br(done)
-            b.position(at: done)
-            return []
-        }
+                channelLoop(pixel.index, tapRows)
+            })
         f.finish()
         return f.function
     }
@@ -149,10 +135,20 @@ struct DepthwiseKernelEmitter {
 /// channel: `bias - x_zp·Σ_taps (w - w_zp[c])` (the bias when requantizing with one; wrapping int32
 /// arithmetic, as the kernel's). The weights are `w - w_zp[c]` as int32 per tap [KH·KW][C], or,
 /// for kernels with tap groups, as s8 four taps per channel [⌈KH·KW/4⌉][C][4] (missing taps zero).
+/// Held 64-byte aligned, as the kernel's vector loads of weights and compensation expect (an
+/// array's storage is only 16-byte aligned: loads split across cache lines cost ~25% at C = 32).
 public final class DepthwiseWeights: @unchecked Sendable {
-    public let values: [Int32]
+    /// The packed int32 words (64-byte aligned, immutable after packing).
+    public let bytes: UnsafeMutableRawPointer
+    /// Number of int32 words at `bytes`.
+    public let count: Int
     /// Identifies the convolution and the kernel the weights were packed for.
     public let signature: String
+
+    /// The packed words as an array (for tests and the AArch64 fuzz runner).
+    public var values: [Int32] { Array(UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: Int32.self), count: count)) }
+
+    deinit { bytes.deallocate() }
 
     /// Whether `conv`'s kernel on `isa` runs four taps per `vpdpbusd`: a VNNI ISA, u8 input, and
     /// weights whose `w - w_zp` fits s8 for every channel (s8 with zero point 0, or u8 with 128).
@@ -224,7 +220,10 @@ public final class DepthwiseWeights: @unchecked Sendable {
             let sum = (0..<taps).reduce(Int32(0)) { $0 &+ adjusted[$1 * channels + c] }
             return (bias?[c] ?? 0) &- xZero &* sum
         }
-        self.values = values
+        let aligned = UnsafeMutableRawPointer.allocate(byteCount: max(values.count * 4, 64), alignment: 64)
+        values.withUnsafeBytes { aligned.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        bytes = aligned
+        count = values.count
         signature = Self.packingSignature(conv, isa: isa)
     }
 }

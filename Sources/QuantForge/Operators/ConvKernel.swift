@@ -13,7 +13,7 @@ public final class ConvWeights: Sendable {
 
     /// Bytes held by the packed weights.
     public var byteCount: Int {
-        groups.reduce(0) { $0 + $1.byteCount } + (depthwise?.values.count ?? 0) * MemoryLayout<Int32>.size
+        groups.reduce(0) { $0 + $1.byteCount } + (depthwise?.count ?? 0) * MemoryLayout<Int32>.size
     }
 }
 
@@ -131,9 +131,8 @@ public final class ConvKernel: Sendable {
     /// The depthwise microkernel over output pixels, split across the pool's threads.
     private func runDepthwise(_ kernel: CompiledElementwiseKernel, x: UnsafeRawPointer, weights: DepthwiseWeights,
                               y: UnsafeMutableRawPointer, residual: UnsafeRawPointer?) {
-        weights.values.withUnsafeBytes { packed in
-            kernel.callSplitting(op.gemmRows, on: pool, x: x, x2: packed.baseAddress, y: y, extra: UnsafeMutableRawPointer(mutating: residual))
-        }
+        kernel.callSplitting(op.gemmRows, on: pool, x: x, x2: UnsafeRawPointer(weights.bytes), y: y,
+                             extra: UnsafeMutableRawPointer(mutating: residual))
     }
 
     /// Runs on arrays; returns Y's bytes.
