@@ -21,16 +21,20 @@ struct ConvolutionGatherEmitter {
     let input: IRValue
     /// The row block's buffer: row `from` at offset 0.
     let buffer: IRValue
+    /// Interior pixels are left out (the microkernel reads their windows from the input:
+    /// `ConvolutionGeometry.readsWindowsDirectly`).
+    var bordersOnly = false
 
     private var context: Context { b.context }
     private func const(_ value: Int) -> IRValue { context.constInt(context.i64, Int64(value)) }
 
     func emit(from: IRValue, to: IRValue) {
         let g = geometry
-        let columns = g.windowRowsAreContiguous ? g.interiorColumns(readBytes: g.windowRowCopyBytes) : nil
+        let columns = g.contiguousInteriorColumns
         let target = { (pixel: OutputPixel) in b.byteOffset(buffer, b.mul(b.sub(pixel.index, from), const(rowBytes))) }
         ConvolutionPixelWalk(geometry: g, interiorColumns: columns).emit(b, loops: loops, function: function, from: from, to: to,
             interior: { pixel in
+                if bordersOnly { return }
                 let rowStart = b.add(b.mul(pixel.image, const(g.height)), pixel.top)
                 let window = b.byteOffset(input, b.mul(b.add(b.mul(rowStart, const(g.width)), pixel.left), const(g.pixelStride)))
                 copyWindow(from: window, into: target(pixel))

@@ -72,6 +72,24 @@ public struct ConvolutionGeometry: Sendable, Hashable, CustomStringConvertible {
         return first <= last ? first...last : nil
     }
 
+    /// The output columns whose windows the gather copies window row by window row (and a
+    /// microkernel that reads windows in place reads from the input): `interiorColumns` with the
+    /// wide copy's read; nil when window rows are not contiguous.
+    public var contiguousInteriorColumns: ClosedRange<Int>? {
+        windowRowsAreContiguous ? interiorColumns(readBytes: windowRowCopyBytes) : nil
+    }
+
+    /// Whether the microkernel reads interior windows straight from the input (no gathered copy):
+    /// window rows contiguous, each a whole number of the instruction's K groups (`kGroup`) and at
+    /// least 64 bytes (e.g. 3×3 convolutions with C ≥ 22 channels and C·3 a multiple of 4). Its K
+    /// loop then runs window row by window row, row i of a tile at its window's corner plus
+    /// kh·dh·W·C when its window is inside the image, or at its gathered copy plus kh·KW·C.
+    public func readsWindowsDirectly(kGroup: Int) -> Bool {
+        let span = kernelWidth * groupChannels
+        return windowRowsAreContiguous && span % kGroup == 0 && span >= 64 && interiorWindowTops != nil
+            && contiguousInteriorColumns != nil
+    }
+
     /// Bytes the gather may write past a row's `rowBytes` (the last window row's wide copy): the
     /// gathered-A buffer's slack.
     public var gatherOverrunBytes: Int { windowRowCopyBytes.map { $0 - kernelWidth * groupChannels } ?? 0 }

@@ -180,8 +180,10 @@ private struct EmissionState {
                 let from = value(rows.from, environment), to = value(rows.to, environment)
                 switch rows.source {
                 case .im2col:
-                    ConvolutionGatherEmitter(geometry: e.convolution!, rowBytes: e.op.k, b: b, loops: loops, function: function,
-                                             input: aBase, buffer: gatheredA!).emit(from: from, to: to)
+                    var gather = ConvolutionGatherEmitter(geometry: e.convolution!, rowBytes: e.op.k, b: b, loops: loops,
+                                                          function: function, input: aBase, buffer: gatheredA!)
+                    gather.bordersOnly = packedA == nil && e.convolution!.readsWindowsDirectly(kGroup: e.instruction.kGroup)
+                    gather.emit(from: from, to: to)
                 case .quantize: quantizeRows(from: from, to: to)
                 case nil: break
                 }
@@ -267,17 +269,18 @@ private struct EmissionState {
         // Accumulators: `vectors` per group of M0 rows, then one row-sum accumulator per group.
         var carried = [IRValue](repeating: zero, count: groups * vectors + (needsRowSums ? groups : 0))
 
-        // One K group: the B vectors of the group, then each row group's A operand against them.
-        func step(_ group: IRValue, _ values: [IRValue], validBytes: Int) -> [IRValue] {
+        // One K group: the B vectors of group `group`, then each row group's A operand against them
+        // (A's group `aGroup` from `rowsA`).
+        let widened = packedFrom != nil && packedA != nil
+        func step(_ group: IRValue, _ values: [IRValue], validBytes: Int, rowsA: [IRValue], aGroup: IRValue) -> [IRValue] {
             var values = values
             let groupB = b.byteOffset(bPanel, b.mul(group, const(layout.panelWidth * kGroup)))
             let bVectors = (0..<vectors).map { v in
                 dot.loadB(b, at: b.byteOffset(groupB, const(v * instruction.columnsPerVector * kGroup)))
             }
-            let widened = packedFrom != nil && packedA != nil
-            let aOffset = b.mul(group, const(widened ? 4 : kGroup))
+            let aOffset = b.mul(aGroup, const(widened ? 4 : kGroup))
             for g in 0..<groups {
-                let pointers = (0..<m0).map { r in g * m0 + r < rows ? b.byteOffset(aRows[g * m0 + r], aOffset) : nil }
+                let pointers = (0..<m0).map { r in g * m0 + r < rows ? b.byteOffset(rowsA[g * m0 + r], aOffset) : nil }
                 let a = widened ? dot.loadPackedA(b, at: pointers[0]!)
                     : dot.loadAGroup(b, rows: pointers, validBytes: validBytes, flipSign: e.adjustment.flipsASignBit,
                                      signed: e.adjustment.aSigned)
@@ -286,23 +289,71 @@ private struct EmissionState {
             }
             return values
         }
-
-        let fullGroups = e.op.k / kGroup, tailBytes = e.op.k % kGroup
-        let unroll = max(1, min(call.kUnroll, fullGroups))
-        let mainGroups = fullGroups / unroll * unroll
-        if mainGroups > 0 {
-            carried = loops.loop("k", from: const(0), step: Int64(unroll), carried: carried,
-                                 while: { b.icmp(.slt, $0, const(mainGroups)) }) { group, values in
-                var values = values
-                for u in 0..<unroll { values = step(u == 0 ? group : b.add(group, const(u)), values, validBytes: kGroup) }
-                return values
-            }.carried
+        // `count` whole K groups: B's from `firstB`, A's from group 0 of `rowsA`; unrolled by kUnroll.
+        func wholeGroups(_ count: Int, firstB: IRValue, rowsA: [IRValue], _ carried: [IRValue]) -> [IRValue] {
+            var carried = carried
+            let unroll = max(1, min(call.kUnroll, count))
+            let mainGroups = count / unroll * unroll
+            if mainGroups > 0 {
+                carried = loops.loop("k", from: const(0), step: Int64(unroll), carried: carried,
+                                     while: { b.icmp(.slt, $0, const(mainGroups)) }) { group, values in
+                    var values = values
+                    for u in 0..<unroll {
+                        let aGroup = u == 0 ? group : b.add(group, const(u))
+                        values = step(b.add(firstB, aGroup), values, validBytes: kGroup, rowsA: rowsA, aGroup: aGroup)
+                    }
+                    return values
+                }.carried
+            }
+            for group in mainGroups..<count {
+                carried = step(b.add(firstB, const(group)), carried, validBytes: kGroup, rowsA: rowsA, aGroup: const(group))
+            }
+            return carried
         }
-        for group in mainGroups..<fullGroups { carried = step(const(group), carried, validBytes: kGroup) }
-        if tailBytes > 0 { carried = step(const(fullGroups), carried, validBytes: tailBytes) }
+
+        if let packedFrom, let windows = directWindows(rows: rows, row: row, packedFrom: packedFrom) {
+            // Window row by window row: each a whole number of K groups, read in place (interior
+            // rows) or from the gathered copy (border rows).
+            let g = e.convolution!, segmentGroups = g.kernelWidth * g.groupChannels / kGroup
+            carried = loops.loop("kh", from: const(0), step: 1, carried: carried,
+                                 while: { b.icmp(.slt, $0, const(g.kernelHeight)) }) { kh, values in
+                let rowsA = windows.map { b.byteOffset($0.base, b.mul(kh, $0.rowStride)) }
+                return wholeGroups(segmentGroups, firstB: b.mul(kh, const(segmentGroups)), rowsA: rowsA, values)
+            }.carried
+        } else {
+            let fullGroups = e.op.k / kGroup, tailBytes = e.op.k % kGroup
+            carried = wholeGroups(fullGroups, firstB: const(0), rowsA: aRows, carried)
+            if tailBytes > 0 {
+                carried = step(const(fullGroups), carried, validBytes: tailBytes, rowsA: aRows, aGroup: const(fullGroups))
+            }
+        }
 
         epilogue(rows: rows, groups: groups, vectors: vectors, row: row, column: column, isTail: isTail,
                  partialColumns: call.partialPanel?.columns, accumulators: carried)
+    }
+
+    /// Where a tile's A rows read their windows when the convolution's windows are read in place
+    /// (`ConvolutionGeometry.readsWindowsDirectly`, A not widened): for row i, window row kh starts
+    /// at `base + kh·rowStride` — the input at its window's corner with stride dh·W·C when its
+    /// window is inside the image (the gather left it out), else its gathered copy with stride KW·C.
+    private func directWindows(rows: Int, row: IRValue, packedFrom: IRValue) -> [(base: IRValue, rowStride: IRValue)]? {
+        guard let g = e.convolution, packedA == nil, g.readsWindowsDirectly(kGroup: e.instruction.kGroup),
+              let tops = g.interiorWindowTops, let columns = g.contiguousInteriorColumns else { return nil }
+        let pixels = g.outputHeight * g.outputWidth
+        return (0..<rows).map { i in
+            let r = b.add(row, const(i))
+            let image = b.sdiv(r, const(pixels)), pixel = b.srem(r, const(pixels))
+            let oh = b.sdiv(pixel, const(g.outputWidth)), ow = b.srem(pixel, const(g.outputWidth))
+            let top = b.sub(b.mul(oh, const(g.strides[0])), const(g.pads[0]))
+            let left = b.sub(b.mul(ow, const(g.strides[1])), const(g.pads[1]))
+            let inside = b.and(b.and(b.icmp(.sge, top, const(tops.lowerBound)), b.icmp(.sle, top, const(tops.upperBound))),
+                               b.and(b.icmp(.sge, ow, const(columns.lowerBound)), b.icmp(.sle, ow, const(columns.upperBound))))
+            let corner = b.byteOffset(aBase, b.mul(b.add(b.mul(b.add(b.mul(image, const(g.height)), top), const(g.width)), left),
+                                                   const(g.pixelStride)))
+            let gathered = b.byteOffset(gatheredA!, b.mul(b.sub(r, packedFrom), const(e.op.k)))
+            return (b.select(inside, corner, gathered),
+                    b.select(inside, const(g.dilations[0] * g.width * g.pixelStride), const(g.kernelWidth * g.groupChannels)))
+        }
     }
 
     // MARK: Epilogue

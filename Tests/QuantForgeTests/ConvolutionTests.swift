@@ -114,6 +114,44 @@ struct ConvolutionTests {
         }
     }
 
+    /// Convolutions whose window rows are whole K groups of ≥ 64 bytes (ResNet's 3×3s): interior
+    /// windows are read in place by the microkernel and only border rows are gathered. Strides,
+    /// vertical dilation, asymmetric pads, s8 input (sign flip) and u8 weights with zero points
+    /// (row sums), row blocks cutting output rows, 1 and 2 threads.
+    @Test func windowsReadInPlaceAreBitExact() throws {
+        var random = TestRandom(seed: 9400)
+        for (channels, kernel, stride, dilation) in [(32, 3, 1, 1), (24, 3, 2, 1), (64, 3, 1, 2), (32, 5, 2, 1), (40, 1, 1, 1), (28, 3, 1, 1)] {
+            let xType: ElementType = random.bool() ? .u8 : .s8, wType: ElementType = random.bool() ? .s8 : .u8
+            let xZero = Int32(random.int(Int(xType.integerRange!.lowerBound)...Int(xType.integerRange!.upperBound)))
+            let outChannels = random.int(9...40)
+            let conv = try Conv2D(batch: random.int(1...2), inChannels: channels, height: random.int(kernel * 2...kernel * 2 + 9),
+                                  width: random.int(kernel + 6...kernel + 20), outChannels: outChannels, kernel: (kernel, kernel),
+                                  strides: [stride, stride], pads: [kernel / 2, kernel / 2, (kernel - 1) / 2 * dilation, kernel / 2],
+                                  dilations: [dilation, 1], xType: xType, wType: wType,
+                                  xQuant: .perTensor(scale: 0.02, zeroPoint: xZero),
+                                  wQuant: .perChannel(scales: (0..<outChannels).map { _ in random.float(0.002...0.01) },
+                                                      zeroPoints: (0..<outChannels).map { _ in Int32(random.int(-3...3)) + (wType == .u8 ? 128 : 0) }),
+                                  output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.3, zeroPoint: 128),
+                                                             bias: (0..<outChannels).map { _ in Int32(random.int(-900...900)) },
+                                                             activation: .none)))
+            #expect(kernel == 1 || ConvolutionGeometry(conv).readsWindowsDirectly(kGroup: 4))
+            let x = random.bytes(conv.inputElements), w = random.bytes(conv.weightElements)
+            let expected = ReferenceOperators.conv(conv, x: x, w: w)
+            for isa in isasUnderTest {
+                for threads in [1, 2] {
+                    let engine = try Engine(isa: isa, threads: threads)
+                    var schedule = try engine.defaultSchedule(for: conv)
+                    for rowBlock in [schedule.rowBlock, schedule.rowsPerTile * 2] {
+                        schedule.rowBlock = rowBlock
+                        let kernel = try engine.compile(conv, schedule: schedule)
+                        #expect(try kernel.run(x: x, weights: kernel.packWeights(w)) == expected,
+                                "\(isa) \(threads) threads \(schedule) \(conv.batch)x\(channels)x\(conv.height)x\(conv.width) k\(kernel) s\(stride) d\(dilation)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func badGeometryIsRejected() {
         func conv(c: Int = 4, h: Int = 5, oc: Int = 4, kernel: (Int, Int) = (3, 3), strides: [Int] = [1, 1], pads: [Int] = [0, 0, 0, 0],
                   dilations: [Int] = [1, 1], groups: Int = 1) throws -> Conv2D {
