@@ -12,24 +12,31 @@ public func qfLayerNormCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<
             throw .invalidShape(field: "columns", reason: "\(d.columns) must be in 1...\(MatMul.maxDimension)")
         }
         guard d.has_residual == 0 || d.has_residual == 1 else { throw .invalidArgument(field: "has_residual", reason: "\(d.has_residual) must be 0 or 1") }
-        return .layerNorm(try engine.compile(try LayerNormalization(columns: Int(d.columns), epsilon: d.epsilon, hasResidual: d.has_residual == 1)))
+        guard d.quantized_output == 0 || d.quantized_output == 1 else {
+            throw .invalidArgument(field: "quantized_output", reason: "\(d.quantized_output) must be 0 or 1")
+        }
+        let output: LayerNormalization.Output = d.quantized_output == 1
+            ? .quantized(type: try CDescription.type(d.output_type, "output_type"), scale: d.y_scale, zeroPoint: d.y_zero_point) : .f32
+        return .layerNorm(try engine.compile(try LayerNormalization(columns: Int(d.columns), epsilon: d.epsilon,
+                                                                    hasResidual: d.has_residual == 1, output: output)))
     }
 }
 
 @_cdecl("qf_layernorm_run")
 public func qfLayerNormRun(_ kernel: OpaquePointer?, _ x: UnsafePointer<Float>?, _ xBytes: Int, _ residual: UnsafePointer<Float>?,
                            _ residualBytes: Int, _ gamma: UnsafePointer<Float>?, _ gammaBytes: Int, _ beta: UnsafePointer<Float>?,
-                           _ betaBytes: Int, _ y: UnsafeMutablePointer<Float>?, _ yBytes: Int) -> qf_status {
+                           _ betaBytes: Int, _ y: UnsafeMutableRawPointer?, _ yBytes: Int) -> qf_status {
     guarded { () throws(QuantError) in
         let norm = try KernelHandle.get(kernel, "qf_layernorm_run") { if case let .layerNorm(k) = $0 { k } else { nil } }
-        let n = norm.op.columns
-        let x = try floats(x, xBytes, "x"), y = try mutableFloats(y, yBytes, "y")
+        let n = norm.op.columns, valueBytes = norm.op.outputElementBytes
+        let x = try floats(x, xBytes, "x")
+        let y = try mutableBuffer(y, yBytes, "y").baseAddress!
         let g = try floats(gamma, gammaBytes, "gamma"), b = try floats(beta, betaBytes, "beta")
         guard xBytes % (4 * n) == 0 else { throw .invalidShape(field: "x", reason: "\(xBytes) bytes are not whole rows of \(n) floats") }
         let rows = xBytes / (4 * n)
         guard g.count == n else { throw .channelCountMismatch(field: "gamma", expected: n, actual: g.count) }
         guard b.count == n else { throw .channelCountMismatch(field: "beta", expected: n, actual: b.count) }
-        guard y.count >= rows * n else { throw .bufferTooSmall(field: "y", requiredBytes: 4 * rows * n, actualBytes: yBytes) }
+        guard yBytes >= valueBytes * rows * n else { throw .bufferTooSmall(field: "y", requiredBytes: valueBytes * rows * n, actualBytes: yBytes) }
         var r: UnsafeBufferPointer<Float>? = nil
         if let residual {
             let buffer = try floats(residual, residualBytes, "residual")
@@ -37,7 +44,7 @@ public func qfLayerNormRun(_ kernel: OpaquePointer?, _ x: UnsafePointer<Float>?,
             r = buffer
         }
         guard rows > 0 else { return }
-        try norm.run(x: x.baseAddress!, residual: r?.baseAddress, gamma: g.baseAddress!, beta: b.baseAddress!, y: y.baseAddress!, rows: rows)
+        try norm.run(x: x.baseAddress!, residual: r?.baseAddress, gamma: g.baseAddress!, beta: b.baseAddress!, output: y, rows: rows)
     }
 }
 

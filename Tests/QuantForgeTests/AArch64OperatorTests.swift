@@ -119,7 +119,8 @@ struct AArch64OperatorTests {
         }
     }
 
-    /// LayerNorm with the residual fused on NEON: its 16-lane partial sums in four registers.
+    /// LayerNorm with the residual fused on NEON (its 16-lane partial sums in four registers), f32
+    /// and quantized output.
     @Test func layerNormUnderQemu() throws {
         let harness = try Harness()
         var random = TestRandom(seed: 1204)
@@ -132,6 +133,13 @@ struct AArch64OperatorTests {
             let out = try harness.emulator.runElementwise(try harness.emulator.build(.layerNorm(op)), x: bytes(x), x2: bytes(r), end: rows,
                                                           yBytes: 4 * rows * columns, extraInput: bytes(gamma), extra2Input: bytes(beta))
             #expect(out.y == bytes(ReferenceOperators.layerNorm(op, x: x, residual: r, gamma: gamma, beta: beta, rows: rows)), "\(columns)")
+            // The quantized output (s8) of the same rows.
+            let quantized = try LayerNormalization(columns: columns, epsilon: 1e-12, hasResidual: true,
+                                                   output: .quantized(type: .s8, scale: 0.02, zeroPoint: -3))
+            let q = try harness.emulator.runElementwise(try harness.emulator.build(.layerNorm(quantized)), x: bytes(x), x2: bytes(r), end: rows,
+                                                        yBytes: rows * columns, extraInput: bytes(gamma), extra2Input: bytes(beta))
+            #expect(q.y == ReferenceOperators.layerNormQuantized(quantized, x: x, residual: r, gamma: gamma, beta: beta, rows: rows),
+                    "\(columns) quantized")
         }
     }
 

@@ -197,6 +197,24 @@ struct CAPITests {
         norm.columns = 0
         #expect(qf_layernorm_compile(context, &norm, &other) == invalid && other == nil)
         #expect(qf_softmax_compile(context, 0, &other) == invalid && other == nil)
+        norm.columns = 16; norm.epsilon = 1e-5; norm.quantized_output = 2
+        #expect(qf_layernorm_compile(context, &norm, &other) == invalid && String(cString: qf_last_error()).contains("quantized_output"))
+        norm.quantized_output = 1; norm.output_type = QF_TYPE_S32; norm.y_scale = 0.1
+        #expect(qf_layernorm_compile(context, &norm, &other) == invalid && other == nil)
+        norm.output_type = QF_TYPE_U8; norm.y_scale = 0
+        #expect(qf_layernorm_compile(context, &norm, &other) == invalid && other == nil)
+        // A quantized LayerNorm writes one byte per value: 16 bytes for a row of 16.
+        norm.y_scale = 0.05; norm.y_zero_point = 128
+        var quantizedNorm: OpaquePointer?
+        try #require(qf_layernorm_compile(context, &norm, &quantizedNorm) == QF_STATUS_OK)
+        defer { qf_kernel_destroy(quantizedNorm) }
+        let ones = [Float](repeating: 1, count: 16), zeros = [Float](repeating: 0, count: 16)
+        let ramp = (0..<16).map { Float($0) }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        #expect(qf_layernorm_run(quantizedNorm, ramp, 64, nil, 0, ones, 64, zeros, 64, &bytes, 15) == QF_STATUS_BUFFER_TOO_SMALL)
+        #expect(qf_layernorm_run(quantizedNorm, ramp, 64, nil, 0, ones, 64, zeros, 64, &bytes, 16) == QF_STATUS_OK)
+        let op = try LayerNormalization(columns: 16, output: .quantized(type: .u8, scale: 0.05, zeroPoint: 128))
+        #expect(bytes == ReferenceOperators.layerNormQuantized(op, x: ramp, residual: nil, gamma: ones, beta: zeros, rows: 1))
         #expect(qf_layernorm_run(quantizer, x, 64, nil, 0, x, 64, x, 64, &x, 64) == invalid)
         #expect(String(cString: qf_last_error()).contains("qf_layernorm_run was given a DynamicQuantizeLinear kernel"))
         #expect(qf_softmax_run(quantizer, x, 64, 16, 16, &x, 64) == invalid)

@@ -39,6 +39,35 @@ struct LayerNormTests {
         }
     }
 
+    /// The quantized output (QuantizeLinear fused): u8 and s8, zero points at and inside the range
+    /// ends, a scale small enough that most values saturate, NaN inputs (a row of NaN: NaN out,
+    /// quantized to the zero point), residual or not; bit-exact with the reference on every ISA.
+    @Test(arguments: isas)
+    func quantizedOutputIsBitExact(_ isa: ISA) throws {
+        var random = TestRandom(seed: 71 &+ UInt64(isa.rawValue.count))
+        let engine = try Engine(isa: isa, threads: 1)
+        let outputs: [(ElementType, Float, Int32)] = [(.u8, 0.02, 128), (.s8, 0.015, 0), (.u8, 0.001, 0), (.s8, 0.05, -128), (.u8, 0.04, 255)]
+        for (trial, columns) in [7, 16, 33, 384, 385].enumerated() {
+            let (type, scale, zeroPoint) = outputs[trial]
+            let residual = trial % 2 == 0, rows = random.int(2...4)
+            let op = try LayerNormalization(columns: columns, hasResidual: residual, output: .quantized(type: type, scale: scale, zeroPoint: zeroPoint))
+            let kernel = try engine.compile(op)
+            var x = (0..<(rows * columns)).map { _ in random.float(-3...3) }
+            if trial == 3 { x[columns + 5] = .nan }  // the second row becomes NaN
+            let r = residual ? (0..<(rows * columns)).map { _ in random.float(-1...1) } : nil
+            let gamma = (0..<columns).map { _ in random.float(0.5...1.5) }, beta = (0..<columns).map { _ in random.float(-0.5...0.5) }
+            let y = try kernel.runQuantized(x, residual: r, gamma: gamma, beta: beta)
+            let expected = ReferenceOperators.layerNormQuantized(op, x: x, residual: r, gamma: gamma, beta: beta, rows: rows)
+            #expect(y == expected, "\(isa): \(rows)×\(columns) \(type) scale \(scale) zp \(zeroPoint) residual \(residual)")
+            #expect(Set(y).count > 2, "the values are not all saturated")
+            #expect(throws: QuantError.self) { try kernel.run(x, residual: r, gamma: gamma, beta: beta) }
+        }
+        #expect(throws: QuantError.self) { try LayerNormalization(columns: 8, output: .quantized(type: .s32, scale: 1, zeroPoint: 0)) }
+        #expect(throws: QuantError.self) { try LayerNormalization(columns: 8, output: .quantized(type: .u8, scale: 0, zeroPoint: 0)) }
+        #expect(throws: QuantError.self) { try LayerNormalization(columns: 8, output: .quantized(type: .u8, scale: .nan, zeroPoint: 0)) }
+        #expect(throws: QuantError.self) { try LayerNormalization(columns: 8, output: .quantized(type: .s8, scale: 1, zeroPoint: 200)) }
+    }
+
     @Test func referenceIsCloseToTheDefinitionAndBadInputIsRefused() throws {
         var random = TestRandom(seed: 3)
         let op = try LayerNormalization(columns: 384, epsilon: 1e-12, hasResidual: true)

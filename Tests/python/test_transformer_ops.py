@@ -43,6 +43,37 @@ def test_skip_layer_norm_matches_onnxruntime(context, rng, columns):
     np.testing.assert_allclose(y, expected, rtol=2e-5, atol=2e-5)
 
 
+@pytest.mark.parametrize("output,y_scale,y_zero_point", [("u8", 0.02, 128), ("s8", 0.015, -3)])
+def test_quantized_layer_norm_matches_onnxruntime(context, rng, output, y_scale, y_zero_point):
+    """LayerNorm with QuantizeLinear fused: exactly ONNX Runtime's QuantizeLinear of QuantForge's own
+    f32 LayerNorm (the same f32 values), and within one step of ONNX Runtime's LayerNormalization →
+    QuantizeLinear (an f32 difference of a few ulp can cross a rounding boundary)."""
+    columns = 384
+    x = (rng.standard_normal((6, columns)) * 3).astype(np.float32)
+    skip = rng.standard_normal((6, columns)).astype(np.float32)
+    gamma = rng.uniform(0.5, 1.5, columns).astype(np.float32)
+    beta = rng.uniform(-1, 1, columns).astype(np.float32)
+    dtype = np.uint8 if output == "u8" else np.int8
+    zero = np.array(y_zero_point, dtype)
+    scale = np.array(y_scale, np.float32)
+    fused = context.layer_norm(columns, epsilon=1e-12, residual=True, output=output, y_scale=y_scale, y_zero_point=y_zero_point)
+    y = fused(x, gamma, beta, residual=skip)
+    assert y.dtype == dtype and y.shape == x.shape
+    ours = context.layer_norm(columns, epsilon=1e-12, residual=True)(x, gamma, beta, residual=skip)
+    (requantized,) = run_node("QuantizeLinear", {"x": ours, "y_scale": scale, "y_zero_point": zero}, {"y": dtype}, opset=13)
+    np.testing.assert_array_equal(y, requantized)
+    (normalized,) = run_node("SkipLayerNormalization", {"input": x, "skip": skip, "gamma": gamma, "beta": beta}, {"output": np.float32},
+                             domain="com.microsoft", epsilon=1e-12)
+    (expected,) = run_node("QuantizeLinear", {"x": normalized, "y_scale": scale, "y_zero_point": zero}, {"y": dtype}, opset=13)
+    difference = np.abs(y.astype(np.int32) - expected.astype(np.int32))
+    assert difference.max() <= 1 and np.mean(difference == 0) > 0.99
+    assert len(np.unique(y)) > 50
+    with pytest.raises(ValueError):
+        context.layer_norm(columns, output="u16")
+    with pytest.raises(quantforge.InvalidArgumentError):
+        context.layer_norm(columns, output="u8", y_scale=0.0)
+
+
 @pytest.mark.parametrize("columns", [1, 5, 16, 17, 128, 300])
 def test_softmax_matches_onnxruntime(context, rng, columns):
     x = (rng.standard_normal((4, columns)) * 6).astype(np.float32)

@@ -332,12 +332,19 @@ typedef struct qf_layernorm_desc {
     int64_t columns;
     float epsilon;
     int32_t has_residual;
+    /* 0: y is f32. 1: y is quantized (QuantizeLinear fused: sat(RNE(y / y_scale) + y_zero_point))
+     * as output_type (QF_TYPE_U8 or QF_TYPE_S8), one byte per value. Zero-initialized = f32. */
+    int32_t quantized_output;
+    qf_type output_type;
+    float y_scale;
+    int32_t y_zero_point;
 } qf_layernorm_desc;
 
 qf_status qf_layernorm_compile(qf_context *context, const qf_layernorm_desc *desc, qf_kernel **kernel);
-/* x, residual (NULL unless has_residual) and y: whole rows of `columns` floats; gamma, beta: `columns`. */
+/* x, residual (NULL unless has_residual): whole rows of `columns` floats; gamma, beta: `columns`;
+ * y: as many rows of `columns` floats, or of `columns` bytes with a quantized output. */
 qf_status qf_layernorm_run(const qf_kernel *kernel, const float *x, size_t x_bytes, const float *residual, size_t residual_bytes,
-                           const float *gamma, size_t gamma_bytes, const float *beta, size_t beta_bytes, float *y, size_t y_bytes);
+                           const float *gamma, size_t gamma_bytes, const float *beta, size_t beta_bytes, void *y, size_t y_bytes);
 qf_status qf_softmax_compile(qf_context *context, float scale, qf_kernel **kernel);
 /* x and y: whole rows of `columns` floats; 0 <= valid <= columns. */
 qf_status qf_softmax_run(const qf_kernel *kernel, const float *x, size_t x_bytes, int64_t columns, int64_t valid, float *y,

@@ -3,9 +3,11 @@ import QuantOps
 import QuantSchedule
 
 /// Emits `LayerNormalization` over rows [begin, end): x = input rows, x2 = the residual rows (when
-/// the op has one), extra = γ, extra2 = β (f32, `columns` each), y = output rows (may be x). Works
-/// on 16-lane f32 vectors on every ISA (LLVM splits them into the ISA's registers), so the partial
-/// sums are the reference's: whole groups of 16, folded by halves, then the tail one by one.
+/// the op has one), extra = γ, extra2 = β (f32, `columns` each), y = output rows (f32 rows may be
+/// x; quantized rows are bytes). Works on 16-lane f32 vectors on every ISA (LLVM splits them into
+/// the ISA's registers), so the partial sums are the reference's: whole groups of 16, folded by
+/// halves, then the tail one by one. An f32 output keeps `x (+ residual)` in y between the passes;
+/// a quantized one recomputes it from x and the residual in each pass.
 struct LayerNormEmitter {
     let op: LayerNormalization
 
@@ -29,19 +31,29 @@ struct LayerNormEmitter {
             return total
         }
 
+        let quantized: (type: ElementType, scale: Float, zeroPoint: Int32)? = if case let .quantized(type, scale, zeroPoint) = op.output {
+            (type, scale, zeroPoint)
+        } else {
+            nil
+        }
         f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { r, _ in
             let rowStart = b.mul(r, f.const(n))
-            // v = x (+ residual), stored into y (read back by the passes below).
+            /// v = x (+ residual) at `index`: from x and the residual, or (f32 output, after the
+            /// first pass) from y.
+            func v(_ index: IRValue, width: Int, first: Bool) -> IRValue {
+                if quantized == nil && !first { return f.loadFloats(f.y, index, width: width) }
+                let x = f.loadFloats(f.x, index, width: width)
+                return op.hasResidual ? b.fadd(x, f.loadFloats(f.x2, index, width: width)) : x
+            }
             let total = sum { c, width in
                 let index = b.add(rowStart, c)
-                var v = f.loadFloats(f.x, index, width: width)
-                if op.hasResidual { v = b.fadd(v, f.loadFloats(f.x2, index, width: width)) }
-                f.storeFloats(v, f.y, index)
-                return v
+                let value = v(index, width: width, first: true)
+                if quantized == nil { f.storeFloats(value, f.y, index) }
+                return value
             }
             let mean = b.fdiv(total, context.constFloat(Float(n)))
             let squares = sum { c, width in
-                let d = b.fsub(f.loadFloats(f.y, b.add(rowStart, c), width: width), f.splat(mean, width))
+                let d = b.fsub(v(b.add(rowStart, c), width: width, first: false), f.splat(mean, width))
                 return b.fmul(d, d)
             }
             let variance = b.fdiv(squares, context.constFloat(Float(n)))
@@ -49,9 +61,16 @@ struct LayerNormEmitter {
             let rstd = b.fdiv(context.constFloat(1), root)
             f.vectorLoop("c", from: f.const(0), to: f.const(n), lanes: lanes) { c, width in
                 let index = b.add(rowStart, c)
-                let d = b.fsub(f.loadFloats(f.y, index, width: width), f.splat(mean, width))
+                let d = b.fsub(v(index, width: width, first: false), f.splat(mean, width))
                 let scaled = b.fmul(b.fmul(d, f.splat(rstd, width)), f.loadFloats(f.extra, c, width: width))
-                f.storeFloats(b.fadd(scaled, f.loadFloats(f.extra2, c, width: width)), f.y, index)
+                let y = b.fadd(scaled, f.loadFloats(f.extra2, c, width: width))
+                if let quantized {
+                    let q = f.quantize(y, scale: f.splat(context.constFloat(quantized.scale), width),
+                                       zeroPoint: f.splatInt(quantized.zeroPoint, width), range: quantized.type.integerRange!, width: width)
+                    f.storeInts(q, quantized.type, f.y, index, width: width)
+                } else {
+                    f.storeFloats(y, f.y, index)
+                }
             }
             return []
         }

@@ -16,4 +16,14 @@ extension ReferenceOperators {
         }
         return y
     }
+
+    /// The quantized-output LayerNorm: the f32 rows above, each value through QuantizeLinear with
+    /// the op's output scale and zero point; u8 values or s8 bit patterns.
+    public static func layerNormQuantized(_ op: LayerNormalization, x: [Float], residual: [Float]?, gamma: [Float], beta: [Float],
+                                          rows: Int) -> [UInt8] {
+        guard case let .quantized(type, scale, zeroPoint) = op.output else { preconditionFailure("an f32 LayerNorm") }
+        return layerNorm(op, x: x, residual: residual, gamma: gamma, beta: beta, rows: rows).map {
+            UInt8(truncatingIfNeeded: QuantArithmetic.quantize($0, scale: scale, zeroPoint: zeroPoint, range: type.integerRange!))
+        }
+    }
 }

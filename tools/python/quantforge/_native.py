@@ -85,7 +85,8 @@ NBITS_COMPUTE = {"int8": 0, "f32": 1}
 
 
 class LayerNormDesc(ctypes.Structure):
-    _fields_ = [("columns", c_int64), ("epsilon", c_float), ("has_residual", c_int32)]
+    _fields_ = [("columns", c_int64), ("epsilon", c_float), ("has_residual", c_int32), ("quantized_output", c_int32),
+                ("output_type", c_int32), ("y_scale", c_float), ("y_zero_point", c_int32)]
 
 Handle = c_void_p
 _STATUS = c_int32

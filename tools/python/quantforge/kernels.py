@@ -407,12 +407,13 @@ class NBitsKernel(_Kernel):
 
 
 class LayerNormKernel(_Kernel):
-    """LayerNormalization over the last axis (f32), with `residual` added first when compiled
-    with residual=True (SkipLayerNormalization without its bias)."""
+    """LayerNormalization over the last axis (f32 in), with `residual` added first when compiled
+    with residual=True (SkipLayerNormalization without its bias); f32 out, or u8/s8 with the
+    QuantizeLinear fused."""
 
-    def __init__(self, context: "Context", handle: ctypes.c_void_p, columns: int, residual: bool):
+    def __init__(self, context: "Context", handle: ctypes.c_void_p, columns: int, residual: bool, y_dtype: Any = np.float32):
         super().__init__(context, handle)
-        self.columns, self.has_residual = columns, residual
+        self.columns, self.has_residual, self.y_dtype = columns, residual, np.dtype(y_dtype)
 
     def __call__(self, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, residual: Optional[np.ndarray] = None, *,
                  out: Optional[np.ndarray] = None) -> np.ndarray:
@@ -425,7 +426,7 @@ class LayerNormKernel(_Kernel):
         if (residual is None) == self.has_residual:
             raise ValueError("residual: " + ("this LayerNorm adds a residual: pass it" if self.has_residual else "this LayerNorm has none"))
         r = None if residual is None else _input(residual, np.float32, x.shape, "residual")
-        y = _output(out, np.float32, x.shape)
+        y = _output(out, self.y_dtype, x.shape)
         check(lib.qf_layernorm_run(self._handle, x.ctypes.data, x.nbytes, None if r is None else r.ctypes.data, 0 if r is None else r.nbytes,
                                    gamma.ctypes.data, gamma.nbytes, beta.ctypes.data, beta.nbytes, y.ctypes.data, y.nbytes))
         return y
@@ -674,11 +675,17 @@ class Context:
         desc.x_scale, desc.x_zero_point, desc.y_scale, desc.y_zero_point = x_scale, x_zero_point, y_scale, y_zero_point
         return LookupKernel(self, self._compile(lib.qf_lookup_compile, desc), shape, DTYPES[x_type], DTYPES[y_type])
 
-    def layer_norm(self, columns: int, *, epsilon: float = 1e-5, residual: bool = False) -> LayerNormKernel:
-        """LayerNormalization over the last axis (`columns` values), optionally adding a residual first."""
+    def layer_norm(self, columns: int, *, epsilon: float = 1e-5, residual: bool = False, output: str = "f32",
+                   y_scale: float = 1.0, y_zero_point: int = 0) -> LayerNormKernel:
+        """LayerNormalization over the last axis (`columns` values), optionally adding a residual
+        first. `output` "u8" or "s8" fuses the QuantizeLinear that follows it (y_scale, y_zero_point)."""
         desc = _native.LayerNormDesc()
         desc.columns, desc.epsilon, desc.has_residual = columns, epsilon, int(bool(residual))
-        return LayerNormKernel(self, self._compile(lib.qf_layernorm_compile, desc), columns, bool(residual))
+        if output != "f32":
+            desc.quantized_output = 1
+            desc.output_type = _type(output, "output", ("u8", "s8"))
+            desc.y_scale, desc.y_zero_point = y_scale, y_zero_point
+        return LayerNormKernel(self, self._compile(lib.qf_layernorm_compile, desc), columns, bool(residual), DTYPES[output])
 
     def softmax(self, *, scale: float = 1.0) -> SoftmaxKernel:
         """Softmax over the last axis of scale·x (the row length and a valid prefix per call)."""
