@@ -118,6 +118,37 @@ struct ElementwiseFunction {
         b.store(value, to: b.byteOffset(base, b.mul(index, const(4))), align: 4)
     }
 
+    /// The first `count` lanes (an i64 in 0...width) of `width` floats at `base + index·4`, the
+    /// others `passThrough`: a masked load, reading nothing past them.
+    func loadFloats(_ base: IRValue, _ index: IRValue, width: Int, count: IRValue, passThrough: IRValue) -> IRValue {
+        let vector = context.vector(context.f32, width), pointerType = context.pointer(to: vector)
+        let load = try! module.intrinsic("llvm.masked.load", overloads: [vector, pointerType])
+        let pointer = b.bitcast(b.byteOffset(base, b.mul(index, const(4))), to: pointerType)
+        return b.call(load.function, type: load.type, [pointer] + maskedAlignment(load.type) + [firstLanes(count, width), passThrough])
+    }
+
+    /// Stores the first `count` lanes (an i64 in 0...width) of `value` at `base + index·4`: a
+    /// masked store, writing nothing past them.
+    func storeFloats(_ value: IRValue, _ base: IRValue, _ index: IRValue, width: Int, count: IRValue) {
+        let vector = context.vector(context.f32, width), pointerType = context.pointer(to: vector)
+        let store = try! module.intrinsic("llvm.masked.store", overloads: [vector, pointerType])
+        let pointer = b.bitcast(b.byteOffset(base, b.mul(index, const(4))), to: pointerType)
+        _ = b.call(store.function, type: store.type, [value, pointer] + maskedAlignment(store.type) + [firstLanes(count, width)])
+    }
+
+    /// The masked intrinsics' alignment operand (i32 4) where the LLVM version has one (before
+    /// LLVM 21 moved it into a parameter attribute).
+    private func maskedAlignment(_ intrinsic: IRType) -> [IRValue] {
+        let parameters = IRFunction.parameterTypes(of: intrinsic).count
+        return parameters == 4 ? [context.constInt(context.i32, 4)] : []
+    }
+
+    /// `<width x i1>`: lane l is set when l < count.
+    func firstLanes(_ count: IRValue, _ width: Int) -> IRValue {
+        let indices = context.constVector((0..<width).map { context.constInt(i64, Int64($0)) })
+        return b.icmp(.slt, indices, b.splat(count, count: width))
+    }
+
     func splat(_ value: IRValue, _ width: Int) -> IRValue { b.splat(value, count: width) }
 
     /// The lanes of `vector` (`lanes` of them, a power of two) combined by halves — lane l with

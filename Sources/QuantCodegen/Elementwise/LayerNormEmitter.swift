@@ -5,8 +5,8 @@ import QuantSchedule
 /// Emits `LayerNormalization` over rows [begin, end): x = input rows, x2 = the residual rows (when
 /// the op has one), extra = γ, extra2 = β (f32, `columns` each), y = output rows (f32 rows may be
 /// x; quantized rows are bytes). Works on 16-lane f32 vectors on every ISA (LLVM splits them into
-/// the ISA's registers), so the partial sums are the reference's: whole groups of 16, folded by
-/// halves, then the tail one by one. An f32 output keeps `x (+ residual)` in y between the passes;
+/// the ISA's registers), so the partial sums are the reference's: groups of 16 (the last one
+/// padded with zeros), folded by halves. An f32 output keeps `x (+ residual)` in y between the passes;
 /// a quantized one recomputes it from x and the residual in each pass.
 struct LayerNormEmitter {
     let op: LayerNormalization
@@ -19,16 +19,22 @@ struct LayerNormEmitter {
         let zeros = context.constVector(Array(repeating: context.constFloat(0), count: lanes))
         let sqrt = try! module.intrinsic("llvm.sqrt", overloads: [f32])
 
-        /// Σ over the row at `row` of `value(index, width)`: vectors of 16 into 16 partials, folded
-        /// by halves, then the tail.
+        /// Σ over the row of `value(index, width)`: vectors of 16 into 16 partials, the last
+        /// partial vector padded with zeros, folded by halves.
         func sum(_ value: (IRValue, Int) -> IRValue) -> IRValue {
-            let partials = f.loops.loop("sum", from: f.const(0), step: Int64(lanes), carried: [zeros],
+            var partials = f.loops.loop("sum", from: f.const(0), step: Int64(lanes), carried: [zeros],
                                         while: { b.icmp(.slt, $0, f.const(whole)) }) { c, acc in
                 [b.fadd(acc[0], value(c, lanes))]
             }.carried[0]
-            var total = f.foldHalves(partials, lanes: lanes) { b.fadd($0, $1) }
-            for c in whole..<n { total = b.fadd(total, b.extractElement(value(f.const(c), 1), 0)) }
-            return total
+            let tail = n - whole
+            if tail > 0 {
+                let part = value(f.const(whole), tail)
+                let padded = tail == 1 ? b.insertElement(zeros, b.extractElement(part, 0), 0)
+                    : b.shuffle(part, context.constVector(Array(repeating: context.constFloat(0), count: tail)),
+                                (0..<lanes).map { $0 < tail ? $0 : tail })
+                partials = b.fadd(partials, padded)
+            }
+            return f.foldHalves(partials, lanes: lanes) { b.fadd($0, $1) }
         }
 
         let quantized: (type: ElementType, scale: Float, zeroPoint: Int32)? = if case let .quantized(type, scale, zeroPoint) = op.output {

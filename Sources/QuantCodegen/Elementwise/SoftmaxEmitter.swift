@@ -4,8 +4,9 @@ import QuantSchedule
 
 /// Emits `Softmax` over rows [begin, end): x = input rows, y = output rows (may be x), extra = the
 /// row length, extra2 = the valid columns (integers). 16-lane f32 vectors on every ISA, so the
-/// sum is the reference's: whole groups of 16 valid columns into 16 partials folded by halves, then
-/// the tail one at a time.
+/// sum is the reference's: groups of 16 valid columns into 16 partials folded by halves. The last,
+/// partial group runs as one vector too, through masked loads and stores (-inf past `valid` for
+/// the maximum, its exponentials masked to 0 for the sum).
 struct SoftmaxEmitter {
     let op: Softmax
 
@@ -25,17 +26,18 @@ struct SoftmaxEmitter {
         func exp(_ v: IRValue, _ width: Int) -> IRValue { f.math(width).exp(v, portable: f.portable) }
 
         f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { r, _ in
-            let rowStart = b.mul(r, columns)
-            // The maximum of v = s·x (compare-and-select: any order gives the same value).
+            let rowStart = b.mul(r, columns), tailStart = b.add(rowStart, whole)
+            let tailCount = b.sub(valid, whole)
+            // v = s·x of the last, partial group (a masked load: -inf past `valid`).
+            let tail = b.fmul(f.loadFloats(f.x, tailStart, width: lanes, count: tailCount, passThrough: f.splat(negativeInfinity, lanes)),
+                              f.splat(context.constFloat(op.scale), lanes))
+            // The maximum of v (compare-and-select: any order gives the same value; -inf never wins).
             let lanesMax = f.loops.loop("max.v", from: f.const(0), step: Int64(lanes), carried: [f.splat(negativeInfinity, lanes)],
                                         while: { b.icmp(.slt, $0, whole) }) { c, acc in
                 [larger(scaled(b.add(rowStart, c), lanes), acc[0])]
             }.carried[0]
-            let maximum = f.loops.loop("max.s", from: whole, step: 1, carried: [fold(lanesMax, larger)],
-                                       while: { b.icmp(.slt, $0, valid) }) { c, acc in
-                [larger(b.extractElement(scaled(b.add(rowStart, c), 1), 0), acc[0])]
-            }.carried[0]
-            // e = exp(v - max) into y; Σe: 16 partials, folded, then the tail.
+            let maximum = fold(larger(tail, lanesMax), larger)
+            // e = exp(v - max) into y; Σe: 16 partials (the partial group's lanes past `valid` 0), folded.
             let partials = f.loops.loop("exp.v", from: f.const(0), step: Int64(lanes), carried: [f.splat(zero, lanes)],
                                         while: { b.icmp(.slt, $0, whole) }) { c, acc in
                 let index = b.add(rowStart, c)
@@ -43,20 +45,19 @@ struct SoftmaxEmitter {
                 f.storeFloats(e, f.y, index)
                 return [b.fadd(acc[0], e)]
             }.carried[0]
-            let total = f.loops.loop("exp.s", from: whole, step: 1, carried: [fold(partials) { b.fadd($0, $1) }],
-                                     while: { b.icmp(.slt, $0, valid) }) { c, acc in
-                let index = b.add(rowStart, c)
-                let e = exp(b.fsub(scaled(index, 1), f.splat(maximum, 1)), 1)
-                f.storeFloats(e, f.y, index)
-                return [b.fadd(acc[0], b.extractElement(e, 0))]
-            }.carried[0]
+            let tailE = b.select(f.firstLanes(tailCount, lanes), exp(b.fsub(tail, f.splat(maximum, lanes)), lanes), f.splat(zero, lanes))
+            let total = fold(b.fadd(partials, tailE)) { b.fadd($0, $1) }
             let inverse = b.fdiv(context.constFloat(1), total)
-            f.vectorLoop("scale", from: f.const(0), to: valid, lanes: lanes) { c, width in
+            f.loops.loop("scale", from: f.const(0), step: Int64(lanes), while: { b.icmp(.slt, $0, whole) }) { c, _ in
                 let index = b.add(rowStart, c)
-                f.storeFloats(b.fmul(f.loadFloats(f.y, index, width: width), f.splat(inverse, width)), f.y, index)
+                f.storeFloats(b.fmul(f.loadFloats(f.y, index, width: lanes), f.splat(inverse, lanes)), f.y, index)
+                return []
             }
-            f.vectorLoop("pad", from: valid, to: columns, lanes: lanes) { c, width in
-                f.storeFloats(context.constVector(Array(repeating: zero, count: width)), f.y, b.add(rowStart, c))
+            f.storeFloats(b.fmul(tailE, f.splat(inverse, lanes)), f.y, tailStart, width: lanes, count: tailCount)
+            // Zeros in [valid, columns).
+            f.loops.loop("pad", from: valid, step: Int64(lanes), while: { b.icmp(.slt, $0, columns) }) { c, _ in
+                f.storeFloats(f.splat(zero, lanes), f.y, b.add(rowStart, c), width: lanes, count: b.sub(columns, c))
+                return []
             }
             return []
         }

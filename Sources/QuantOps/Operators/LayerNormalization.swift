@@ -4,8 +4,8 @@
 ///
 /// The sums are defined operation by operation, so every kernel is bit-exact with
 /// `ReferenceOperators.layerNorm` whatever its vector width: `lanes` (16) partial sums, value i
-/// of each whole group of 16 into partial i mod 16 in order; the partials folded by halves (8, 4,
-/// 2, 1); then the values past the last whole group added one by one. `mean = Σv / n`, the same
+/// into partial i mod 16 in order (a last, partial group as if padded with zeros); the partials
+/// folded by halves (8, 4, 2, 1). `mean = Σv / n`, the same
 /// for `Σ(v - mean)²` (one multiply, one add: no fused multiply-add), `var = Σ / n`; each output
 /// `((v - mean) · rstd) · γ + β`, two multiplies and an add. γ and β are given per call.
 ///

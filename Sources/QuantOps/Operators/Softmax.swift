@@ -5,7 +5,7 @@
 ///
 /// Defined operation by operation (`ReferenceOperators.softmax`): the maximum by compare-and-select
 /// (NaN ignored); `e^` is `RealFunctions.exp`; the sum as `LayerNormalization`'s (16 partial sums
-/// over whole groups of 16, folded by halves, then the tail one by one); each output `e · (1 / Σ)`.
+/// with value i into partial i mod 16, folded by halves); each output `e · (1 / Σ)`.
 public struct Softmax: Sendable, Hashable, Codable {
     public let scale: Float
 
