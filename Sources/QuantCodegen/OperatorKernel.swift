@@ -30,6 +30,12 @@ public enum OperatorKernel: Sendable, Hashable {
     case nbitsQuantizeA(NBitsLinear)
     /// Panels of an `NBitsLinear`'s weights packed into `NBitsLayout` (JIT and AOT alike).
     case nbitsPack(NBitsLinear)
+    /// Heads of a `QuantizedAttention`: Q, K, V quantized into y, then the scores into extra2
+    /// (`AttentionScratch` in `extra`).
+    case attentionScores(QuantizedAttention)
+    /// Heads of a `QuantizedAttention`: P (x) quantized, then P·V with the scratch (x2) into y
+    /// (`AttentionScratch` in `extra`).
+    case attentionContext(QuantizedAttention)
 
     /// A matmul kernel from its plan: lowered to the loop IR, then emitted.
     static func emitMatMul(_ plan: MatMulPlan, into module: Module, name: String, targetFeatures: String) throws -> IRValue {
@@ -84,6 +90,12 @@ public enum OperatorKernel: Sendable, Hashable {
         case let .nbitsQuantizeA(op):
             return NBitsQuantizeAEmitter(layout: try NBitsLayout(op, isa: isa))
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
+        case let .attentionScores(op):
+            return try AttentionScoresEmitter(op: op).emit(into: module, name: name, instruction: try AttentionScratch.instruction(for: isa),
+                                                           targetFeatures: targetFeatures)
+        case let .attentionContext(op):
+            return try AttentionContextEmitter(op: op).emit(into: module, name: name, instruction: try AttentionScratch.instruction(for: isa),
+                                                            targetFeatures: targetFeatures)
         case let .transpose(batch, rows, columns, elementBytes):
             return TransposeEmitter(batch: batch, rows: rows, columns: columns, elementBytes: elementBytes)
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)

@@ -143,6 +143,31 @@ struct AArch64OperatorTests {
         }
     }
 
+    /// Int8 attention on NEON `sdot` (s8 × s8: P's u8 codes flipped with the +128·Σ qV
+    /// compensation): the scores kernel, the reference softmax, the context kernel, each step
+    /// compared with the reference.
+    @Test func quantizedAttentionUnderQemu() throws {
+        let harness = try Harness()
+        var random = TestRandom(seed: 1206)
+        for (heads, d, length, valid) in [(2, 32, 7, 5), (1, 12, 18, 18)] {
+            let op = try QuantizedAttention(heads: heads, headSize: d, scale: 1 / Float(d).squareRoot())
+            let qkv = (0..<(length * op.inputColumns)).map { _ in random.float(-2...2) }
+            let scratch = AttentionScratch(op, instruction: try AttentionScratch.instruction(for: AArch64Emulator.isa), length: length)
+            let header = scratch.header.withUnsafeBytes { Array($0) }
+            let first = try harness.emulator.runElementwise(try harness.emulator.build(.attentionScores(op)), x: qkv.withUnsafeBytes { Array($0) },
+                                                            end: heads, yBytes: scratch.bytes, extra2Bytes: 4 * scratch.scoreCount,
+                                                            extraInput: header)
+            let scores = first.extra2.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            let p = try Engine(isa: .portable, threads: 1).compile(op.softmax)
+                .run(scores, columns: scratch[.keyColumns], valid: valid)
+            let second = try harness.emulator.runElementwise(try harness.emulator.build(.attentionContext(op)), x: p.withUnsafeBytes { Array($0) },
+                                                             x2: first.y, end: heads, yBytes: 4 * length * op.outputColumns,
+                                                             extraInput: header)
+            let expected = ReferenceOperators.quantizedAttention(op, qkv: qkv, length: length, valid: valid)
+            #expect(second.y == expected.withUnsafeBytes { Array($0) }, "\(heads) heads × \(d), \(length) tokens, \(valid) valid")
+        }
+    }
+
     /// Softmax with the key-padding mask on NEON (row length and valid columns per call).
     @Test func softmaxUnderQemu() throws {
         let harness = try Harness()

@@ -4,8 +4,9 @@ import QuantForge
 /// Runs all-MiniLM-L6-v2 with one implementation per linear layer: sentences → token ids (padded to
 /// the batch's longest) → embeddings + LayerNorm → 6 × (fused QKV linear, attention, output linear,
 /// residual + LayerNorm, GELU feed-forward, residual + LayerNorm) → mean pooling over real tokens →
-/// L2 normalization. Attention products (OpenBLAS), softmax and LayerNorm (generated kernels) run in f32 in every mode (as in
-/// PyTorch's dynamic quantization, only the linear layers are int8).
+/// L2 normalization. Softmax and LayerNorm are generated f32 kernels in every mode. Attention's
+/// products run in f32 (OpenBLAS) in the f32 and 4-bit modes, and as int8 dot products
+/// (`QuantizedAttention`: Q, K, V quantized per token and head) in the dynamic and static modes.
 public final class MiniLMRunner {
     public enum Mode: Sendable, CustomStringConvertible {
         case f32
@@ -45,6 +46,8 @@ public final class MiniLMRunner {
     private let layerNorms: (plain: LayerNormKernel, residual: LayerNormKernel)
     /// The attention scores' softmax (their 1/√d scale is applied by the Q·Kᵀ product).
     private let softmax: SoftmaxKernel
+    /// Int8 attention (the dynamic and static modes), else nil: f32 products.
+    private let int8Attention: QuantizedAttentionKernel?
 
     /// The buffer in `slot` (taken out, so that it is not copied on write), at least `count` long.
     private static func take(_ slot: inout [Float], _ count: Int) -> [Float] {
@@ -83,6 +86,13 @@ public final class MiniLMRunner {
             layerNorms = (try engine.compile(try LayerNormalization(columns: MiniLM.hidden, epsilon: MiniLM.layerNormEpsilon)),
                           try engine.compile(try LayerNormalization(columns: MiniLM.hidden, epsilon: MiniLM.layerNormEpsilon, hasResidual: true)))
             softmax = try engine.compile(try Softmax())
+            switch mode {
+            case .dynamic, .static:
+                int8Attention = try engine.compile(try QuantizedAttention(heads: MiniLM.heads, headSize: MiniLM.headSize,
+                                                                          scale: 1 / Float(MiniLM.headSize).squareRoot()))
+            case .f32, .nbits4:
+                int8Attention = nil
+            }
         } catch { throw .quantization(error) }
     }
 
@@ -171,6 +181,21 @@ public final class MiniLMRunner {
     /// softmax(Q·Kᵀ / √32 + mask)·V per sentence and head; keys past a sentence's length are masked.
     private func attention(qkv: [Float], lengths: [Int], length: Int, scores: inout [Float], into context: inout [Float]) {
         let h = MiniLM.hidden, d = MiniLM.headSize, stride = 3 * h
+        if let int8Attention {
+            qkv.withUnsafeBufferPointer { qkv in
+                context.withUnsafeMutableBufferPointer { context in
+                    for (b, valid) in lengths.enumerated() {
+                        do {
+                            try int8Attention.run(qkv: qkv.baseAddress! + b * length * stride, length: length, valid: valid,
+                                                  output: context.baseAddress! + b * length * h)
+                        } catch {
+                            fatalError("unreachable: lengths come from the batch (\(error))")
+                        }
+                    }
+                }
+            }
+            return
+        }
         let gemm = F32GEMM.shared
         qkv.withUnsafeBufferPointer { qkv in
             scores.withUnsafeMutableBufferPointer { scores in
