@@ -31,6 +31,7 @@ final class KernelHandle {
         case nbits(NBitsLinearKernel)
         case layerNorm(LayerNormKernel)
         case softmax(SoftmaxKernel)
+        case attention(QuantizedAttentionKernel)
 
         var name: String {
             switch self {
@@ -45,6 +46,7 @@ final class KernelHandle {
             case .nbits: "MatMulNBits"
             case .layerNorm: "LayerNormalization"
             case .softmax: "Softmax"
+            case .attention: "int8 attention"
             }
         }
     }

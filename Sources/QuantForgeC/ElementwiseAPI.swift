@@ -194,9 +194,15 @@ public func qfKernelOutput(_ kernel: OpaquePointer?, _ m: Int64, _ elements: Uns
             (count, element) = (Int(m) * kernel.op.outputs, .f32)
         case let .layerNorm(kernel):
             guard m >= 1, m <= Int64(MatMul.maxDimension) else { throw .invalidArgument(field: "m", reason: "a LayerNorm kernel's output needs m in 1...\(MatMul.maxDimension)") }
-            (count, element) = (Int(m) * kernel.op.columns, .f32)
+            let type: ElementType = if case let .quantized(type, _, _) = kernel.op.output { type } else { .f32 }
+            (count, element) = (Int(m) * kernel.op.columns, type)
         case .softmax:
             throw .invalidArgument(field: "kernel", reason: "a softmax's output has its input's shape (rows × columns given per call)")
+        case let .attention(kernel):
+            guard m >= 1, m <= Int64(QuantizedAttention.maxLength) else {
+                throw .invalidArgument(field: "m", reason: "an attention kernel's output needs m (tokens) in 1...\(QuantizedAttention.maxLength)")
+            }
+            (count, element) = (Int(m) * kernel.op.outputColumns, .f32)
         }
         elements.pointee = Int64(count)
         type.pointee = switch element {

@@ -1,7 +1,7 @@
 import CQuantForgeAPI
 import QuantForge
 
-// qf_layernorm_* and qf_softmax_*: the transformer row operators through the C API.
+// qf_layernorm_*, qf_softmax_* and qf_attention_*: the transformer operators through the C API.
 
 @_cdecl("qf_layernorm_compile")
 public func qfLayerNormCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_layernorm_desc>?,
@@ -67,5 +67,34 @@ public func qfSoftmaxRun(_ kernel: OpaquePointer?, _ x: UnsafePointer<Float>?, _
         guard y.count >= rows * n else { throw .bufferTooSmall(field: "y", requiredBytes: 4 * rows * n, actualBytes: yBytes) }
         guard rows > 0 else { return }
         try softmax.run(x: x.baseAddress!, y: y.baseAddress!, rows: rows, columns: n, valid: Int(valid))
+    }
+}
+
+@_cdecl("qf_attention_compile")
+public func qfAttentionCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_attention_desc>?,
+                               _ kernel: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
+    compileKernel(context, kernel) { engine throws(QuantError) in
+        guard let d = desc?.pointee else { throw .invalidArgument(field: "desc", reason: "null pointer") }
+        return .attention(try engine.compile(try QuantizedAttention(heads: Int(d.heads), headSize: Int(d.head_size), scale: d.scale)))
+    }
+}
+
+@_cdecl("qf_attention_run")
+public func qfAttentionRun(_ kernel: OpaquePointer?, _ qkv: UnsafePointer<Float>?, _ qkvBytes: Int, _ length: Int64, _ valid: Int64,
+                           _ y: UnsafeMutablePointer<Float>?, _ yBytes: Int) -> qf_status {
+    guarded { () throws(QuantError) in
+        let attention = try KernelHandle.get(kernel, "qf_attention_run") { if case let .attention(k) = $0 { k } else { nil } }
+        let qkv = try floats(qkv, qkvBytes, "qkv"), y = try mutableFloats(y, yBytes, "y")
+        guard length >= 1, length <= Int64(QuantizedAttention.maxLength) else {
+            throw .invalidShape(field: "length", reason: "\(length) tokens: must be in 1...\(QuantizedAttention.maxLength)")
+        }
+        let tokens = Int(length), op = attention.op
+        guard qkv.count >= tokens * op.inputColumns else {
+            throw .bufferTooSmall(field: "qkv", requiredBytes: 4 * tokens * op.inputColumns, actualBytes: qkvBytes)
+        }
+        guard y.count >= tokens * op.outputColumns else {
+            throw .bufferTooSmall(field: "y", requiredBytes: 4 * tokens * op.outputColumns, actualBytes: yBytes)
+        }
+        try attention.run(qkv: qkv.baseAddress!, length: tokens, valid: Int(clamping: valid), output: y.baseAddress!)
     }
 }

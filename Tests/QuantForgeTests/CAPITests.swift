@@ -215,6 +215,24 @@ struct CAPITests {
         #expect(qf_layernorm_run(quantizedNorm, ramp, 64, nil, 0, ones, 64, zeros, 64, &bytes, 16) == QF_STATUS_OK)
         let op = try LayerNormalization(columns: 16, output: .quantized(type: .u8, scale: 0.05, zeroPoint: 128))
         #expect(bytes == ReferenceOperators.layerNormQuantized(op, x: ramp, residual: nil, gamma: ones, beta: zeros, rows: 1))
+        var elements0: Int64 = 0, type0 = QF_TYPE_U8
+        // Int8 attention: bad descriptions, the wrong kernel, short buffers, and the reference's bits.
+        var attentionDesc = qf_attention_desc(heads: 2, head_size: 6, scale: 0.5)
+        #expect(qf_attention_compile(context, &attentionDesc, &other) == invalid && other == nil)
+        attentionDesc.head_size = 8
+        var attention: OpaquePointer?
+        try #require(qf_attention_compile(context, &attentionDesc, &attention) == QF_STATUS_OK)
+        defer { qf_kernel_destroy(attention) }
+        let qkv: [Float] = (0..<(3 * 48)).map { (i: Int) -> Float in Float((i * 37) % 23) / 11 - 1 }
+        var attended = [Float](repeating: 0, count: 3 * 16)
+        #expect(qf_attention_run(attention, qkv, 4 * qkv.count, 3, 4, &attended, 4 * attended.count) == invalid)   // valid > length
+        #expect(qf_attention_run(attention, qkv, 4 * qkv.count, 3, 2, &attended, 4 * 47) == QF_STATUS_BUFFER_TOO_SMALL)
+        #expect(qf_attention_run(attention, qkv, 4 * 100, 3, 2, &attended, 4 * attended.count) == QF_STATUS_BUFFER_TOO_SMALL)
+        #expect(qf_attention_run(quantizer, qkv, 4 * qkv.count, 3, 2, &attended, 4 * attended.count) == invalid)
+        #expect(qf_attention_run(attention, qkv, 4 * qkv.count, 3, 2, &attended, 4 * attended.count) == QF_STATUS_OK)
+        let attentionOp = try QuantizedAttention(heads: 2, headSize: 8, scale: 0.5)
+        #expect(attended.map(\.bitPattern) == ReferenceOperators.quantizedAttention(attentionOp, qkv: qkv, length: 3, valid: 2).map(\.bitPattern))
+        #expect(qf_kernel_output(attention, 3, &elements0, &type0) == QF_STATUS_OK && elements0 == 48 && type0 == QF_TYPE_F32)
         #expect(qf_layernorm_run(quantizer, x, 64, nil, 0, x, 64, x, 64, &x, 64) == invalid)
         #expect(String(cString: qf_last_error()).contains("qf_layernorm_run was given a DynamicQuantizeLinear kernel"))
         #expect(qf_softmax_run(quantizer, x, 64, 16, 16, &x, 64) == invalid)

@@ -104,3 +104,39 @@ def test_bad_input_raises(best):
         best.softmax(scale=0.0)
     with pytest.raises(quantforge.InvalidArgumentError):
         best.softmax()(x, valid=9)
+
+
+@pytest.mark.parametrize("heads,head_size,length,valid", [(12, 32, 23, 23), (2, 64, 40, 17), (3, 12, 5, 5)])
+def test_int8_attention_matches_onnxruntime(context, rng, heads, head_size, length, valid):
+    """Int8 attention against ONNX Runtime's MultiHeadAttention (f32) on the first `valid` keys: the
+    int8 products (Q, K, V to 127 levels per token and head, P to 255 per row) keep every output row
+    within cosine 0.999 of it and its values within 2% of the row's largest."""
+    hidden = heads * head_size
+    qkv = rng.uniform(-1.5, 1.5, (length, 3 * hidden)).astype(np.float32)
+    attention = context.attention(heads, head_size)
+    y = attention(qkv, valid)
+    assert y.shape == (length, hidden) and y.dtype == np.float32
+    q, k, v = qkv[None, :, :hidden], qkv[None, :valid, hidden:2 * hidden], qkv[None, :valid, 2 * hidden:]
+    (expected,) = run_node("MultiHeadAttention", {"query": q, "key": k.copy(), "value": v.copy()}, {"output": np.float32},
+                           domain="com.microsoft", num_heads=heads)
+    expected = expected[0]
+    for row in range(length):
+        for head in range(heads):
+            got, want = y[row, head * head_size:(head + 1) * head_size], expected[row, head * head_size:(head + 1) * head_size]
+            cosine = float(np.dot(got, want) / (np.linalg.norm(got) * np.linalg.norm(want)))
+            assert cosine > 0.999, (row, head, cosine)
+            assert np.max(np.abs(got - want)) <= 0.02 * np.max(np.abs(want)) + 1e-3
+    # Every ISA gives the same bits (the Swift suite checks each against the reference).
+    assert np.array_equal(y, quantforge.Context(isa="portable").attention(heads, head_size)(qkv, valid))
+
+
+def test_int8_attention_bad_input_raises(best):
+    with pytest.raises(quantforge.InvalidArgumentError):
+        best.attention(2, 30)
+    attention = best.attention(2, 8)
+    with pytest.raises(ValueError):
+        attention(np.zeros((4, 47), np.float32))
+    with pytest.raises(quantforge.InvalidArgumentError):
+        attention(np.zeros((4, 48), np.float32), valid=5)
+    with pytest.raises(quantforge.InvalidArgumentError):
+        attention(np.zeros((4, 48), np.float32), valid=0)

@@ -346,6 +346,20 @@ qf_status qf_layernorm_compile(qf_context *context, const qf_layernorm_desc *des
 qf_status qf_layernorm_run(const qf_kernel *kernel, const float *x, size_t x_bytes, const float *residual, size_t residual_bytes,
                            const float *gamma, size_t gamma_bytes, const float *beta, size_t beta_bytes, void *y, size_t y_bytes);
 qf_status qf_softmax_compile(qf_context *context, float scale, qf_kernel **kernel);
+/* Int8 multi-head attention over one sequence of a fused QKV projection's output (QuantForge's
+ * QuantizedAttention): Q, K, V quantized per token and head (scale amax/127), the int32 Q·Kᵀ scaled,
+ * softmax(scale·s) over the first `valid` keys, P·scaleV quantized per row to u8, the int32 P·V
+ * scaled; bit-exact on every ISA. head_size: a multiple of 4 in 4...256; heads in 1...256. */
+typedef struct qf_attention_desc {
+    int32_t heads;
+    int32_t head_size;
+    float scale;        /* the scores' multiplier, usually 1/sqrt(head_size) */
+} qf_attention_desc;
+qf_status qf_attention_compile(qf_context *context, const qf_attention_desc *desc, qf_kernel **kernel);
+/* qkv: `length` rows of 3·heads·head_size floats (Q, then K, then V, each heads blocks of
+ * head_size); 1 <= valid <= length keys attended; y: `length` rows of heads·head_size floats. */
+qf_status qf_attention_run(const qf_kernel *kernel, const float *qkv, size_t qkv_bytes, int64_t length, int64_t valid,
+                           float *y, size_t y_bytes);
 /* x and y: whole rows of `columns` floats; 0 <= valid <= columns. */
 qf_status qf_softmax_run(const qf_kernel *kernel, const float *x, size_t x_bytes, int64_t columns, int64_t valid, float *y,
                          size_t y_bytes);
@@ -362,7 +376,8 @@ qf_status qf_autotune(qf_context *context, const qf_matmul_desc *desc, const cha
 
 /* ---- Any kernel -------------------------------------------------------------------------------
  * The element count and type of a kernel's output for m rows (m ignored except by matmuls with a
- * variable M, by MatMulNBits and LayerNorm kernels, which need m >= 1 rows; a softmax's output has
+ * variable M, by MatMulNBits, LayerNorm and attention kernels, which need m >= 1 rows (tokens for
+ * attention); a softmax's output has
  * its input's shape, so it is refused here), so a host can allocate it. */
 qf_status qf_kernel_output(const qf_kernel *kernel, int64_t m, int64_t *elements, qf_type *type);
 /* What runs, e.g. "matmul avx512vnni mr6 nv4 ku4" or "depthwise avx512vnni" (owned by the kernel). */

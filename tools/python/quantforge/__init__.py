@@ -16,11 +16,11 @@ library's errors are `QuantForgeError` subclasses carrying its message.
 from ._native import lib as _lib
 from .errors import (BufferTooSmallError, CompilationError, InternalError, InvalidArgumentError, QuantForgeError,
                      UnsupportedISAError, WeightsMismatchError)
-from .kernels import (BinaryKernel, Context, ConvKernel, DynamicQuantizeKernel, LayerNormKernel, LookupKernel, MatMulKernel,
-                      NBitsKernel, QuantizeKernel, SoftmaxKernel, Weights)
+from .kernels import (AttentionKernel, BinaryKernel, Context, ConvKernel, DynamicQuantizeKernel, LayerNormKernel, LookupKernel,
+                      MatMulKernel, NBitsKernel, QuantizeKernel, SoftmaxKernel, Weights)
 
 __version__ = _lib.qf_version().decode()
 
 __all__ = ["Context", "MatMulKernel", "ConvKernel", "QuantizeKernel", "DynamicQuantizeKernel", "BinaryKernel", "LookupKernel",
-           "NBitsKernel", "LayerNormKernel", "SoftmaxKernel", "Weights", "QuantForgeError", "InvalidArgumentError", "UnsupportedISAError", "BufferTooSmallError",
+           "NBitsKernel", "LayerNormKernel", "SoftmaxKernel", "AttentionKernel", "Weights", "QuantForgeError", "InvalidArgumentError", "UnsupportedISAError", "BufferTooSmallError",
            "WeightsMismatchError", "CompilationError", "InternalError", "__version__"]

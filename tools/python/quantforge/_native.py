@@ -88,6 +88,9 @@ class LayerNormDesc(ctypes.Structure):
     _fields_ = [("columns", c_int64), ("epsilon", c_float), ("has_residual", c_int32), ("quantized_output", c_int32),
                 ("output_type", c_int32), ("y_scale", c_float), ("y_zero_point", c_int32)]
 
+class AttentionDesc(ctypes.Structure):
+    _fields_ = [("heads", c_int32), ("head_size", c_int32), ("scale", c_float)]
+
 Handle = c_void_p
 _STATUS = c_int32
 
@@ -132,6 +135,8 @@ _SIGNATURES = {
                                    c_size_t]),
     "qf_softmax_compile": (_STATUS, [Handle, c_float, POINTER(Handle)]),
     "qf_softmax_run": (_STATUS, [Handle, c_void_p, c_size_t, c_int64, c_int64, c_void_p, c_size_t]),
+    "qf_attention_compile": (_STATUS, [Handle, POINTER(AttentionDesc), POINTER(Handle)]),
+    "qf_attention_run": (_STATUS, [Handle, c_void_p, c_size_t, c_int64, c_int64, c_void_p, c_size_t]),
     "qf_autotune": (_STATUS, [Handle, POINTER(MatMulDesc), c_char_p, c_double, POINTER(c_double), POINTER(c_double)]),
     "qf_kernel_output": (_STATUS, [Handle, c_int64, POINTER(c_int64), POINTER(c_int32)]),
     "qf_kernel_describe": (c_char_p, [Handle]),

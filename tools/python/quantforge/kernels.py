@@ -448,6 +448,28 @@ class SoftmaxKernel(_Kernel):
         return y
 
 
+class AttentionKernel(_Kernel):
+    """Int8 multi-head attention (QuantForge's QuantizedAttention) over one sequence of a fused QKV
+    projection's output: qkv [length, 3·heads·head_size] (Q, K, V) → [length, heads·head_size],
+    keys at and past `valid` masked."""
+
+    def __init__(self, context: "Context", handle: ctypes.c_void_p, heads: int, head_size: int):
+        super().__init__(context, handle)
+        self.heads, self.head_size = heads, head_size
+
+    def __call__(self, qkv: np.ndarray, valid: Optional[int] = None, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+        qkv = np.asarray(qkv)
+        columns = 3 * self.heads * self.head_size
+        if qkv.ndim != 2 or qkv.shape[1] != columns:
+            raise ValueError(f"qkv: shape {qkv.shape}, expected [length, {columns}]")
+        qkv = _input(qkv, np.float32, qkv.shape, "qkv")
+        length = qkv.shape[0]
+        y = _output(out, np.float32, (length, self.heads * self.head_size))
+        check(lib.qf_attention_run(self._handle, qkv.ctypes.data, qkv.nbytes, length, length if valid is None else int(valid),
+                                   y.ctypes.data, y.nbytes))
+        return y
+
+
 class Context:
     """Compiles kernels for one instruction set and thread count.
 
@@ -692,6 +714,13 @@ class Context:
         handle = ctypes.c_void_p()
         check(lib.qf_softmax_compile(self._handle, float(scale), byref(handle)))
         return SoftmaxKernel(self, handle)
+
+    def attention(self, heads: int, head_size: int, *, scale: Optional[float] = None) -> AttentionKernel:
+        """Int8 multi-head attention; `scale` multiplies the scores (default 1/sqrt(head_size))."""
+        desc = _native.AttentionDesc()
+        desc.heads, desc.head_size = heads, head_size
+        desc.scale = 1.0 / float(head_size) ** 0.5 if scale is None else scale
+        return AttentionKernel(self, self._compile(lib.qf_attention_compile, desc), heads, head_size)
 
     def nbits_linear(self, k: int, n: int, *, bits: int = 4, block_size: int = 32, zero_points: bool = False,
                      compute: str = "int8", bias: bool = False, activation: Activation = None) -> NBitsKernel:
