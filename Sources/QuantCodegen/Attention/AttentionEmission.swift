@@ -14,22 +14,27 @@ struct AttentionEmission {
     let scratch: IRValue
     /// Vectors of `width` f32 per token block of d (16, 8 or 4: the largest that divides d).
     let width: Int
+    /// The header's fields, loaded once in the entry block (stores through the kernel's pointers
+    /// could alias the header as far as LLVM knows, so loads inside the loops would repeat).
+    private let fields: [IRValue]
 
+    /// Emitted at the function's start: loads the header.
     init(_ op: QuantizedAttention, _ f: ElementwiseFunction, instruction: DotInstruction, scratch: IRValue) {
         self.op = op
         self.f = f
         self.instruction = instruction
         self.scratch = scratch
         width = [16, 8, 4].first { op.headSize % $0 == 0 }!
+        fields = AttentionScratch.Field.allCases.map { field in
+            f.b.load(f.context.i64, from: f.b.byteOffset(f.extra, f.const(8 * field.rawValue)), align: 8)
+        }
     }
 
     var b: IRBuilder { f.b }
     var context: Context { f.context }
 
     /// The header field `field` (an i64).
-    func field(_ field: AttentionScratch.Field) -> IRValue {
-        b.load(context.i64, from: b.byteOffset(f.extra, f.const(8 * field.rawValue)), align: 8)
-    }
+    func field(_ field: AttentionScratch.Field) -> IRValue { fields[field.rawValue] }
 
     /// Head `head`'s scratch region.
     func region(_ head: IRValue) -> IRValue { b.byteOffset(scratch, b.mul(head, field(.headBytes))) }
