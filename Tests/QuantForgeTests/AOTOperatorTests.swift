@@ -5,7 +5,7 @@ import Testing
 
 /// `qforge aot` libraries of every operator (convolutions NCHW and NHWC, grouped and depthwise, with
 /// a residual chain; dynamic linears; QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
-/// QLinearAdd/Mul, lookups; MatMulNBits 4 and 8 bits): built for x86 (one ISA, and every ISA with the dispatcher, each forced)
+/// QLinearAdd/Mul, lookups; MatMulNBits 4 and 8 bits; LayerNorm, softmax): built for x86 (one ISA, and every ISA with the dispatcher, each forced)
 /// and AArch64 (under qemu), run from a C program through `NAME_operators.h`, bit-exact against the
 /// reference interpreter.
 struct AOTOperatorTests {
@@ -139,6 +139,32 @@ struct AOTOperatorTests {
                               expected: ["\(name).y": floatBytes(ReferenceOperators.nbitsLinear(op, a: a, rows: m, b: b, scales: scales,
                                                                                                    zeroPoints: zp, bias: bias))]))
         }
+        // LayerNorm with the residual and a quantized (u8) output; softmax with a key-padding mask.
+        let norm = try LayerNormalization(columns: 37, epsilon: 1e-12, hasResidual: true,
+                                          output: .quantized(type: .u8, scale: 0.03, zeroPoint: 128))
+        let normX = (0..<(3 * 37)).map { _ in random.float(-3...3) }, normR = (0..<(3 * 37)).map { _ in random.float(-1...1) }
+        let gamma = (0..<37).map { _ in random.float(0.5...1.5) }, beta = (0..<37).map { _ in random.float(-0.5...0.5) }
+        cases.append(Case(spec: KernelSpec(name: "norm", operation: .layerNorm(norm)),
+                          code: """
+                              { uint8_t y[3 * NORM_COLUMNS]; const float *x = load(dir, "norm.x"), *r = load(dir, "norm.r");
+                                const float *g = load(dir, "norm.g"), *b = load(dir, "norm.b");
+                                CHECK(norm_run(x, r, g, b, y, 3));
+                                if (norm_run(x, 0, g, b, y, 3) != QF_ERROR_ARGUMENT || norm_run(x, r, g, b, y, -1) != QF_ERROR_ARGUMENT) return 9;
+                                save(dir, "norm.y", y, sizeof y); }
+                              """,
+                          inputs: ["norm.x": floatBytes(normX), "norm.r": floatBytes(normR), "norm.g": floatBytes(gamma), "norm.b": floatBytes(beta)],
+                          expected: ["norm.y": ReferenceOperators.layerNormQuantized(norm, x: normX, residual: normR, gamma: gamma, beta: beta, rows: 3)]))
+        let softmax = try Softmax(scale: 0.125)
+        let scores = (0..<(4 * 21)).map { _ in random.float(-20...20) }
+        cases.append(Case(spec: KernelSpec(name: "probs", operation: .softmax(softmax)),
+                          code: """
+                              { float y[4 * 21]; const float *x = load(dir, "probs.x");
+                                CHECK(probs_run(x, y, 4, 21, 17));
+                                if (probs_run(x, y, 4, 21, 22) != QF_ERROR_ARGUMENT) return 10;
+                                save(dir, "probs.y", y, sizeof y); }
+                              """,
+                          inputs: ["probs.x": floatBytes(scores)],
+                          expected: ["probs.y": floatBytes(ReferenceOperators.softmax(softmax, x: scores, rows: 4, columns: 21, valid: 17))]))
         let lookup = try QuantizedLookup(.gelu, count: 256, inputType: .u8, inputQuant: .perTensor(scale: 0.05, zeroPoint: 128),
                                          outputType: .s8, outputQuant: .perTensor(scale: 0.02))
         let all = (0..<256).map { UInt8($0) }

@@ -47,6 +47,8 @@ void hidden_quantize__kernel(const void *args);
 void hidden_dequantize__kernel(const void *args);
 void hidden_residual_add__kernel(const void *args);
 void ffn_gelu__kernel(const void *args);
+void attention_norm__kernel(const void *args);
+void attention_probs__kernel(const void *args);
 void mbv2_expand__g0(const void *args);
 void mbv2_depthwise__dw(const void *args);
 void mbv2_project__g0(const void *args);
@@ -236,6 +238,30 @@ int ffn_gelu_run(const void *x, void *y) {
     if (!x || !y) return QF_ERROR_ARGUMENT;
     qf_op_elementwise_args args = { x, 0, y, 0, 0, 0, 24576 };
     ffn_gelu__kernel_table[v](&args);
+    return QF_OK;
+}
+
+/* ---- attention_norm ---- */
+static void (*const attention_norm__kernel_table[])(const void *) = { attention_norm__kernel };
+
+int attention_norm_run(const float *x, const float *residual, const float *gamma, const float *beta, uint8_t *y, int64_t rows) {
+    int v = qf_variant();
+    if (v < 0) return v;
+    if (!x || !gamma || !beta || !y || !residual != !1 || rows < 0 || rows > (1 << 24)) return QF_ERROR_ARGUMENT;
+    qf_op_elementwise_args args = { x, residual, y, (void *)gamma, (void *)beta, 0, rows };
+    attention_norm__kernel_table[v](&args);
+    return QF_OK;
+}
+
+/* ---- attention_probs ---- */
+static void (*const attention_probs__kernel_table[])(const void *) = { attention_probs__kernel };
+
+int attention_probs_run(const float *x, float *y, int64_t rows, int64_t columns, int64_t valid) {
+    int v = qf_variant();
+    if (v < 0) return v;
+    if (!x || !y || rows < 0 || rows > (1 << 24) || columns < 1 || columns > (1 << 24) || valid < 0 || valid > columns) return QF_ERROR_ARGUMENT;
+    qf_op_elementwise_args args = { x, 0, y, (void *)(intptr_t)columns, (void *)(intptr_t)valid, 0, rows };
+    attention_probs__kernel_table[v](&args);
     return QF_OK;
 }
 

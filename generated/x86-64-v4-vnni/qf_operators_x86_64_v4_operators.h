@@ -114,6 +114,20 @@ int hidden_residual_add_run(const void *a, const void *b, void *y);
 #define FFN_GELU_ELEMENTS 24576
 int ffn_gelu_run(const void *x, void *y);
 
+/* attention_norm: LayerNormalization: f32 x[rows x 384] + residual -> u8 (QuantizeLinear fused: scale 0.05, zero point 128)
+ *   epsilon 1e-12; y = (v - mean) * rstd * gamma + beta, v = x + residual
+ *   ISA: avx512vnni */
+#define ATTENTION_NORM_COLUMNS 384
+#define ATTENTION_NORM_HAS_RESIDUAL 1
+/* `rows` rows of ATTENTION_NORM_COLUMNS floats of x (+ residual: NULL unless ATTENTION_NORM_HAS_RESIDUAL) -> y
+ * (uint8_t; f32 y may be x); gamma, beta: ATTENTION_NORM_COLUMNS floats. */
+int attention_norm_run(const float *x, const float *residual, const float *gamma, const float *beta, uint8_t *y, int64_t rows);
+
+/* attention_probs: Softmax: f32 rows of scale * x, scale 0.17677669, over the first `valid` columns (0 after)
+ *   ISA: avx512vnni */
+/* `rows` rows of `columns` floats (y may be x); entries at and past `valid` become 0. */
+int attention_probs_run(const float *x, float *y, int64_t rows, int64_t columns, int64_t valid);
+
 /* mbv2_expand: convolution, NHWC: u8 X[1, 28, 28, 32] * s8 W[192, 32, 1, 1] -> u8 Y[1, 28, 28, 192]
  *   strides [1, 1], pads [0, 0, 0, 0] (top, left, bottom, right), dilations [1, 1], groups 1
  *   X: scale 0.02, zero point 0

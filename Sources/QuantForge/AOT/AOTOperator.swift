@@ -13,6 +13,10 @@ public enum AOTOperator: Sendable {
     case lookup(QuantizedLookup)
     /// MatMulNBits: f32 A, 4/8-bit blockwise weights (packed by the library's generated packer).
     case nbitsLinear(NBitsLinear)
+    /// LayerNormalization over rows of `columns` (rows per call), f32 or quantized output.
+    case layerNorm(LayerNormalization)
+    /// Softmax over rows (rows, row length and valid columns per call).
+    case softmax(Softmax)
 
     /// The spec's name of the operator.
     public var kind: String {
@@ -26,6 +30,8 @@ public enum AOTOperator: Sendable {
         case let .binary(op): op.kind == .add ? "qlinear_add" : "qlinear_mul"
         case .lookup: "lookup"
         case .nbitsLinear: "nbits"
+        case .layerNorm: "layer_norm"
+        case .softmax: "softmax"
         }
     }
 
@@ -62,6 +68,8 @@ public enum AOTOperator: Sendable {
         case let .dynamicQuantize(op): return [("kernel", .dynamicQuantize(op, parametersOnly: false))]
         case let .binary(op): return [("kernel", .binary(op))]
         case let .lookup(op): return [("kernel", .lookup(op))]
+        case let .layerNorm(op): return [("kernel", .layerNorm(op))]
+        case let .softmax(op): return [("kernel", .softmax(op))]
         case let .nbitsLinear(op):
             return [("pack", .nbitsPack(op))] + (op.compute == .int8 ? [("quantize_a", .nbitsQuantizeA(op))] : [])
                 + [("linear", .nbitsLinear(op))]

@@ -58,6 +58,7 @@ struct AOTOperatorLibrary {
             "is_convolution": .flag(false), "is_dynamic_linear": .flag(false), "is_quantize": .flag(false),
             "is_dequantize": .flag(false), "is_dynamic_quantize": .flag(false), "is_binary": .flag(false),
             "is_lookup": .flag(false), "is_elementwise": .flag(false), "is_nbits": .flag(false),
+            "is_layer_norm": .flag(false), "is_softmax": .flag(false),
         ]
         let isas = isas(for: spec)
         func layout(_ part: String, _ isa: ISA) throws(QuantError) -> PackedLayout {
@@ -221,6 +222,27 @@ struct AOTOperatorLibrary {
             item["pack_symbols"] = .text(perVariant(spec, "pack"))
             item["quantize_symbols"] = .text(op.compute == .int8 ? perVariant(spec, "quantize_a") : "")
             item["linear_symbols"] = .text(perVariant(spec, "linear"))
+        case let .layerNorm(op):
+            item["columns"] = .text("\(op.columns)")
+            item["has_residual"] = .text(op.hasResidual ? "1" : "0")
+            let output: String, outputType: String
+            switch op.output {
+            case .f32: (output, outputType) = ("f32", "float")
+            case let .quantized(type, scale, zeroPoint):
+                (output, outputType) = ("\(type.rawValue) (QuantizeLinear fused: scale \(scale), zero point \(zeroPoint))",
+                                        type == .u8 ? "uint8_t" : "int8_t")
+            }
+            item["y_type"] = .text(outputType)
+            elementwise("is_layer_norm", summary: "LayerNormalization: f32 x[rows x \(op.columns)]\(op.hasResidual ? " + residual" : "") -> \(output)",
+                        parameters: "const float *x, const float *residual, const float *gamma, const float *beta, \(outputType) *y, int64_t rows",
+                        nullCheck: "!x || !gamma || !beta || !y || !residual != !\(op.hasResidual ? 1 : 0) || rows < 0 || rows > (1 << 24)",
+                        arguments: "x, residual, y, (void *)gamma, (void *)beta, 0, rows",
+                        details: ["epsilon \(op.epsilon); y = (v - mean) * rstd * gamma + beta, v = x\(op.hasResidual ? " + residual" : "")"])
+        case let .softmax(op):
+            elementwise("is_softmax", summary: "Softmax: f32 rows of scale * x, scale \(op.scale), over the first `valid` columns (0 after)",
+                        parameters: "const float *x, float *y, int64_t rows, int64_t columns, int64_t valid",
+                        nullCheck: "!x || !y || rows < 0 || rows > (1 << 24) || columns < 1 || columns > (1 << 24) || valid < 0 || valid > columns",
+                        arguments: "x, 0, y, (void *)(intptr_t)columns, (void *)(intptr_t)valid, 0, rows", details: [])
         case let .lookup(op):
             item["elements"] = .text("\(op.count)")
             elementwise("is_lookup", summary: "\(AOTBuilder.describe(activation: op.function)) through a 256-entry table: \(op.inputType.rawValue) x[\(op.count)] -> \(op.outputType.rawValue)",

@@ -16,9 +16,12 @@ import Foundation
 ///  "x_zero_point": 128, "y": "u8", "y_scale": 0.02, "y_zero_point": 10}
 /// {"name": "proj", "op": "nbits", "k": 4096, "n": 4096, "bits": 4, "block_size": 32, "zero_points": false,
 ///  "compute": "int8", "bias": false, "activation": "gelu"}       (MatMulNBits; M given per call)
+/// {"name": "norm", "op": "layer_norm", "columns": 384, "epsilon": 1e-12, "residual": true, "output": "u8",
+///  "y_scale": 0.05, "y_zero_point": 128}    (rows given per call; "output": "f32" (default) takes no y_*)
+/// {"name": "probs", "op": "softmax", "scale": 0.125}               (rows, row length, valid per call)
 /// ```
 extension AOTOperator {
-    static let kinds = "matmul, conv, dynamic_linear, quantize, dequantize, dynamic_quantize, qlinear_add, qlinear_mul, lookup, nbits"
+    static let kinds = "matmul, conv, dynamic_linear, quantize, dequantize, dynamic_quantize, qlinear_add, qlinear_mul, lookup, nbits, layer_norm, softmax"
 
     static func parse(_ kind: String, _ f: SpecFields) throws(QuantError) -> AOTOperator {
         do throws(QuantError) {
@@ -50,6 +53,14 @@ extension AOTOperator {
                                                     zeroPoints: try f.bool("zero_points", default: false) ? .perBlock : .midpoint,
                                                     compute: compute, hasBias: try f.bool("bias", default: false),
                                                     activation: f.fields["activation"] == nil ? .none : try f.function("activation")))
+            case "layer_norm":
+                let outputName = try f.optionalString("output") ?? "f32"
+                let output: LayerNormalization.Output = outputName == "f32" ? .f32
+                    : .quantized(type: try f.elementType("output"), scale: try f.float("y_scale"), zeroPoint: try f.int32("y_zero_point", default: 0))
+                return .layerNorm(try LayerNormalization(columns: try f.int("columns"), epsilon: try f.float("epsilon", default: 1e-5),
+                                                         hasResidual: try f.bool("residual", default: false), output: output))
+            case "softmax":
+                return .softmax(try Softmax(scale: try f.float("scale", default: 1)))
             default:
                 throw f.fail("op", "unknown operator '\(kind)' (\(kinds))")
             }
