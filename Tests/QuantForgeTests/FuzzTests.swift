@@ -55,6 +55,36 @@ struct FuzzTests {
         }
     }
 
+    /// The transformer operators through the fuzzer's runners: LayerNorm (f32 and quantized), softmax
+    /// and int8 attention on every ISA here and under qemu, several input seeds each (rows, lengths
+    /// and masks drawn from them), a case's JSON round trip; and the generator draws them.
+    @Test func transformerCasesReplayOnEveryISAAndUnderQemu() throws {
+        let ops: [FuzzCase.Operator] = [
+            .layerNorm(try LayerNormalization(columns: 45, hasResidual: true)),
+            .layerNorm(try LayerNormalization(columns: 384, output: .quantized(type: .s8, scale: 0.02, zeroPoint: -5))),
+            .softmax(try Softmax(scale: 0.125)),
+            .attention(try QuantizedAttention(heads: 3, headSize: 20, scale: 0.2)),
+        ]
+        for op in ops {
+            for isa in isasUnderTest {
+                let fuzzCase = FuzzCase(op: op, isa: isa, schedule: nil, inputSeed: 21)
+                #expect(DifferentialFuzzer(seed: 1, isas: [isa]).replay(fuzzCase, inputs: 6) == .match, "\(op.name) on \(isa)")
+            }
+            let decoded = try JSONDecoder().decode(FuzzCase.self, from: try JSONEncoder().encode(FuzzCase(op: op, isa: .portable,
+                                                                                                         schedule: nil, inputSeed: 1)))
+            #expect(decoded.op.name == op.name)
+        }
+        var generator = FuzzGenerator(seed: 5, isas: [.portable])
+        var drawn = Set<String>()
+        for _ in 0..<400 { drawn.insert(generator.next().op.name) }
+        #expect(drawn.isSuperset(of: ["layer norm", "softmax", "int8 attention"]))
+        try #require(AArch64Emulator.unavailableReason == nil, "\(AArch64Emulator.unavailableReason ?? "")")
+        for op in ops {
+            let emulated = FuzzCase(op: op, isa: AArch64Emulator.isa, schedule: nil, inputSeed: 13)
+            #expect(DifferentialFuzzer(seed: 3, isas: [.portable]).replay(emulated, inputs: 3) == .match, "\(op.name) under qemu")
+        }
+    }
+
     @Test func theMinimizerShrinksWhileTheFailureHolds() throws {
         let op = try MatMul(m: nil, k: 300, n: 50, bQuant: .perChannel(scales: Array(repeating: 0.01, count: 50), zeroPoints: [0]),
                             output: .dequantized(.init(bias: Array(repeating: 0.5, count: 50))))

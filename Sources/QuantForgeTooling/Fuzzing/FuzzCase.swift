@@ -19,6 +19,12 @@ public struct FuzzCase: Codable, Sendable {
         case biasActivation(BiasActivation)
         /// MatMulNBits; the seed draws M (1...40).
         case nbitsLinear(NBitsLinear)
+        /// LayerNorm; the seed draws the rows (1...4), γ, β and the residual.
+        case layerNorm(LayerNormalization)
+        /// Softmax; the seed draws the rows (1...4), the row length (1...300) and the valid columns.
+        case softmax(Softmax)
+        /// Int8 attention; the seed draws the sequence length (1...64) and the valid keys.
+        case attention(QuantizedAttention)
 
         public var name: String {
             switch self {
@@ -39,6 +45,9 @@ public struct FuzzCase: Codable, Sendable {
             case .lookup: return "lookup"
             case .biasActivation: return "bias activation"
             case .nbitsLinear: return "nbits linear"
+            case .layerNorm: return "layer norm"
+            case .softmax: return "softmax"
+            case .attention: return "int8 attention"
             }
         }
     }
@@ -104,6 +113,9 @@ extension FuzzCase {
         case let .biasActivation(b): bytes = CheckedArithmetic.product([b.columns, 4 * 8])
         case let .nbitsLinear(op):
             bytes = CheckedArithmetic.sum([op.modelBytes, CheckedArithmetic.product([NBitsLinear.fuzzRows, op.inputs + op.outputs, 4]) ?? Int.max])
+        case let .layerNorm(op): bytes = CheckedArithmetic.product([op.columns, 4 * 4 * 4])
+        case .softmax: bytes = 4 * 300 * 4 * 2
+        case let .attention(op): bytes = CheckedArithmetic.product([64, op.inputColumns + op.outputColumns + 64 * op.heads, 4])
         }
         guard let bytes, bytes <= Self.byteLimit else {
             throw .invalidShape(field: "case", reason: "its tensors would take more than \(Self.byteLimit) bytes")

@@ -100,7 +100,7 @@ public struct FuzzGenerator {
     }
 
     mutating func nextOperator(isa: ISA) throws -> (FuzzCase.Operator, MatMulSchedule?) {
-        switch int(0...20) {
+        switch int(0...23) {
         case 0...6:  // matmul
             let k = dimension(2000), n = dimension(200), m = dimension(64)
             let dynamicLinear = int(0...4) == 0, runTime = dynamicLinear || int(0...5) == 0
@@ -181,6 +181,16 @@ public struct FuzzGenerator {
             return (.nbitsLinear(try NBitsLinear(inputs: dimension(600), outputs: dimension(150), bits: pick(NBitsLinear.bitWidths),
                                                  blockSize: block, zeroPoints: bool() ? .perBlock : .midpoint, compute: bool() ? .int8 : .f32,
                                                  hasBias: bool(), activation: pick(activations))), nil)
+        case 21:
+            let type: ElementType = bool() ? .u8 : .s8
+            let output: LayerNormalization.Output = bool() ? .f32 : .quantized(type: type, scale: scale(), zeroPoint: zeroPoint(type))
+            return (.layerNorm(try LayerNormalization(columns: dimension(500), epsilon: pick([1e-5, 1e-12, 0.1]), hasResidual: bool(),
+                                                      output: output)), nil)
+        case 22:
+            return (.softmax(try Softmax(scale: pick([1, 0.125, 0.5, 3]))), nil)
+        case 23:
+            let headSize = 4 * int(1...20)
+            return (.attention(try QuantizedAttention(heads: int(1...6), headSize: headSize, scale: 1 / Float(headSize).squareRoot())), nil)
         default:
             let columns = dimension(400)
             return (.biasActivation(try BiasActivation(columns: columns, bias: bool() ? (0..<columns).map { _ in float(-2...2) } : nil,

@@ -4,7 +4,7 @@ import QuantForge
 
 /// The fuzzer's AArch64 sample: a case drawn for `AArch64Emulator.isa` is compiled ahead of time
 /// for AArch64, linked with the operator driver and run under qemu, then compared with the
-/// reference like a host case. Every operator runs this way except NCHW and grouped (non-depthwise)
+/// reference like a host case (int8 attention: its two kernels, the reference softmax between). Every operator runs this way except NCHW and grouped (non-depthwise)
 /// convolutions and depthwise residual chains, which take several kernels or an input the driver
 /// does not pass; `supportsEmulation` says which.
 extension FuzzRunner {
@@ -169,6 +169,44 @@ extension FuzzRunner {
                     let expected = ReferenceOperators.nbitsLinear(op, a: a, rows: w.rows, b: w.b, scales: w.scales, zeroPoints: w.zeroPoints,
                                                                   bias: w.bias)
                     return Self.compare(got, bytes(expected), floats: true)
+                }
+            }
+        case let .layerNorm(op):
+            return try eachSeed(.layerNorm(op)) { inputs, program in
+                let l = LayerNormFuzzInputs(op, &inputs)
+                let expected: [UInt8] = switch op.output {
+                case .f32: bytes(ReferenceOperators.layerNorm(op, x: l.x, residual: l.residual, gamma: l.gamma, beta: l.beta, rows: l.rows))
+                case .quantized: ReferenceOperators.layerNormQuantized(op, x: l.x, residual: l.residual, gamma: l.gamma, beta: l.beta, rows: l.rows)
+                }
+                let got = try emulator.runElementwise(program, x: bytes(l.x), x2: l.residual.map(bytes), end: l.rows, yBytes: expected.count,
+                                                      extraInput: bytes(l.gamma), extra2Input: bytes(l.beta)).y
+                return Self.compare(got, expected, floats: op.output == .f32)
+            }
+        case let .softmax(op):
+            return try eachSeed(.softmax(op)) { inputs, program in
+                let s = SoftmaxFuzzInputs(&inputs)
+                let expected = bytes(ReferenceOperators.softmax(op, x: s.x, rows: s.rows, columns: s.columns, valid: s.valid))
+                let got = try emulator.runElementwise(program, x: bytes(s.x), end: s.rows, yBytes: expected.count, extraInteger: s.columns,
+                                                      extra2Integer: s.valid).y
+                return Self.compare(got, expected, floats: true)
+            }
+        case let .attention(op):
+            let scores = try emulator.build(.attentionScores(op)), context = try emulator.build(.attentionContext(op))
+            return { seed in
+                checked {
+                    var inputs = FuzzInputs(seed: seed)
+                    let a = AttentionFuzzInputs(op, &inputs)
+                    let scratch = AttentionScratch(op, instruction: try AttentionScratch.instruction(for: isa), length: a.length)
+                    let header = scratch.header.withUnsafeBytes { Array($0) }
+                    let first = try emulator.runElementwise(scores, x: bytes(a.qkv), end: op.heads, yBytes: scratch.bytes,
+                                                            extra2Bytes: 4 * scratch.scoreCount, extraInput: header)
+                    // The softmax between the kernels: the reference's (its own kernel is fuzzed by itself).
+                    let p = ReferenceOperators.softmax(op.softmax, x: first.extra2.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) },
+                                                       rows: op.heads * a.length, columns: scratch[.keyColumns], valid: a.valid)
+                    let got = try emulator.runElementwise(context, x: bytes(p), x2: first.y, end: op.heads, yBytes: 4 * a.length * op.outputColumns,
+                                                          extraInput: header).y
+                    let expected = bytes(ReferenceOperators.quantizedAttention(op, qkv: a.qkv, length: a.length, valid: a.valid))
+                    return Self.compare(got, expected, floats: true)
                 }
             }
         case let .biasActivation(op):

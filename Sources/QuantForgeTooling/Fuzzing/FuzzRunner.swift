@@ -195,6 +195,42 @@ public final class FuzzRunner: @unchecked Sendable {
                 let expected = ReferenceOperators.nbitsLinear(op, a: a, rows: w.rows, b: w.b, scales: w.scales, zeroPoints: w.zeroPoints, bias: w.bias)
                 return Self.compare(got.withUnsafeBytes { Array($0) }, expected.withUnsafeBytes { Array($0) }, floats: true)
             }
+        case let .layerNorm(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let l = LayerNormFuzzInputs(op, &inputs)
+                switch op.output {
+                case .f32:
+                    guard let got = try? kernel.run(l.x, residual: l.residual, gamma: l.gamma, beta: l.beta) else { return .error("run refused the case") }
+                    let expected = ReferenceOperators.layerNorm(op, x: l.x, residual: l.residual, gamma: l.gamma, beta: l.beta, rows: l.rows)
+                    return Self.compare(got.withUnsafeBytes { Array($0) }, expected.withUnsafeBytes { Array($0) }, floats: true)
+                case .quantized:
+                    guard let got = try? kernel.runQuantized(l.x, residual: l.residual, gamma: l.gamma, beta: l.beta) else {
+                        return .error("run refused the case")
+                    }
+                    return Self.compare(got, ReferenceOperators.layerNormQuantized(op, x: l.x, residual: l.residual, gamma: l.gamma,
+                                                                                   beta: l.beta, rows: l.rows), floats: false)
+                }
+            }
+        case let .softmax(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let s = SoftmaxFuzzInputs(&inputs)
+                guard let got = try? kernel.run(s.x, columns: s.columns, valid: s.valid) else { return .error("run refused the case") }
+                let expected = ReferenceOperators.softmax(op, x: s.x, rows: s.rows, columns: s.columns, valid: s.valid)
+                return Self.compare(got.withUnsafeBytes { Array($0) }, expected.withUnsafeBytes { Array($0) }, floats: true)
+            }
+        case let .attention(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let a = AttentionFuzzInputs(op, &inputs)
+                guard let got = try? kernel.run(a.qkv, length: a.length, valid: a.valid) else { return .error("run refused the case") }
+                let expected = ReferenceOperators.quantizedAttention(op, qkv: a.qkv, length: a.length, valid: a.valid)
+                return Self.compare(got.withUnsafeBytes { Array($0) }, expected.withUnsafeBytes { Array($0) }, floats: true)
+            }
         case let .biasActivation(op):
             let kernel = try engine.compile(op)
             return { seed in
@@ -224,5 +260,47 @@ struct NBitsFuzzWeights {
         scales = inputs.floats(op.scaleCount, magnitude: 0.05)
         zeroPoints = op.zeroPoints == .perBlock ? inputs.bytes(op.zeroPointBytes) : nil
         bias = op.hasBias ? inputs.floats(op.outputs) : nil
+    }
+}
+
+/// A LayerNorm fuzz case's inputs from its seed: 1...4 rows, γ around 1, β around 0.
+struct LayerNormFuzzInputs {
+    let rows: Int
+    let x: [Float]
+    let residual: [Float]?
+    let gamma: [Float]
+    let beta: [Float]
+
+    init(_ op: LayerNormalization, _ inputs: inout FuzzInputs) {
+        rows = Int(inputs.next() % 4) + 1
+        x = inputs.floats(rows * op.columns)
+        residual = op.hasResidual ? inputs.floats(rows * op.columns) : nil
+        gamma = inputs.floats(op.columns, magnitude: 2)
+        beta = inputs.floats(op.columns, magnitude: 1)
+    }
+}
+
+/// A softmax fuzz case's inputs from its seed: 1...4 rows of 1...300 values, 0...length valid.
+struct SoftmaxFuzzInputs {
+    let rows: Int, columns: Int, valid: Int
+    let x: [Float]
+
+    init(_ inputs: inout FuzzInputs) {
+        rows = Int(inputs.next() % 4) + 1
+        columns = Int(inputs.next() % 300) + 1
+        valid = Int(inputs.next() % UInt64(columns + 1))
+        x = inputs.floats(rows * columns, magnitude: 30)
+    }
+}
+
+/// An attention fuzz case's inputs from its seed: 1...64 tokens, 1...length valid keys.
+struct AttentionFuzzInputs {
+    let length: Int, valid: Int
+    let qkv: [Float]
+
+    init(_ op: QuantizedAttention, _ inputs: inout FuzzInputs) {
+        length = Int(inputs.next() % 64) + 1
+        valid = Int(inputs.next() % UInt64(length)) + 1
+        qkv = inputs.floats(length * op.inputColumns, magnitude: 3)
     }
 }
