@@ -225,8 +225,8 @@ struct DepthwiseConvolutionTests {
     @Test(arguments: [Conv2D.Layout.nhwc, .nchw], OutputKind.allCases)
     func bitExactOnEveryISA(_ layout: Conv2D.Layout, _ output: OutputKind) throws {
         var random = TestRandom(seed: (layout == .nhwc ? 610 : 620) + UInt64(OutputKind.allCases.firstIndex(of: output)!))
-        for channels in [2, 3, 17, 40] {
-            let kernel = [(3, 3), (5, 5), (1, 3)][random.int(0...2)]
+        for (trial, channels) in [2, 3, 17, 40, 33].enumerated() {
+            let kernel = [(3, 3), (5, 5), (7, 7), (1, 3), (7, 7)][trial]
             let dilations = [random.int(1...2), random.int(1...2)]
             let pads = (0..<4).map { i in random.int(0...((i % 2 == 0 ? kernel.0 : kernel.1) - 1) * dilations[i % 2]) }
             let outputMode: MatMulOutput = switch output {
@@ -238,7 +238,8 @@ struct DepthwiseConvolutionTests {
                     + (layout == .nhwc ? [.residualAdd(type: .s8, quant: .perTensor(scale: 0.01, zeroPoint: 0))] : []),
                 output: .requantize(type: .u8, quant: .perTensor(scale: 0.01, zeroPoint: 0))))
             }
-            let conv = try Conv2D(batch: random.int(1...2), inChannels: channels, height: random.int(5...12), width: random.int(5...12),
+            let conv = try Conv2D(batch: random.int(1...2), inChannels: channels, height: random.int(5...12) + (kernel.0 - 1) * dilations[0],
+                                  width: random.int(5...12) + (kernel.1 - 1) * dilations[1],
                                   outChannels: channels, kernel: kernel, strides: [random.int(1...2), random.int(1...2)], pads: pads,
                                   dilations: dilations, groups: channels, layout: layout, xType: .u8, wType: .s8,
                                   xQuant: .perTensor(scale: 0.05, zeroPoint: Int32(random.int(0...255))),
