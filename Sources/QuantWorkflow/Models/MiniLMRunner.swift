@@ -1,9 +1,10 @@
 import Foundation
 import QuantForge
 
-/// Runs all-MiniLM-L6-v2 with one implementation per linear layer: sentences → token ids (padded to
-/// the batch's longest) → embeddings + LayerNorm → 6 × (fused QKV linear, attention, output linear,
-/// residual + LayerNorm, GELU feed-forward, residual + LayerNorm) → mean pooling over real tokens →
+/// Runs all-MiniLM-L6-v2 with one implementation per linear layer: sentences → token ids (a batch's
+/// tokens one after another, no padding) → embeddings + LayerNorm → 6 × (fused QKV linear,
+/// attention per sentence, output linear, residual + LayerNorm, GELU feed-forward, residual +
+/// LayerNorm) → mean pooling over each sentence's tokens →
 /// L2 normalization. Softmax and LayerNorm are generated f32 kernels in every mode. Attention's
 /// products run in f32 (OpenBLAS) in the f32 and 4-bit modes, and as int8 dot products
 /// (`QuantizedAttention`: Q, K, V quantized per token and head) in the dynamic and static modes.
@@ -107,19 +108,23 @@ public final class MiniLMRunner {
         embed(ids: sentences.map { model.tokenizer.encode($0) })
     }
 
+    /// The batch's sentences run without padding: their tokens are the rows of every linear layer
+    /// and LayerNorm one after another (sentence b from row `starts[b]`), and attention runs per
+    /// sentence over its own tokens — no row is computed for a padding token.
     public func embed(ids batch: [[Int32]]) -> [[Float]] {
         guard !batch.isEmpty else { return [] }
-        let h = MiniLM.hidden, length = batch.map(\.count).max()!, rows = batch.count * length
+        let h = MiniLM.hidden, lengths = batch.map(\.count), length = lengths.max()!
+        let starts = lengths.indices.map { lengths[..<$0].reduce(0, +) }, rows = lengths.reduce(0, +)
         var x = Self.take(&workspace.x, rows * h)
-        // Embeddings (padding rows use [PAD]) and their LayerNorm.
+        // Embeddings and their LayerNorm.
         x.withUnsafeMutableBufferPointer { x in
             model.wordEmbeddings.withUnsafeBufferPointer { words in
                 model.positionEmbeddings.withUnsafeBufferPointer { positions in
                     model.tokenTypeEmbeddings.withUnsafeBufferPointer { types in
                         for (b, ids) in batch.enumerated() {
-                            for t in 0..<length {
-                                let id = Int(t < ids.count ? ids[t] : model.tokenizer.padding)
-                                let row = x.baseAddress! + (b * length + t) * h
+                            for t in 0..<ids.count {
+                                let id = Int(ids[t])
+                                let row = x.baseAddress! + (starts[b] + t) * h
                                 let word = words.baseAddress! + id * h, position = positions.baseAddress! + t * h
                                 for c in 0..<h { row[c] = word[c] + position[c] + types[c] }
                             }
@@ -143,7 +148,7 @@ public final class MiniLMRunner {
         }
         for (index, layer) in model.layers.enumerated() {
             run(index, 0, x, rows: rows, into: &qkv)
-            attention(qkv: qkv, lengths: batch.map(\.count), length: length, scores: &scores, into: &context)
+            attention(qkv: qkv, starts: starts, lengths: lengths, scores: &scores, into: &context)
             run(index, 1, context, rows: rows, into: &projected)
             layerNorm(&x, adding: projected, rows: rows, layer.attentionNorm)
             run(index, 2, x, rows: rows, into: &intermediate)
@@ -154,7 +159,7 @@ public final class MiniLMRunner {
         return batch.enumerated().map { b, ids in
             var pooled = [Float](repeating: 0, count: h)
             for t in 0..<ids.count {
-                for c in 0..<h { pooled[c] += x[(b * length + t) * h + c] }
+                for c in 0..<h { pooled[c] += x[(starts[b] + t) * h + c] }
             }
             var norm: Float = 0
             for c in 0..<h {
@@ -178,16 +183,16 @@ public final class MiniLMRunner {
         }
     }
 
-    /// softmax(Q·Kᵀ / √32 + mask)·V per sentence and head; keys past a sentence's length are masked.
-    private func attention(qkv: [Float], lengths: [Int], length: Int, scores: inout [Float], into context: inout [Float]) {
+    /// softmax(Q·Kᵀ / √32)·V per sentence (rows from `starts[b]`, `lengths[b]` of them) and head.
+    private func attention(qkv: [Float], starts: [Int], lengths: [Int], scores: inout [Float], into context: inout [Float]) {
         let h = MiniLM.hidden, d = MiniLM.headSize, stride = 3 * h
         if let int8Attention {
             qkv.withUnsafeBufferPointer { qkv in
                 context.withUnsafeMutableBufferPointer { context in
-                    for (b, valid) in lengths.enumerated() {
+                    for (b, length) in lengths.enumerated() {
                         do {
-                            try int8Attention.run(qkv: qkv.baseAddress! + b * length * stride, length: length, valid: valid,
-                                                  output: context.baseAddress! + b * length * h)
+                            try int8Attention.run(qkv: qkv.baseAddress! + starts[b] * stride, length: length, valid: length,
+                                                  output: context.baseAddress! + starts[b] * h)
                         } catch {
                             fatalError("unreachable: lengths come from the batch (\(error))")
                         }
@@ -200,19 +205,19 @@ public final class MiniLMRunner {
         qkv.withUnsafeBufferPointer { qkv in
             scores.withUnsafeMutableBufferPointer { scores in
                 context.withUnsafeMutableBufferPointer { context in
-                    for (b, valid) in lengths.enumerated() {
-                        let base = qkv.baseAddress! + b * length * stride
+                    for (b, length) in lengths.enumerated() {
+                        let base = qkv.baseAddress! + starts[b] * stride
                         for head in 0..<MiniLM.heads {
                             gemm.multiply(m: length, n: length, k: d, a: base + head * d, lda: stride, b: base + h + head * d, ldb: stride,
                                           transposeB: true, c: scores.baseAddress!, ldc: length, alpha: 1 / Float(d).squareRoot())
-                            // Softmax over the real tokens (the padding keys get 0), the generated kernel.
+                            // Softmax over the sentence's tokens, the generated kernel.
                             do {
-                                try softmax.run(x: scores.baseAddress!, y: scores.baseAddress!, rows: length, columns: length, valid: valid)
+                                try softmax.run(x: scores.baseAddress!, y: scores.baseAddress!, rows: length, columns: length, valid: length)
                             } catch {
                                 fatalError("unreachable: rows, columns and valid tokens come from the batch (\(error))")
                             }
                             gemm.multiply(m: length, n: d, k: length, a: scores.baseAddress!, lda: length, b: base + 2 * h + head * d,
-                                          ldb: stride, transposeB: false, c: context.baseAddress! + b * length * h + head * d, ldc: h)
+                                          ldb: stride, transposeB: false, c: context.baseAddress! + starts[b] * h + head * d, ldc: h)
                         }
                     }
                 }
