@@ -49,10 +49,12 @@ public enum RealFunctions {
 
     /// `sigmoid(x) = 0.5 + 0.5·tanh(x/2)`.
     @inline(__always)
-    /// `e^x` as QuantForge's kernels compute it (softmax): x clamped to [-87.33654, 88], n =
+    /// `e^x` as QuantForge's kernels compute it (softmax): x clamped to [-86.5, 88], n =
     /// RNE(x·log₂e), r = x - n·ln2 in two fused steps, Cephes' degree-5 polynomial p(r) by fma,
-    /// `(fma(p, r², r) + 1) · 2ⁿ` with 2ⁿ built from its exponent bits (n ∈ [-126, 127]); NaN → NaN.
-    /// Within 2 ulp of e^x on the clamp range.
+    /// `(fma(p, r², r) + 1) · 2ⁿ` with 2ⁿ built from its exponent bits (n ∈ [-125, 127]); NaN → NaN.
+    /// Within 2 ulp of e^x on the clamp range. The lower bound keeps every result normal (≥ 2^-125·0.7):
+    /// a subnormal result costs the hardware a microcode assist (softmax rows with logits 87 apart —
+    /// real attention heads have them — ran 2–3× slower); below it e^x ≤ 2.7e-38 is returned as that.
     public static func exp(_ x: Float) -> Float {
         if x.isNaN { return x }
         let t = x < expLowerClamp ? expLowerClamp : (x > expUpperClamp ? expUpperClamp : x)
@@ -64,7 +66,7 @@ public enum RealFunctions {
         let y = r.addingProduct(p, r * r) + 1
         return y * Float(bitPattern: UInt32(Int32(n) + 127) << 23)
     }
-    public static let expLowerClamp: Float = -87.33654
+    public static let expLowerClamp: Float = -86.5
     public static let expUpperClamp: Float = 88
     public static let log2e: Float = 1.44269504088896341
     public static let ln2High: Float = 0.693359375

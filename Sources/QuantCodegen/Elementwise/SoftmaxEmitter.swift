@@ -24,13 +24,43 @@ struct SoftmaxEmitter {
             b.fmul(f.loadFloats(f.x, index, width: width), f.splat(context.constFloat(op.scale), width))
         }
         func exp(_ v: IRValue, _ width: Int) -> IRValue { f.math(width).exp(v, portable: f.portable) }
+        /// `then()` or `otherwise()` as `condition` says, their values merged.
+        func branch(_ condition: IRValue, _ name: String, then: () -> IRValue, otherwise: () -> IRValue) -> IRValue {
+            let yes = b.appendBlock(f.function, "\(name).one"), no = b.appendBlock(f.function, "\(name).masked")
+            let merge = b.appendBlock(f.function, "\(name).merge")
+            b.condBr(condition, yes, no)
+            b.position(at: yes)
+            let first = then()
+            let firstBlock = b.currentBlock
+            b.br(merge)
+            b.position(at: no)
+            let second = otherwise()
+            let secondBlock = b.currentBlock
+            b.br(merge)
+            b.position(at: merge)
+            let value = b.phi(context.type(of: first))
+            b.addIncoming(value, first, from: firstBlock)
+            b.addIncoming(value, second, from: secondBlock)
+            return value
+        }
 
         f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { r, _ in
             let rowStart = b.mul(r, columns), tailStart = b.add(rowStart, whole)
-            let tailCount = b.sub(valid, whole)
-            // v = s·x of the last, partial group (a masked load: -inf past `valid`).
-            let tail = b.fmul(f.loadFloats(f.x, tailStart, width: lanes, count: tailCount, passThrough: f.splat(negativeInfinity, lanes)),
-                              f.splat(context.constFloat(op.scale), lanes))
+            let tailCount = b.sub(valid, whole), inTail = f.firstLanes(tailCount, lanes)
+            // Whether the partial group's whole vector lies inside the row: then it is read and
+            // written as one vector (lanes past `valid` replaced), else through masked loads and
+            // stores (a masked load cannot take its bytes from the stores that just wrote them, and
+            // waits for them: 3× slower on rows written just before, as attention's scores).
+            let roomy = b.icmp(.sle, b.add(whole, f.const(lanes)), columns), empty = b.icmp(.eq, tailCount, f.const(0))
+            // v = s·x of the last, partial group: -inf past `valid` (no load when it is empty).
+            let tailX = branch(empty, "tail.empty") { f.splat(negativeInfinity, lanes) } otherwise: {
+                branch(roomy, "tail.load") {
+                    b.select(inTail, f.loadFloats(f.x, tailStart, width: lanes), f.splat(negativeInfinity, lanes))
+                } otherwise: {
+                    f.loadFloats(f.x, tailStart, width: lanes, count: tailCount, passThrough: f.splat(negativeInfinity, lanes))
+                }
+            }
+            let tail = b.fmul(tailX, f.splat(context.constFloat(op.scale), lanes))
             // The maximum of v (compare-and-select: any order gives the same value; -inf never wins).
             let lanesMax = f.loops.loop("max.v", from: f.const(0), step: Int64(lanes), carried: [f.splat(negativeInfinity, lanes)],
                                         while: { b.icmp(.slt, $0, whole) }) { c, acc in
@@ -45,7 +75,7 @@ struct SoftmaxEmitter {
                 f.storeFloats(e, f.y, index)
                 return [b.fadd(acc[0], e)]
             }.carried[0]
-            let tailE = b.select(f.firstLanes(tailCount, lanes), exp(b.fsub(tail, f.splat(maximum, lanes)), lanes), f.splat(zero, lanes))
+            let tailE = b.select(inTail, exp(b.fsub(tail, f.splat(maximum, lanes)), lanes), f.splat(zero, lanes))
             let total = fold(b.fadd(partials, tailE)) { b.fadd($0, $1) }
             let inverse = b.fdiv(context.constFloat(1), total)
             f.loops.loop("scale", from: f.const(0), step: Int64(lanes), while: { b.icmp(.slt, $0, whole) }) { c, _ in
@@ -53,9 +83,18 @@ struct SoftmaxEmitter {
                 f.storeFloats(b.fmul(f.loadFloats(f.y, index, width: lanes), f.splat(inverse, lanes)), f.y, index)
                 return []
             }
-            f.storeFloats(b.fmul(tailE, f.splat(inverse, lanes)), f.y, tailStart, width: lanes, count: tailCount)
-            // Zeros in [valid, columns).
-            f.loops.loop("pad", from: valid, step: Int64(lanes), while: { b.icmp(.slt, $0, columns) }) { c, _ in
+            // The partial group (zeros past `valid`), then zeros up to `columns`.
+            let tailY = b.select(inTail, b.fmul(tailE, f.splat(inverse, lanes)), f.splat(zero, lanes))
+            let padFrom = branch(empty, "tail.none") { valid } otherwise: {
+                branch(roomy, "tail.store") {
+                    f.storeFloats(tailY, f.y, tailStart)
+                    return b.add(whole, f.const(lanes))
+                } otherwise: {
+                    f.storeFloats(tailY, f.y, tailStart, width: lanes, count: tailCount)
+                    return valid
+                }
+            }
+            f.loops.loop("pad", from: padFrom, step: Int64(lanes), while: { b.icmp(.slt, $0, columns) }) { c, _ in
                 f.storeFloats(f.splat(zero, lanes), f.y, b.add(rowStart, c), width: lanes, count: b.sub(columns, c))
                 return []
             }
