@@ -77,6 +77,25 @@ struct ConvolutionTests {
         }
     }
 
+    /// `conv` on random input on every ISA here, 1 and 2 threads, with the default row block and
+    /// one of `tileMultiple` tiles (cutting output rows), against the reference.
+    static func checkEveryISAAndRowBlock(_ conv: Conv2D, _ random: inout TestRandom, tileMultiple: Int, _ label: String) throws {
+        let x = random.bytes(conv.inputElements), w = random.bytes(conv.weightElements)
+        let expected = ReferenceOperators.conv(conv, x: x, w: w)
+        for isa in isasUnderTest {
+            for threads in [1, 2] {
+                let engine = try Engine(isa: isa, threads: threads)
+                var schedule = try engine.defaultSchedule(for: conv)
+                for rowBlock in [schedule.rowBlock, schedule.rowsPerTile * tileMultiple] {
+                    schedule.rowBlock = rowBlock
+                    let kernel = try engine.compile(conv, schedule: schedule)
+                    #expect(try kernel.run(x: x, weights: kernel.packWeights(w)) == expected,
+                            "\(isa) \(threads) threads \(schedule) \(conv.batch)x\(conv.inChannels)x\(conv.height)x\(conv.width) \(label)")
+                }
+            }
+        }
+    }
+
     /// Small-channel convolutions (RGB stems: C ≤ 4, kernels 3/5/7, strides 1 and 2): the gather's
     /// interior loop copies each window row with one wide load and store, past the row's bytes;
     /// row blocks that start and end inside an output row, images wide enough for the wide read to
@@ -97,20 +116,7 @@ struct ConvolutionTests {
                                   output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.05, zeroPoint: 128),
                                                              bias: (0..<outChannels).map { _ in Int32(random.int(-900...900)) },
                                                              activation: .none)))
-            let x = random.bytes(conv.inputElements), w = random.bytes(conv.weightElements)
-            let expected = ReferenceOperators.conv(conv, x: x, w: w)
-            for isa in isasUnderTest {
-                for threads in [1, 2] {
-                    let engine = try Engine(isa: isa, threads: threads)
-                    var schedule = try engine.defaultSchedule(for: conv)
-                    for rowBlock in [schedule.rowBlock, schedule.rowsPerTile * 3] {
-                        schedule.rowBlock = rowBlock
-                        let kernel = try engine.compile(conv, schedule: schedule)
-                        #expect(try kernel.run(x: x, weights: kernel.packWeights(w)) == expected,
-                                "\(isa) \(threads) threads \(schedule) \(conv.batch)x\(channels)x\(conv.height)x\(conv.width) k\(kernel) s\(stride)")
-                    }
-                }
-            }
+            try Self.checkEveryISAAndRowBlock(conv, &random, tileMultiple: 3, "k\(kernel) s\(stride)")
         }
     }
 
@@ -135,20 +141,7 @@ struct ConvolutionTests {
                                                              bias: (0..<outChannels).map { _ in Int32(random.int(-900...900)) },
                                                              activation: .none)))
             #expect(kernel == 1 || ConvolutionGeometry(conv).readsWindowsDirectly(kGroup: 4))
-            let x = random.bytes(conv.inputElements), w = random.bytes(conv.weightElements)
-            let expected = ReferenceOperators.conv(conv, x: x, w: w)
-            for isa in isasUnderTest {
-                for threads in [1, 2] {
-                    let engine = try Engine(isa: isa, threads: threads)
-                    var schedule = try engine.defaultSchedule(for: conv)
-                    for rowBlock in [schedule.rowBlock, schedule.rowsPerTile * 2] {
-                        schedule.rowBlock = rowBlock
-                        let kernel = try engine.compile(conv, schedule: schedule)
-                        #expect(try kernel.run(x: x, weights: kernel.packWeights(w)) == expected,
-                                "\(isa) \(threads) threads \(schedule) \(conv.batch)x\(channels)x\(conv.height)x\(conv.width) k\(kernel) s\(stride) d\(dilation)")
-                    }
-                }
-            }
+            try Self.checkEveryISAAndRowBlock(conv, &random, tileMultiple: 2, "k\(kernel) s\(stride) d\(dilation)")
         }
     }
 

@@ -14,11 +14,9 @@ struct AttentionContextEmitter {
 
     func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) throws -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
-        let e = AttentionEmission(op, f, instruction: instruction, scratch: f.x2)
-        let b = f.b, context = f.context
-        let dot = try DotEmitters.make(instruction, module: module, bSigned: true)
-        let d = op.headSize, group = instruction.kGroup, columns = instruction.columnsPerVector
-        let valueColumns = (d + columns - 1) / columns * columns
+        let e = try AttentionEmission(op, f, instruction: instruction, scratch: f.x2)
+        let b = f.b, context = f.context, dot = e.dot
+        let d = op.headSize, group = instruction.kGroup, columns = instruction.columnsPerVector, valueColumns = e.valueColumns
         let flipP = e.flips(aSigned: false)
         let length = e.field(.length), keyColumns = e.field(.keyColumns), keyDepth = e.field(.keyDepth)
         let f32 = context.f32

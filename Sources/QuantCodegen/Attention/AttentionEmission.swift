@@ -12,6 +12,10 @@ struct AttentionEmission {
     let instruction: DotInstruction
     /// The scratch regions' base.
     let scratch: IRValue
+    /// The table's dot product (K and V, the B operands, are s8).
+    let dot: DotEmitter
+    /// Columns of V's B layout: d rounded up to the instruction's columns per vector.
+    let valueColumns: Int
     /// Vectors of `width` f32 per token block of d (16, 8 or 4: the largest that divides d).
     let width: Int
     /// The header's fields, loaded once in the entry block (stores through the kernel's pointers
@@ -19,11 +23,14 @@ struct AttentionEmission {
     private let fields: [IRValue]
 
     /// Emitted at the function's start: loads the header.
-    init(_ op: QuantizedAttention, _ f: ElementwiseFunction, instruction: DotInstruction, scratch: IRValue) {
+    init(_ op: QuantizedAttention, _ f: ElementwiseFunction, instruction: DotInstruction, scratch: IRValue) throws {
         self.op = op
         self.f = f
         self.instruction = instruction
         self.scratch = scratch
+        dot = try DotEmitters.make(instruction, module: f.module, bSigned: true)
+        let columns = instruction.columnsPerVector
+        valueColumns = (op.headSize + columns - 1) / columns * columns
         width = [16, 8, 4].first { op.headSize % $0 == 0 }!
         fields = AttentionScratch.Field.allCases.map { field in
             f.b.load(f.context.i64, from: f.b.byteOffset(f.extra, f.const(8 * field.rawValue)), align: 8)

@@ -14,9 +14,8 @@ struct AttentionScoresEmitter {
 
     func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) throws -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
-        let e = AttentionEmission(op, f, instruction: instruction, scratch: f.y)
-        let b = f.b, context = f.context
-        let dot = try DotEmitters.make(instruction, module: module, bSigned: true)
+        let e = try AttentionEmission(op, f, instruction: instruction, scratch: f.y)
+        let b = f.b, context = f.context, dot = e.dot
         let d = op.headSize, heads = op.heads, group = instruction.kGroup, columns = instruction.columnsPerVector
         let width = e.width, flipQ = e.flips(aSigned: true)
         let length = e.field(.length), keyColumns = e.field(.keyColumns), keyDepth = e.field(.keyDepth)
@@ -29,7 +28,7 @@ struct AttentionScoresEmitter {
             let sumsK = at(.sumsK), quantizedV = at(.quantizedV), packedV = at(.packedV), scalesV = at(.scalesV), sumsV = at(.sumsV)
             // Padding columns and tokens must read as zeros.
             b.memset(region, to: context.constInt(context.i8, 0), size: e.field(.headBytes), align: 64)
-            let valueColumns = (d + columns - 1) / columns * columns
+            let valueColumns = e.valueColumns
 
             // Step 1: each token's Q, K and V.
             f.loops.loop("token", from: f.const(0), step: 1, while: { b.icmp(.slt, $0, length) }) { t, _ in
