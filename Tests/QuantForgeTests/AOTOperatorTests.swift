@@ -55,6 +55,12 @@ struct AOTOperatorTests {
                                                                              .residualAdd(type: .s8, quant: .perTensor(scale: 0.1, zeroPoint: -2))],
                                                                             output: .requantize(type: .s8, quant: .perTensor(scale: 0.2, zeroPoint: 1))))),
                         residual: true)
+        // Window rows of 3·32 bytes: the microkernel reads interior windows in place (every ISA's K group divides 96).
+        convolutionCase("wide3x3", try Conv2D(inChannels: 32, height: 9, width: 10, outChannels: 12, kernel: (3, 3), pads: [1, 1, 1, 1],
+                                              xType: .s8, xQuant: .perTensor(scale: 0.02, zeroPoint: -7),
+                                              wQuant: .perChannel(scales: (0..<12).map { 0.002 + Float($0) * 0.0003 }, zeroPoints: [0]),
+                                              output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.4, zeroPoint: 128),
+                                                                         bias: (0..<12).map { Int32($0 * 97 - 600) }))))
         convolutionCase("depthwise", try Conv2D(inChannels: 21, height: 9, width: 11, outChannels: 21, kernel: (3, 3), pads: [1, 1, 1, 1],
                                                 groups: 21, xQuant: .perTensor(scale: 0.03, zeroPoint: 7), wQuant: .perTensor(scale: 0.004),
                                                 output: .requantized(.init(type: .u8, output: .perTensor(scale: 0.08, zeroPoint: 100),
