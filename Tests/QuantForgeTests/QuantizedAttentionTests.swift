@@ -65,5 +65,14 @@ struct QuantizedAttentionTests {
         #expect(throws: QuantError.self) { try kernel.run(qkv, length: 4, valid: 0) }
         #expect(throws: QuantError.self) { try kernel.run(qkv, length: 4, valid: 5) }
         #expect(try kernel.run(qkv, length: 4, valid: 2).count == 4 * 16)
+        // 256 heads × 4096 tokens would need 16 GiB of scores: refused before anything is allocated.
+        let wide = try Engine(threads: 1).compile(try QuantizedAttention(heads: 256, headSize: 4, scale: 1))
+        let one: [Float] = [0]
+        #expect(throws: QuantError.self) {
+            try one.withUnsafeBufferPointer { q throws(QuantError) in
+                var y: Float = 0
+                try wide.run(qkv: q.baseAddress!, length: 4096, valid: 4096, output: &y)
+            }
+        }
     }
 }

@@ -12,6 +12,10 @@ public final class QuantizedAttentionKernel: Sendable {
     private let instruction: DotInstruction
     private let pool: ThreadPool?
 
+    /// The most scratch (quantized Q, K, V and the heads' scores) one call allocates: a longer
+    /// sequence or more heads is refused rather than left to fail an allocation.
+    public static let scratchLimit = 1 << 30
+
     init(op: QuantizedAttention, scores: CompiledElementwiseKernel, softmax: SoftmaxKernel, context: CompiledElementwiseKernel,
          instruction: DotInstruction, pool: ThreadPool?) {
         self.op = op
@@ -28,6 +32,10 @@ public final class QuantizedAttentionKernel: Sendable {
     public func run(qkv: UnsafePointer<Float>, length: Int, valid: Int, output: UnsafeMutablePointer<Float>) throws(QuantError) {
         try op.check(length: length, valid: valid)
         let scratch = AttentionScratch(op, instruction: instruction, length: length)
+        let bytes = scratch.bytes + 4 * scratch.scoreCount
+        guard bytes <= Self.scratchLimit else {
+            throw .invalidShape(field: "length", reason: "\(length) tokens × \(op.heads) heads need \(bytes) bytes of scratch (at most \(Self.scratchLimit))")
+        }
         let regions = UnsafeMutableRawPointer.allocate(byteCount: scratch.bytes, alignment: 64)
         let scoreBuffer = UnsafeMutablePointer<Float>.allocate(capacity: scratch.scoreCount)
         defer {
