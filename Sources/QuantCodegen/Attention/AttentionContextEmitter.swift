@@ -6,7 +6,7 @@ import QuantSchedule
 /// scores, f32, heads × L rows of `keyColumns`), x2 = the scratch the first kernel filled, extra =
 /// the `AttentionScratch` header, y = the output rows (f32, `heads·d` per token). Per row i of a
 /// head: `p'_j = p_ij · scaleV_j`, quantized to u8 codes with `scaleP = amax/255` (step 4), then
-/// `out[i, c] = float(qP_i · qV_c) · scaleP` a vector of columns at a time with the table's
+/// `out[i, c] = float(qP_i · qV_c) · scaleP`, up to 4 vectors of columns at a time, with the table's
 /// dot-product instruction (the codes broadcast as the A operand, sign-flipped with a +128·Σ_j qV
 /// compensation where the instruction reads A signed).
 struct AttentionContextEmitter {
@@ -48,25 +48,32 @@ struct AttentionContextEmitter {
                     f.storeInts(code, .u8, codes, j, width: columns)
                     return []
                 }
-                // out[i, c] for `columns` columns at a time.
+                // out[i, c], up to 4 vectors of `columns` columns together (one broadcast of the
+                // codes per token group for all of them).
                 let accumulator = dot.accumulatorType
                 let outRow = b.byteOffset(f.y, b.mul(b.add(b.mul(i, f.const(op.outputColumns)), b.mul(head, f.const(d))), f.const(4)))
-                for c in stride(from: 0, to: valueColumns, by: columns) {
-                    let acc = f.loops.loop("t", from: f.const(0), step: Int64(group), carried: [context.null(accumulator)],
+                let starts = Array(stride(from: 0, to: valueColumns, by: columns))
+                for chunk in stride(from: 0, to: starts.count, by: 4) {
+                    let firsts = Array(starts[chunk..<min(chunk + 4, starts.count)])
+                    let acc = f.loops.loop("t", from: f.const(0), step: Int64(group), carried: firsts.map { _ in context.null(accumulator) },
                                            while: { b.icmp(.slt, $0, keyDepth) }) { t, values in
                         let a = dot.loadA(b, at: b.byteOffset(codes, t), validBytes: group, flipSign: flipP, signed: false)
                         // Tokens t..t+kG are group t/kG: its column c at (t/kG · valueColumns + c) · kG.
-                        let v = dot.loadB(b, at: b.byteOffset(packedV, b.add(b.mul(t, f.const(valueColumns)), f.const(c * group))))
-                        return [dot.dot(b, values[0], a, v)]
-                    }.carried[0]
-                    var total = acc
-                    if flipP {
-                        let sums = b.load(accumulator, from: b.byteOffset(sumsV, f.const(4 * c)), align: 4)
-                        total = b.add(total, b.mul(sums, f.splatInt(128, columns)))
+                        return firsts.enumerated().map { index, c in
+                            let v = dot.loadB(b, at: b.byteOffset(packedV, b.add(b.mul(t, f.const(valueColumns)), f.const(c * group))))
+                            return dot.dot(b, values[index], a, v)
+                        }
+                    }.carried
+                    for (index, c) in firsts.enumerated() {
+                        var total = acc[index]
+                        if flipP {
+                            let sums = b.load(accumulator, from: b.byteOffset(sumsV, f.const(4 * c)), align: 4)
+                            total = b.add(total, b.mul(sums, f.splatInt(128, columns)))
+                        }
+                        let values = b.fmul(b.sitofp(total, to: context.vector(f32, columns)), f.splat(scaleP, columns))
+                        let valid = min(columns, d - c)
+                        b.store(valid == columns ? values : b.slice(values, from: 0, count: valid), to: b.byteOffset(outRow, f.const(4 * c)), align: 4)
                     }
-                    let values = b.fmul(b.sitofp(total, to: context.vector(f32, columns)), f.splat(scaleP, columns))
-                    let valid = min(columns, d - c)
-                    b.store(valid == columns ? values : b.slice(values, from: 0, count: valid), to: b.byteOffset(outRow, f.const(4 * c)), align: 4)
                 }
                 return []
             }

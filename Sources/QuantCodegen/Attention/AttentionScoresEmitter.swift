@@ -6,8 +6,8 @@ import QuantSchedule
 /// y = the scratch (written), extra = the `AttentionScratch` header, extra2 = the scores (f32,
 /// heads × L rows of `keyColumns`). Per head: quantizes every token's Q, K and V (step 1) into the scratch — Q as
 /// rows, K and V straight into the instruction's B layout — then computes
-/// `s[i, j] = float(qQ_i · qK_j) · (scaleQ_i · scaleK_j)` (step 2) a vector of key columns at a time
-/// with the table's dot-product instruction (Q broadcast as the A operand, sign-flipped with a
+/// `s[i, j] = float(qQ_i · qK_j) · (scaleQ_i · scaleK_j)` (step 2) in tiles of 4 query rows × 2
+/// vectors of key columns with the table's dot-product instruction (Q broadcast as the A operand, sign-flipped with a
 /// −128·Σ_k qK compensation where the instruction reads A unsigned).
 struct AttentionScoresEmitter {
     let op: QuantizedAttention
@@ -75,31 +75,59 @@ struct AttentionScoresEmitter {
                 return []
             }
 
-            // Step 2: the scores, row i against `columns` keys at a time (the padding keys are zeros).
+            // Step 2: the scores, a tile of `rows` query rows × `vectors` vectors of keys at a time
+            // (each key vector loaded once per K group for all the tile's rows; the padding keys are
+            // zeros): tiles of 4 rows × 2 vectors, then the leftover vector and rows one at a time.
             let accumulator = dot.accumulatorType
-            f.loops.loop("i", from: f.const(0), step: 1, while: { b.icmp(.slt, $0, length) }) { i, _ in
-                let qRow = b.byteOffset(quantizedQ, b.mul(i, f.const(d)))
-                let scaleQ = b.load(f32, from: b.byteOffset(scalesQ, b.mul(i, f.const(4))), align: 4)
-                let scoreRow = b.byteOffset(f.extra2, b.mul(b.mul(b.add(b.mul(head, length), i), keyColumns), f.const(4)))
-                f.loops.loop("j", from: f.const(0), step: Int64(columns), while: { b.icmp(.slt, $0, keyColumns) }) { j, _ in
-                    let acc = f.loops.loop("k", from: f.const(0), step: 1, carried: [context.null(accumulator)],
-                                           while: { b.icmp(.slt, $0, f.const(d / group)) }) { g, values in
-                        let a = dot.loadA(b, at: b.byteOffset(qRow, b.mul(g, f.const(group))), validBytes: group, flipSign: flipQ, signed: true)
-                        let keys = dot.loadB(b, at: b.byteOffset(packedK, b.mul(b.add(b.mul(g, keyColumns), j), f.const(group))))
-                        return [dot.dot(b, values[0], a, keys)]
-                    }.carried[0]
-                    var total = acc
-                    if flipQ {
-                        let sums = b.load(accumulator, from: b.byteOffset(sumsK, b.mul(j, f.const(4))), align: 4)
-                        total = b.sub(total, b.mul(sums, f.splatInt(128, columns)))
+            func tile(_ i: IRValue, rows: Int, _ j: IRValue, vectors: Int) {
+                let qRows = (0..<rows).map { r in b.byteOffset(quantizedQ, b.mul(b.add(i, f.const(r)), f.const(d))) }
+                let zero = context.null(accumulator)
+                let acc = f.loops.loop("k", from: f.const(0), step: 1, carried: Array(repeating: zero, count: rows * vectors),
+                                       while: { b.icmp(.slt, $0, f.const(d / group)) }) { g, values in
+                    var values = values
+                    let keys = (0..<vectors).map { v in
+                        dot.loadB(b, at: b.byteOffset(packedK, b.mul(b.add(b.mul(g, keyColumns), b.add(j, f.const(v * columns))), f.const(group))))
                     }
-                    let scales = b.fmul(f.splat(scaleQ, columns), b.load(context.vector(f32, columns), from: b.byteOffset(scalesK, b.mul(j, f.const(4))), align: 4))
-                    let scores = b.fmul(b.sitofp(total, to: context.vector(f32, columns)), scales)
-                    b.store(scores, to: b.byteOffset(scoreRow, b.mul(j, f.const(4))), align: 4)
-                    return []
+                    for r in 0..<rows {
+                        let a = dot.loadA(b, at: b.byteOffset(qRows[r], b.mul(g, f.const(group))), validBytes: group, flipSign: flipQ, signed: true)
+                        for v in 0..<vectors { values[r * vectors + v] = dot.dot(b, values[r * vectors + v], a, keys[v]) }
+                    }
+                    return values
+                }.carried
+                for r in 0..<rows {
+                    let row = b.add(i, f.const(r))
+                    let scaleQ = b.load(f32, from: b.byteOffset(scalesQ, b.mul(row, f.const(4))), align: 4)
+                    let scoreRow = b.byteOffset(f.extra2, b.mul(b.mul(b.add(b.mul(head, length), row), keyColumns), f.const(4)))
+                    for v in 0..<vectors {
+                        let column = b.add(j, f.const(v * columns))
+                        var total = acc[r * vectors + v]
+                        if flipQ {
+                            let sums = b.load(accumulator, from: b.byteOffset(sumsK, b.mul(column, f.const(4))), align: 4)
+                            total = b.sub(total, b.mul(sums, f.splatInt(128, columns)))
+                        }
+                        let scalesK = b.load(context.vector(f32, columns), from: b.byteOffset(scalesK, b.mul(column, f.const(4))), align: 4)
+                        let scores = b.fmul(b.sitofp(total, to: context.vector(f32, columns)), b.fmul(f.splat(scaleQ, columns), scalesK))
+                        b.store(scores, to: b.byteOffset(scoreRow, b.mul(column, f.const(4))), align: 4)
+                    }
                 }
-                return []
             }
+            /// Rows [from, to) in tiles of `rows`, each against every key vector (pairs, then one).
+            func rowTiles(from: IRValue, to: IRValue, rows: Int) -> IRValue {
+                f.loops.loop("i\(rows)", from: from, step: Int64(rows), while: { b.icmp(.sle, b.add($0, f.const(rows)), to) }) { i, _ in
+                    let pairs = f.loops.loop("j2", from: f.const(0), step: Int64(2 * columns),
+                                             while: { b.icmp(.sle, b.add($0, f.const(2 * columns)), keyColumns) }) { j, _ in
+                        tile(i, rows: rows, j, vectors: 2)
+                        return []
+                    }.iv
+                    f.loops.loop("j1", from: pairs, step: Int64(columns), while: { b.icmp(.slt, $0, keyColumns) }) { j, _ in
+                        tile(i, rows: rows, j, vectors: 1)
+                        return []
+                    }
+                    return []
+                }.iv
+            }
+            let leftover = rowTiles(from: f.const(0), to: length, rows: 4)
+            _ = rowTiles(from: leftover, to: length, rows: 1)
             return []
         }
         f.finish()
