@@ -4,11 +4,12 @@ import QuantSchedule
 
 /// Emits `QuantizedAttention`'s first kernel over heads [begin, end): x = the QKV rows (f32),
 /// y = the scratch (written), extra = the `AttentionScratch` header, extra2 = the scores (f32,
-/// heads × L rows of `keyColumns`). Per head: quantizes every token's Q, K and V (step 1) into the scratch — Q as
-/// rows, K and V straight into the instruction's B layout — then computes
-/// `s[i, j] = float(qQ_i · qK_j) · (scaleQ_i · scaleK_j)` (step 2) in tiles of 4 query rows × 2
-/// vectors of key columns with the table's dot-product instruction (Q broadcast as the A operand, sign-flipped with a
-/// −128·Σ_k qK compensation where the instruction reads A unsigned).
+/// heads × L rows of `keyColumns`). Per head: quantizes every token's Q, K and V (step 1) into the
+/// scratch — Q as rows, K straight into the instruction's B layout, V as rows then interleaved into
+/// it — then computes `s[i, j] = float(qQ_i · qK_j) · (scaleQ_i · scaleK_j)` (step 2) in tiles of 4
+/// query rows × 2 vectors of key columns with the table's dot-product instruction (Q broadcast as
+/// the A operand, sign-flipped with a −128·Σ_k qK compensation where the instruction reads A
+/// unsigned).
 struct AttentionScoresEmitter {
     let op: QuantizedAttention
 
