@@ -16,7 +16,6 @@ struct ConvolutionGatherEmitter {
     let rowBytes: Int
     let b: IRBuilder
     let loops: LoopBuilder
-    let function: IRValue
     /// The group's first channel of the input (NHWC).
     let input: IRValue
     /// The row block's buffer: row `from` at offset 0.
@@ -32,7 +31,7 @@ struct ConvolutionGatherEmitter {
         let g = geometry
         let columns = g.contiguousInteriorColumns
         let target = { (pixel: OutputPixel) in b.byteOffset(buffer, b.mul(b.sub(pixel.index, from), const(rowBytes))) }
-        ConvolutionPixelWalk(geometry: g, interiorColumns: columns).emit(b, loops: loops, function: function, from: from, to: to,
+        ConvolutionPixelWalk(geometry: g, interiorColumns: columns).emit(b, loops: loops, from: from, to: to,
             interior: { pixel in
                 if bordersOnly { return }
                 let rowStart = b.add(b.mul(pixel.image, const(g.height)), pixel.top)
@@ -70,17 +69,12 @@ struct ConvolutionGatherEmitter {
                 let iw = b.add(left, b.mul(kw, const(g.dilations[1])))
                 let inside = b.and(rowInside, b.and(b.icmp(.sge, iw, const(0)), b.icmp(.slt, iw, const(g.width))))
                 let destination = b.byteOffset(rowTarget, b.mul(kw, channels))
-                let copy = b.appendBlock(function, "gather.copy"), fill = b.appendBlock(function, "gather.fill")
-                let done = b.appendBlock(function, "gather.done")
-                b.condBr(inside, copy, fill)
-                b.position(at: copy)
-                b.memcpy(to: destination, align: 1, from: b.byteOffset(input, b.mul(b.add(inputRow, iw), const(g.pixelStride))),
-                         align: 1, size: channels)
-                b.br(done)
-                b.position(at: fill)
-                b.memset(destination, to: padding, size: channels, align: 1)
-                b.br(done)
-                b.position(at: done)
+                loops.branch("gather.tap", inside, then: {
+                    b.memcpy(to: destination, align: 1, from: b.byteOffset(input, b.mul(b.add(inputRow, iw), const(g.pixelStride))),
+                             align: 1, size: channels)
+                }, otherwise: {
+                    b.memset(destination, to: padding, size: channels, align: 1)
+                })
                 return []
             }
             return []

@@ -21,7 +21,7 @@ struct ConvolutionPixelWalk {
     /// `ConvolutionGeometry.interiorColumns`); nil: none does.
     let interiorColumns: ClosedRange<Int>?
 
-    func emit(_ b: IRBuilder, loops: LoopBuilder, function: IRValue, from: IRValue, to: IRValue,
+    func emit(_ b: IRBuilder, loops: LoopBuilder, from: IRValue, to: IRValue,
               interior: (OutputPixel) -> Void, border: (OutputPixel) -> Void) {
         let g = geometry, context = b.context
         func const(_ value: Int) -> IRValue { context.constInt(context.i64, Int64(value)) }
@@ -48,21 +48,16 @@ struct ConvolutionPixelWalk {
                 return []
             }
             let rowsInside = b.and(b.icmp(.sge, top, const(tops.lowerBound)), b.icmp(.sle, top, const(tops.upperBound)))
-            let split = b.appendBlock(function, "walk.split"), whole = b.appendBlock(function, "walk.whole")
-            let done = b.appendBlock(function, "walk.row.done")
-            b.condBr(rowsInside, split, whole)
-            b.position(at: split)
-            // [first, middleFirst) border, [middleFirst, middleEnd) interior, [middleEnd, end) border.
-            let middleFirst = largest(first, const(columns.lowerBound))
-            let middleEnd = largest(smallest(end, const(columns.upperBound + 1)), middleFirst)
-            pixels("walk.left", first, smallest(end, middleFirst), border)
-            pixels("walk.interior", middleFirst, middleEnd, interior)
-            pixels("walk.right", middleEnd, end, border)
-            b.br(done)
-            b.position(at: whole)
-            pixels("walk.border", first, end, border)
-            b.br(done)
-            b.position(at: done)
+            loops.branch("walk.row", rowsInside, then: {
+                // [first, middleFirst) border, [middleFirst, middleEnd) interior, [middleEnd, end) border.
+                let middleFirst = largest(first, const(columns.lowerBound))
+                let middleEnd = largest(smallest(end, const(columns.upperBound + 1)), middleFirst)
+                pixels("walk.left", first, smallest(end, middleFirst), border)
+                pixels("walk.interior", middleFirst, middleEnd, interior)
+                pixels("walk.right", middleEnd, end, border)
+            }, otherwise: {
+                pixels("walk.border", first, end, border)
+            })
             return []
         }
     }

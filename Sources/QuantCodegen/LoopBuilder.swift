@@ -1,7 +1,8 @@
 import LLVMKit
 
-/// Emits counted loops in SSA form: the induction variable and loop-carried values are phis in the
-/// header, so no alloca or mem2reg is needed (and compile time stays low).
+/// Emits counted loops and two-way branches in SSA form: the induction variable, loop-carried
+/// values and a branch's result are phis, so no alloca or mem2reg is needed (and compile time
+/// stays low).
 struct LoopBuilder {
     let builder: IRBuilder
     let function: IRValue
@@ -32,5 +33,40 @@ struct LoopBuilder {
         b.br(header)
         b.position(at: exit)
         return (iv, phis)
+    }
+
+    /// `condition ? then() : otherwise()` as two blocks and a phi of their values (`name.then`,
+    /// `name.else`, `name.merge`); the builder is left in the merge block.
+    func branch(_ name: String, _ condition: IRValue, then: () -> IRValue, otherwise: () -> IRValue) -> IRValue {
+        let b = builder
+        let yes = b.appendBlock(function, "\(name).then"), no = b.appendBlock(function, "\(name).else")
+        let merge = b.appendBlock(function, "\(name).merge")
+        b.condBr(condition, yes, no)
+        b.position(at: yes)
+        let first = then(), firstBlock = b.currentBlock
+        b.br(merge)
+        b.position(at: no)
+        let second = otherwise(), secondBlock = b.currentBlock
+        b.br(merge)
+        b.position(at: merge)
+        let value = b.phi(b.context.type(of: first))
+        b.addIncoming(value, first, from: firstBlock)
+        b.addIncoming(value, second, from: secondBlock)
+        return value
+    }
+
+    /// `if condition { then() } else { otherwise() }`; the builder is left after both.
+    func branch(_ name: String, _ condition: IRValue, then: () -> Void, otherwise: () -> Void) {
+        let b = builder
+        let yes = b.appendBlock(function, "\(name).then"), no = b.appendBlock(function, "\(name).else")
+        let merge = b.appendBlock(function, "\(name).merge")
+        b.condBr(condition, yes, no)
+        b.position(at: yes)
+        then()
+        b.br(merge)
+        b.position(at: no)
+        otherwise()
+        b.br(merge)
+        b.position(at: merge)
     }
 }

@@ -181,7 +181,7 @@ private struct EmissionState {
                 switch rows.source {
                 case .im2col:
                     var gather = ConvolutionGatherEmitter(geometry: e.convolution!, rowBytes: e.op.k, b: b, loops: loops,
-                                                          function: function, input: aBase, buffer: gatheredA!)
+                                                          input: aBase, buffer: gatheredA!)
                     gather.bordersOnly = packedA == nil && e.convolution!.readsWindowsDirectly(kGroup: e.instruction.kGroup)
                     gather.emit(from: from, to: to)
                 case .quantize: quantizeRows(from: from, to: to)

@@ -5,7 +5,7 @@ import Testing
 /// operation order (from the bias, one fma per k) on every ISA here, shapes with tails in rows,
 /// inputs and outputs (panels cut short), with and without bias, one and several threads.
 struct F32LinearTests {
-    static let isas = ISA.allCases.filter { HostCPU.current.supports($0) && $0 != .amx }
+    static let isas = isasUnderTest
 
     @Test(arguments: isas)
     func randomShapesAreBitExact(_ isa: ISA) throws {

@@ -6,7 +6,7 @@ import Testing
 /// groups, with and without residual, in place, large and tiny values — and the reference close to
 /// a float64 LayerNorm (ONNX's definition).
 struct LayerNormTests {
-    static let isas = ISA.allCases.filter { HostCPU.current.supports($0) && $0 != .amx }
+    static let isas = isasUnderTest
 
     @Test(arguments: isas)
     func randomRowsAreBitExact(_ isa: ISA) throws {

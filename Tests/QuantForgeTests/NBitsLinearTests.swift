@@ -8,7 +8,7 @@ import Testing
 /// size, 4 and 8 bits, both zero-point forms, both compute modes, bias and activations, one and
 /// two threads, and extreme activations.
 struct NBitsLinearTests {
-    static let isas = ISA.allCases.filter { HostCPU.current.supports($0) && $0 != .amx }
+    static let isas = isasUnderTest
 
     struct Case {
         let op: NBitsLinear

@@ -8,7 +8,7 @@ import Testing
 /// masked keys, 1 and 2 threads, a token of zeros, a NaN, huge values — and the reference close to
 /// f32 attention.
 struct QuantizedAttentionTests {
-    static let isas = ISA.allCases.filter { HostCPU.current.supports($0) && $0 != .amx }
+    static let isas = isasUnderTest
 
     @Test(arguments: isas)
     func randomSequencesAreBitExact(_ isa: ISA) throws {

@@ -7,7 +7,7 @@ import Testing
 /// valid prefixes from 0 to the whole row, large and tiny logits, in place); `RealFunctions.exp`
 /// within 2 ulp of e^x on its range.
 struct SoftmaxTests {
-    static let isas = ISA.allCases.filter { HostCPU.current.supports($0) && $0 != .amx }
+    static let isas = isasUnderTest
 
     @Test(arguments: isas)
     func randomRowsAreBitExact(_ isa: ISA) throws {

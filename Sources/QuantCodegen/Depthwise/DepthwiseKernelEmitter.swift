@@ -95,7 +95,7 @@ struct DepthwiseKernelEmitter {
         // read every tap at a constant offset from the window's corner; the border clamps each tap.
         let geometry = ConvolutionGeometry(conv)
         ConvolutionPixelWalk(geometry: geometry, interiorColumns: geometry.interiorColumns()).emit(
-            b, loops: f.loops, function: f.function, from: f.begin, to: f.end,
+            b, loops: f.loops, from: f.begin, to: f.end,
             interior: { pixel in
                 let rowStart = b.add(b.mul(pixel.image, f.const(conv.height)), pixel.top)
                 let corner = b.byteOffset(f.x, b.mul(b.add(b.mul(rowStart, f.const(conv.width)), pixel.left), f.const(pixelBytes)))

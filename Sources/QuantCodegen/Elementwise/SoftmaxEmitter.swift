@@ -24,25 +24,6 @@ struct SoftmaxEmitter {
             b.fmul(f.loadFloats(f.x, index, width: width), f.splat(context.constFloat(op.scale), width))
         }
         func exp(_ v: IRValue, _ width: Int) -> IRValue { f.math(width).exp(v, portable: f.portable) }
-        /// `then()` or `otherwise()` as `condition` says, their values merged.
-        func branch(_ condition: IRValue, _ name: String, then: () -> IRValue, otherwise: () -> IRValue) -> IRValue {
-            let yes = b.appendBlock(f.function, "\(name).one"), no = b.appendBlock(f.function, "\(name).masked")
-            let merge = b.appendBlock(f.function, "\(name).merge")
-            b.condBr(condition, yes, no)
-            b.position(at: yes)
-            let first = then()
-            let firstBlock = b.currentBlock
-            b.br(merge)
-            b.position(at: no)
-            let second = otherwise()
-            let secondBlock = b.currentBlock
-            b.br(merge)
-            b.position(at: merge)
-            let value = b.phi(context.type(of: first))
-            b.addIncoming(value, first, from: firstBlock)
-            b.addIncoming(value, second, from: secondBlock)
-            return value
-        }
 
         f.loops.loop("r", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { r, _ in
             let rowStart = b.mul(r, columns), tailStart = b.add(rowStart, whole)
@@ -53,8 +34,8 @@ struct SoftmaxEmitter {
             // waits for them: 3× slower on rows written just before, as attention's scores).
             let roomy = b.icmp(.sle, b.add(whole, f.const(lanes)), columns), empty = b.icmp(.eq, tailCount, f.const(0))
             // v = s·x of the last, partial group: -inf past `valid` (no load when it is empty).
-            let tailX = branch(empty, "tail.empty") { f.splat(negativeInfinity, lanes) } otherwise: {
-                branch(roomy, "tail.load") {
+            let tailX = f.loops.branch("tail.empty", empty) { f.splat(negativeInfinity, lanes) } otherwise: {
+                f.loops.branch("tail.load", roomy) {
                     b.select(inTail, f.loadFloats(f.x, tailStart, width: lanes), f.splat(negativeInfinity, lanes))
                 } otherwise: {
                     f.loadFloats(f.x, tailStart, width: lanes, count: tailCount, passThrough: f.splat(negativeInfinity, lanes))
@@ -85,8 +66,8 @@ struct SoftmaxEmitter {
             }
             // The partial group (zeros past `valid`), then zeros up to `columns`.
             let tailY = b.select(inTail, b.fmul(tailE, f.splat(inverse, lanes)), f.splat(zero, lanes))
-            let padFrom = branch(empty, "tail.none") { valid } otherwise: {
-                branch(roomy, "tail.store") {
+            let padFrom = f.loops.branch("tail.none", empty) { valid } otherwise: {
+                f.loops.branch("tail.store", roomy) {
                     f.storeFloats(tailY, f.y, tailStart)
                     return b.add(whole, f.const(lanes))
                 } otherwise: {

@@ -36,17 +36,18 @@ public final class LayerNormKernel: Sendable {
     /// Runs on arrays (sizes checked); returns y (f32 output).
     public func run(_ x: [Float], residual: [Float]? = nil, gamma: [Float], beta: [Float]) throws(QuantError) -> [Float] {
         guard case .f32 = op.output else { throw .invalidArgument(field: "y", reason: "this LayerNorm writes quantized bytes: use runQuantized") }
-        var y = [Float](repeating: 0, count: x.count)
-        try QuantError.rethrowing {
-            try y.withUnsafeMutableBytes { try runChecked(x, residual: residual, gamma: gamma, beta: beta, into: $0) }
-        }
-        return y
+        return try runChecked(x, residual: residual, gamma: gamma, beta: beta)
     }
 
     /// Runs on arrays (sizes checked); returns y's bytes (quantized output: u8 values or s8 bit patterns).
     public func runQuantized(_ x: [Float], residual: [Float]? = nil, gamma: [Float], beta: [Float]) throws(QuantError) -> [UInt8] {
         guard case .quantized = op.output else { throw .invalidArgument(field: "y", reason: "this LayerNorm writes f32: use run") }
-        var y = [UInt8](repeating: 0, count: x.count)
+        return try runChecked(x, residual: residual, gamma: gamma, beta: beta)
+    }
+
+    /// The array forms' one path: sizes checked, y (one `Element` per value) returned.
+    private func runChecked<Element: Numeric>(_ x: [Float], residual: [Float]?, gamma: [Float], beta: [Float]) throws(QuantError) -> [Element] {
+        var y = [Element](repeating: 0, count: x.count)
         try QuantError.rethrowing {
             try y.withUnsafeMutableBytes { try runChecked(x, residual: residual, gamma: gamma, beta: beta, into: $0) }
         }
