@@ -66,6 +66,16 @@ public final class Module {
         LLVMAddFunction(ref, name, type)
     }
 
+    /// The module's function `name`, if it has one.
+    public func function(named name: String) -> LLVMValueRef? { LLVMGetNamedFunction(ref, name) }
+
+    /// Adds a function only this module calls (internal linkage: no symbol in the object's interface).
+    public func addInternalFunction(_ name: String, type: LLVMTypeRef) -> LLVMValueRef {
+        let function = LLVMAddFunction(ref, name, type)!
+        LLVMSetLinkage(function, LLVMInternalLinkage)
+        return function
+    }
+
     /// Adds a private constant global with the given initializer and returns it.
     public func addConstant(_ name: String, _ initializer: LLVMValueRef, alignment: Int = 64) -> LLVMValueRef {
         let global = LLVMAddGlobal(ref, LLVMTypeOf(initializer), name)!

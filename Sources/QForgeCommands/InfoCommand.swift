@@ -18,7 +18,15 @@ struct InfoCommand: ParsableCommand {
                 print("  \(isa.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) usable; \(kernel)")
             }
         }
-        print("default isa: \(Engine.bestISA(on: host))")
+        do {
+            let engine = try Engine()
+            print("default isa: \(engine.isa)")
+            for (isa, reason) in engine.isaFallbackReasons.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                print("fallback: \(isa) not used (\(reason))")
+            }
+        } catch {
+            print("default isa: none (\(error))")
+        }
         print("quantforge: \(QuantForgeVersion.package) (generator \(QuantForgeVersion.generator))")
         print("llvm: \(LLVM.versionString)")
         print("llvm target: \(LLVM.hostTriple)")

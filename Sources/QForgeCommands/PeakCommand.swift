@@ -15,7 +15,7 @@ struct PeakCommand: ParsableCommand {
         for isa in engine.compilableISAs {
             let instruction = try InstructionTable.instruction(for: isa)
             let result = try PeakProbe.measure(isa, seconds: seconds)
-            print("\(isa.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(String(format: "%8.1f", result.gmacs)) GMAC/s  (\(instruction.mnemonic), \(result.accumulators) accumulators)")
+            print("\(isa.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(String(format: "%8.1f", result.gmacs)) GMAC/s  (\(instruction.mnemonic), \(result.accumulators) accumulators)\(isa == .amx && HostCPU.current.amxEmulation ? ", emulated with AVX-512" : "")")
         }
     }
 }

@@ -9,7 +9,7 @@ public struct QForge: ParsableCommand {
         commandName: "qforge",
         abstract: "QuantForge: int8 kernels generated for this CPU with LLVM.",
         version: QuantForgeVersion.description,
-        subcommands: [InfoCommand.self, BenchCommand.self, PeakCommand.self, AutotuneCommand.self, DBCommand.self, AOTCommand.self,
+        subcommands: [InfoCommand.self, BenchCommand.self, PeakCommand.self, AutotuneCommand.self, DBCommand.self, AOTCommand.self, AMXCheckerCommand.self,
                       MiniLMCommand.self, EmbedCommand.self, AccuracyCommand.self, FuzzCommand.self],
         defaultSubcommand: InfoCommand.self
     )

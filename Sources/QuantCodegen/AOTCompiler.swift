@@ -79,7 +79,7 @@ public enum AOTCompiler {
             guard request.symbol.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
                 throw .invalidShape(field: "symbol", reason: "'\(request.symbol)' is not a C identifier")
             }
-            try target.require(try InstructionTable.instruction(for: request.isa))
+            try target.require(try request.kernel.instruction(for: request.isa))
             if case let .matmul(op, schedule, convolution) = request.kernel {
                 operatorPlans[request.symbol] = try MatMulPlan(op: op, schedule: schedule, convolution: convolution)
             }

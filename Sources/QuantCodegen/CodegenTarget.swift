@@ -9,16 +9,28 @@ public struct CodegenTarget: Sendable, Hashable, CustomStringConvertible {
     public var triple: String
     public var cpu: String
     public var features: String
+    /// AMX kernels for this target emulate the tile operations with AVX-512 (`QFORGE_AMX_EMULATION`
+    /// on the host; `qforge aot --amx-emulation`). Only where the target lacks AMX itself.
+    public var emulatesAMX: Bool
 
-    public init(triple: String, cpu: String = "generic", features: String = "") {
+    public init(triple: String, cpu: String = "generic", features: String = "", emulatesAMX: Bool = false) {
         self.triple = triple
         self.cpu = cpu
         self.features = features
+        self.emulatesAMX = emulatesAMX
     }
 
-    /// This machine, with every feature LLVM detects.
+    /// This machine, with every feature LLVM detects (and AMX emulated when the host emulates it).
     public static var host: CodegenTarget {
-        CodegenTarget(triple: LLVM.hostTriple, cpu: LLVM.hostCPUName, features: LLVM.hostCPUFeatures)
+        CodegenTarget(triple: LLVM.hostTriple, cpu: LLVM.hostCPUName, features: LLVM.hostCPUFeatures,
+                      emulatesAMX: HostCPU.current.amxEmulation)
+    }
+
+    /// True when AMX tile operations are emitted as the instructions for a function with target
+    /// features `features` (it enables amx-tile and amx-int8); otherwise they are emulated.
+    public static func hasAMXTiles(_ features: String) -> Bool {
+        let names = Set(features.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        return names.contains("+amx-tile") && names.contains("+amx-int8")
     }
 
     /// The triple's architecture (`x86_64`, `aarch64`, ...).
@@ -37,14 +49,16 @@ public struct CodegenTarget: Sendable, Hashable, CustomStringConvertible {
             throw .unsupportedISA(requested: instruction.isa.rawValue,
                                   reason: "\(instruction.isa.rawValue) is an \(architecture) instruction set; the target is \(triple)")
         }
-        let missing = instruction.requiredLLVMFeatures.filter { !enabledFeatures.contains($0) }
+        let needed = instruction.usesTiles && emulatesAMX && !Self.hasAMXTiles(features)
+            ? InstructionTable.amxEmulationLLVMFeatures : instruction.requiredLLVMFeatures
+        let missing = needed.filter { !enabledFeatures.contains($0) }
         if !missing.isEmpty {
             throw .unsupportedISA(requested: instruction.isa.rawValue,
                                   reason: "target \(self) lacks \(missing.joined(separator: ", "))")
         }
     }
 
-    public var description: String { "\(triple) cpu=\(cpu) features='\(features)'" }
+    public var description: String { "\(triple) cpu=\(cpu) features='\(features)'\(emulatesAMX ? " (AMX emulated)" : "")" }
 
     /// Features no target of an architecture may turn off (its ABI and QuantForge's code need them).
     static let baselineFeatures = ["x86_64": ["sse", "sse2", "64bit", "x87", "cx8", "fxsr"], "aarch64": ["neon", "fp-armv8"]]

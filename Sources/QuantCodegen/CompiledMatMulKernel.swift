@@ -136,6 +136,15 @@ public final class CompiledMatMulKernel: @unchecked Sendable {
         return extras
     }
 
+    /// `runUnchecked` on all rows and panels with SIGILL caught (the AMX self-check): false when the
+    /// kernel raised it (or `executeIllegalInstruction`, fault injection, made the call raise it).
+    public func runGuardingIllegalInstruction(_ call: PreparedCall, executeIllegalInstruction: Bool = false) -> Bool {
+        var args = qf_matmul_args(a: call.a, lda: Int64(call.lda), packed_b: call.weights, c: call.c, ldc: Int64(call.ldc),
+                                  row_begin: 0, row_end: Int64(call.m), panel_begin: 0, panel_end: Int64(layout.panels),
+                                  residual: nil, ld_residual: 0, a_scales: nil, a_zero_points: nil)
+        return qf_call_matmul_kernel_guarded(entry, &args, executeIllegalInstruction ? 1 : 0) == 0
+    }
+
     /// Calls the kernel on a sub-range of rows and column panels, with no checks (the caller has
     /// validated everything; used by `run` and by thread pools).
     public func runUnchecked(a: UnsafeRawPointer, lda: Int, weights: UnsafeRawPointer, c: UnsafeMutableRawPointer,

@@ -36,7 +36,8 @@ public final class KernelCompiler: @unchecked Sendable {
     public init() throws {
         let started = DispatchTime.now().uptimeNanoseconds
         let machine = try TargetMachine.host(optimization: .default)
-        target = CodegenTarget(triple: machine.triple, cpu: machine.cpu, features: machine.features)
+        target = CodegenTarget(triple: machine.triple, cpu: machine.cpu, features: machine.features,
+                               emulatesAMX: HostCPU.current.amxEmulation)
         // The JIT consumes the target machine (passes and dumps create their own).
         jit = try LLJIT(machine: machine)
         creationMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6

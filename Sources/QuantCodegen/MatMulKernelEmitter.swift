@@ -24,8 +24,11 @@ public struct MatMulKernelEmitter {
     /// Adds the kernel function `name` to `module`, whose target machine has the feature string
     /// `targetFeatures`: the instruction's confining features (e.g. `-avx512f` for AVX2) are
     /// appended to it on the function, so a forced ISA yields code for that ISA only.
+    /// A tile instruction's operations are the AMX instructions when `targetFeatures` enables
+    /// amx-tile and amx-int8, else their AVX-512 emulation (`EmulatedTileOperations`).
     public func emit(into module: Module, name: String, targetFeatures: String) throws -> IRValue {
-        var state = try EmissionState(kernel: kernel, module: module, name: name)
+        var state = try EmissionState(kernel: kernel, module: module, name: name,
+                                      emulatesTiles: !CodegenTarget.hasAMXTiles(targetFeatures))
         let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
         if let confining = kernel.instruction.confiningFeatures[architecture] {
             let features = targetFeatures.isEmpty ? confining : targetFeatures + "," + confining
@@ -66,6 +69,10 @@ private struct EmissionState {
     var packedA: IRValue? = nil
     /// The row block's gathered convolution windows (convolutions only): `rowBlock` rows of K bytes.
     var gatheredA: IRValue? = nil
+    /// Tile instructions: the tile microkernel (its operations real or emulated, its buffers).
+    var tileKernel: TileMicrokernelEmitter? = nil
+    let emulatesTiles: Bool
+    let name: String
 
     // Per-column epilogue constants: a splat when uniform, else a private global array.
     var bZeroPoints: ColumnConstant? = nil
@@ -80,8 +87,10 @@ private struct EmissionState {
     /// copied here first, so that no load passes column N.
     var residualScratch: IRValue? = nil
 
-    init(kernel: LoweredMatMul, module: Module, name: String) throws {
+    init(kernel: LoweredMatMul, module: Module, name: String, emulatesTiles: Bool) throws {
         e = kernel
+        self.emulatesTiles = emulatesTiles
+        self.name = name
         self.module = module
         context = module.context
         b = IRBuilder(context)
@@ -131,12 +140,28 @@ private struct EmissionState {
         scratchTile = program.buffer(.outputTile).map { allocate($0, "scratch.tile") }
         gatheredA = program.buffer(.producedA).map { allocate($0, "gathered.a") }
         packedA = program.buffer(.packedA).map { allocate($0, "packed.a") }
+        if e.instruction.usesTiles { makeTileKernel(program) }
 
         var environment: [LoopSymbol: IRValue] = [
             .rowBegin: rowBegin, .rowEnd: rowEnd, .panelBegin: panelBegin, .panelEnd: panelEnd,
         ]
         emit(program.body, &environment)
         b.retVoid()
+    }
+
+    /// The tile microkernel's operations (configured here, at the kernel's entry) and buffers.
+    private mutating func makeTileKernel(_ program: LoopProgram) {
+        let tiles: TileOperations = emulatesTiles
+            ? EmulatedTileOperations(module: module, b: b, loops: loops, prefix: name)
+            : AMXTileOperations(module: module, b: b, loops: loops, prefix: name)
+        tiles.configure()
+        let ones = module.addConstant("\(name).ones", context.constArray(context.i8, Array(repeating: context.constInt(context.i8, 1),
+                                                                                          count: AMXPalette.tileBytes)), alignment: 64)
+        tileKernel = TileMicrokernelEmitter(
+            tiles: tiles, b: b, loops: loops, module: module, instruction: e.instruction, layout: e.layout, k: e.op.k,
+            aSigned: e.adjustment.aSigned, bSigned: e.adjustment.bSigned, rowSums: e.adjustment.needsRowSums,
+            staging: allocate(program.buffer(.tileStaging)!, "tile.staging"), rowSumTiles: allocate(program.buffer(.rowSumTiles)!, "row.sum.tiles"),
+            accumulatorTile: accumulatorTile!, ones: b.bitcast(ones, to: context.pointer(to: context.i8)))
     }
 
     // MARK: Loop IR → LLVM
@@ -182,7 +207,7 @@ private struct EmissionState {
                 case .im2col:
                     var gather = ConvolutionGatherEmitter(geometry: e.convolution!, rowBytes: e.op.k, b: b, loops: loops,
                                                           input: aBase, buffer: gatheredA!)
-                    gather.bordersOnly = packedA == nil && e.convolution!.readsWindowsDirectly(kGroup: e.instruction.kGroup)
+                    gather.bordersOnly = packedA == nil && tileKernel == nil && e.convolution!.readsWindowsDirectly(kGroup: e.instruction.kGroup)
                     gather.emit(from: from, to: to)
                 case .quantize: quantizeRows(from: from, to: to)
                 case nil: break
@@ -252,6 +277,15 @@ private struct EmissionState {
                              isTail: IRValue?, packedFrom: IRValue?) {
         let instruction = e.instruction, layout = e.layout, rows = call.tile.rows
         let vectors = call.vectors, kGroup = instruction.kGroup
+        if let tileKernel {
+            // A's rows: in place (stride lda) or in the row block's produced rows (stride K).
+            let (firstRow, stride) = packedFrom.map { (b.byteOffset(gatheredA!, b.mul(b.sub(row, $0), const(e.op.k))), const(e.op.k)) }
+                ?? (b.byteOffset(aBase, b.mul(row, lda)), lda!)
+            let sums = tileKernel.emit(rows: rows, vectors: vectors, kUnroll: call.kUnroll, firstRow: firstRow, aStride: stride, bPanel: bPanel)
+            epilogue(rows: rows, groups: 0, vectors: vectors, row: row, column: column, isTail: isTail,
+                     partialColumns: call.partialPanel?.columns, accumulators: [], tileRowSums: sums)
+            return
+        }
         let m0 = instruction.rowsPerInstruction, groups = (rows + m0 - 1) / m0
         let needsRowSums = e.adjustment.needsRowSums
         // A rows in memory, or in the packed buffer (one i32 per K group) when the block packed them.
@@ -337,7 +371,7 @@ private struct EmissionState {
     /// at `base + kh·rowStride` — the input at its window's corner with stride dh·W·C when its
     /// window is inside the image (the gather left it out), else its gathered copy with stride KW·C.
     private func directWindows(rows: Int, row: IRValue, packedFrom: IRValue) -> [(base: IRValue, rowStride: IRValue)]? {
-        guard let g = e.convolution, packedA == nil, g.readsWindowsDirectly(kGroup: e.instruction.kGroup),
+        guard let g = e.convolution, packedA == nil, tileKernel == nil, g.readsWindowsDirectly(kGroup: e.instruction.kGroup),
               let tops = g.interiorWindowTops, let columns = g.contiguousInteriorColumns else { return nil }
         let pixels = g.outputHeight * g.outputWidth
         return (0..<rows).map { i in
@@ -371,8 +405,10 @@ private struct EmissionState {
     /// GELU chain; with the scheduling barrier, 1 and 3 are about a point slower).
     static let rowsTogether = 2
 
+    /// `tileRowSums`: the rows are already in the accumulator tile (a tile microkernel stored
+    /// them), with these row sums.
     private func epilogue(rows: Int, groups: Int, vectors: Int, row: IRValue, column: IRValue, isTail: IRValue?,
-                          partialColumns: Int?, accumulators: [IRValue]) {
+                          partialColumns: Int?, accumulators: [IRValue], tileRowSums: [IRValue?]? = nil) {
         let op = e.op, lanes = dot.outputLanes, m0 = e.instruction.rowsPerInstruction
         let outputType = op.output.elementType
         let compensation = b.byteOffset(bBase, const(e.layout.compensationOffset))
@@ -404,8 +440,8 @@ private struct EmissionState {
         // so that LLVM cannot forward the stores): the epilogue of a row then has the register file
         // to itself instead of spilling the accumulators of the rows still waiting.
         // (An int32 output has no epilogue arithmetic: its rows are stored straight from registers.)
-        var rowSums: [IRValue?] = [], rowValues: [IRValue] = []
-        for i in 0..<rows {
+        var rowSums: [IRValue?] = tileRowSums ?? [], rowValues: [IRValue] = []
+        for i in 0..<rows where tileRowSums == nil {
             let group = i / m0
             rowSums.append(e.adjustment.needsRowSums ? dot.rowSum(b, accumulators[groups * vectors + group], row: i % m0) : nil)
             let outputs = dot.rowOutputs(b, accumulators[(group * vectors)..<(group * vectors + vectors)], row: i % m0)
@@ -423,7 +459,7 @@ private struct EmissionState {
             // Rows of the last, partial panel go to the scratch tile first.
             let target = isTail.map { b.select($0, b.byteOffset(scratchTile!, const(i * tileRowBytes)), cTiles[i]) } ?? cTiles[i]
             let rowSum = rowSums[i].map { b.splat($0, count: width) }
-            var loaded = rowValues[i]
+            var loaded = tileRowSums == nil ? rowValues[i] : context.null(wideInts)
             if let accumulatorTile {
                 loaded = b.load(wideInts, from: b.byteOffset(accumulatorTile, const(i * width * 4)), align: 64)
                 b.setVolatile(loaded)

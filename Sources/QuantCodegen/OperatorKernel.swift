@@ -42,12 +42,18 @@ public enum OperatorKernel: Sendable, Hashable {
         try MatMulKernelEmitter(try MatMulLowering.lower(plan, name: name)).emit(into: module, name: name, targetFeatures: targetFeatures)
     }
 
+    /// The instruction the kernel is built around on `isa`: the ISA's matmul microkernel for
+    /// matmuls and convolutions, its vector instruction for the rest (AVX-512 VNNI on AMX CPUs).
+    public func instruction(for isa: ISA) throws(QuantError) -> DotInstruction {
+        takesMatMulArguments ? try InstructionTable.instruction(for: isa) : try InstructionTable.vectorInstruction(for: isa)
+    }
+
     /// True when the kernel's argument is `qf_matmul_args`.
     public var takesMatMulArguments: Bool { if case .matmul = self { true } else { false } }
 
     /// Adds the kernel as function `name` to `module` (for `isa`'s instruction, confined to it).
     public func emit(into module: Module, name: String, isa: ISA, targetFeatures: String) throws -> IRValue {
-        let instruction = try InstructionTable.instruction(for: isa)
+        let instruction = try InstructionTable.vectorInstruction(for: isa)
         switch self {
         case let .matmul(op, schedule, convolution):
             if schedule.isa != isa { throw QuantError.invalidSchedule(constraint: "schedule for \(schedule.isa), kernel for \(isa)") }
@@ -107,7 +113,7 @@ extension AOTCompiler {
     /// Compiles one operator kernel as function `symbol` into an object for `target` (its
     /// instruction checked against the target first).
     public static func compileOperator(_ kernel: OperatorKernel, isa: ISA, target: CodegenTarget, symbol: String) throws(QuantError) -> [UInt8] {
-        try target.require(try InstructionTable.instruction(for: isa))
+        try target.require(try kernel.instruction(for: isa))
         do {
             let machine = try TargetMachine(triple: target.triple, cpu: target.cpu, features: target.features)
             let module = MatMulModule.make(name: symbol, context: Context(), machine: machine)

@@ -21,7 +21,7 @@ public enum PeakProbe {
         let instruction = try InstructionTable.instruction(for: isa)
         let compiler = try KernelCompiler.shared()
         try compiler.checkFeatures(instruction)
-        let accumulators = min(12, instruction.vectorRegisters - 3)
+        let accumulators = instruction.usesTiles ? tilePeakAccumulators : min(12, instruction.vectorRegisters - 3)
         let name = "qf_peak_\(isa.rawValue)_\(UInt32.random(in: 0...UInt32.max))"
         let function: ProbeFunction
         let tracker: LLJIT.Tracker
@@ -29,7 +29,11 @@ public enum PeakProbe {
             let context = Context(forJIT: ())
             let module = Module(name: name, context: context)
             module.triple = compiler.jit.triple
-            try emit(instruction, accumulators: accumulators, module: module, name: name, features: compiler.jit.features)
+            if instruction.usesTiles {
+                emitTiles(instruction, accumulators: accumulators, module: module, name: name, features: compiler.jit.features)
+            } else {
+                try emit(instruction, accumulators: accumulators, module: module, name: name, features: compiler.jit.features)
+            }
             try module.verify()
             tracker = try compiler.jit.add(module)
             function = unsafeBitCast(try compiler.jit.lookup(name), to: ProbeFunction.self)
@@ -39,7 +43,7 @@ public enum PeakProbe {
             throw .compilationFailed(stage: "peak probe", message: "\(error)")
         }
         defer { try? compiler.jit.remove(tracker) }
-        let gmacs = bestRate(function, macsPerIteration: Double(accumulators * instruction.lanes * instruction.kGroup), seconds: seconds) {
+        let gmacs = bestRate(function, macsPerIteration: Double(accumulators * instruction.lanes * instruction.kStep), seconds: seconds) {
             $0.initializeMemory(as: UInt8.self, repeating: 3, count: 4096)
         }
         return Result(isa: isa, gmacs: gmacs, accumulators: accumulators)
@@ -110,6 +114,51 @@ public enum PeakProbe {
         }
         return (gmacs, lanes)
     }
+
+    /// The tile form: `tdpbusd` into `accumulators` independent accumulator tiles from one A and one
+    /// B tile loaded from `sink` (their rows at stride 0: the sink is 4 KiB), through the same
+    /// `TileOperations` as the kernels (real, or emulated under `QFORGE_AMX_EMULATION`).
+    static func emitTiles(_ instruction: DotInstruction, accumulators: Int, module: Module, name: String, features: String) {
+        let context = module.context, b = IRBuilder(context)
+        let function = module.addFunction(name, type: context.function(context.void, [context.i64, context.pointer(to: context.i8)]))
+        b.position(at: b.appendBlock(function, "entry"))
+        let loops = LoopBuilder(builder: b, function: function)
+        let tiles: TileOperations = CodegenTarget.hasAMXTiles(features)
+            ? AMXTileOperations(module: module, b: b, loops: loops, prefix: name)
+            : EmulatedTileOperations(module: module, b: b, loops: loops, prefix: name)
+        tiles.configure()
+        let iterations = IRFunction.parameter(function, 0), sink = IRFunction.parameter(function, 1)
+        let zeroStride = context.constInt(context.i64, 0)
+        let (aTile, bTile) = (accumulators, accumulators + 1)
+        for t in 0..<accumulators { tiles.zero(t) }
+        tiles.load(aTile, from: sink, stride: zeroStride)
+        tiles.load(bTile, from: b.byteOffset(sink, context.constInt(context.i64, 64)), stride: zeroStride)
+        loops.loop("i", from: context.constInt(context.i64, 0), step: 1, while: { b.icmp(.slt, $0, iterations) }) { _, _ in
+            for t in 0..<accumulators { tiles.dot(t, aTile, bTile, aSigned: false, bSigned: true) }
+            return []
+        }
+        for t in 0..<accumulators { tiles.store(t, to: sink, stride: zeroStride) }
+        b.retVoid()
+    }
+
+    /// The AMX probe as an object for `target` (`void symbol(int64_t iterations, void *sink)`, a
+    /// 4 KiB sink), for programs without LLVM (the standalone AMX checker); its accumulator tiles
+    /// (`tilePeakAccumulators`) each take 16·16·64 MACs per iteration.
+    public static func tileProbeObject(target: CodegenTarget, symbol: String) throws(QuantError) -> [UInt8] {
+        try target.require(InstructionTable.amxTile)
+        do {
+            let machine = try TargetMachine(triple: target.triple, cpu: target.cpu, features: target.features)
+            let module = MatMulModule.make(name: symbol, context: Context(), machine: machine)
+            emitTiles(InstructionTable.amxTile, accumulators: tilePeakAccumulators, module: module, name: symbol, features: machine.features)
+            try MatMulModule.finish(module, name: symbol, machine: machine)
+            return try machine.emit(module, as: .object)
+        } catch {
+            throw .compilationFailed(stage: "AMX peak probe", message: "\(error)")
+        }
+    }
+
+    /// Accumulator tiles of the AMX probe (8 tile registers: one A and one B tile besides).
+    public static let tilePeakAccumulators = InstructionTable.amxTile.vectorRegisters - 2
 
     /// `void name(i64 iterations, i8* sink)`: loads A and B operands from `sink`, runs the loop,
     /// stores the accumulators back (so nothing is optimized away).

@@ -46,27 +46,34 @@ public final class Engine: Sendable {
         }
         self.threads = threads
         pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        var chosen: ISA, forced = true
         if let isa {
-            self.isa = isa
-            isaForced = true
+            chosen = isa
         } else if let name = ProcessInfo.processInfo.environment["QFORGE_ISA"], !name.isEmpty {
-            self.isa = try ISA.parse(name)
-            isaForced = true
+            chosen = try ISA.parse(name)
         } else {
-            self.isa = Engine.bestISA(on: host)
-            isaForced = false
+            chosen = Engine.bestISA(on: host)
+            forced = false
         }
         var reasons: [ISA: String] = [:]
-        if !isaForced {
+        if !forced {
             // ISAs ranked above the chosen one that the CPU has (its features are there) but cannot use.
-            let chosen = self.isa
             for better in ISA.preferenceOrder.prefix(while: { $0 != chosen }) where better == .amx
-                && host.features.contains(.amxTile) && host.features.contains(.amxInt8) {
+                && (host.features.contains(.amxTile) && host.features.contains(.amxInt8) || host.amxEmulation) {
                 if let reason = host.unavailabilityReason(better) { reasons[better] = reason }
             }
         }
+        // AMX is trusted only after its self-check (once per process): on failure a forced AMX
+        // is an error, a chosen one falls back to the next ISA.
+        if chosen == .amx && host.supports(.amx), let failure = AMXSelfCheck.failure {
+            if forced { throw .unsupportedISA(requested: ISA.amx.rawValue, reason: "the AMX self-check failed: \(failure)") }
+            reasons[.amx] = "the AMX self-check failed: \(failure)"
+            chosen = host.availableISAs.first { $0 != .amx && (try? InstructionTable.instruction(for: $0)) != nil } ?? .portable
+        }
+        self.isa = chosen
+        isaForced = forced
         isaFallbackReasons = reasons
-        for (skipped, reason) in reasons { FallbackLog.once("quantforge: \(skipped.rawValue) not used (\(reason)); falling back to \(self.isa.rawValue)") }
+        for (skipped, reason) in reasons { FallbackLog.once("quantforge: \(skipped.rawValue) not used (\(reason)); falling back to \(chosen.rawValue)") }
         try host.require(self.isa)
         _ = try InstructionTable.instruction(for: self.isa)
     }

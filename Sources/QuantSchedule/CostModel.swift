@@ -23,6 +23,16 @@ public enum CostModel {
             return max(dots, loads) / 2 + 1.5
         }
         let mr = schedule.rowsPerTile
+        if instruction.usesTiles {
+            // Per K group: a tdpb*d takes 16 cycles for 16 groups of a 16×16 tile, a tile load ~8;
+            // leftover rows run as tiles of 16, 8, 4, 2, 1 rows, each at a whole tile's cost.
+            let rowTiles = Double((mr + m0 - 1) / m0), vectors = Double(nv)
+            let perTile = (16 * rowTiles * vectors + 8 * (rowTiles + vectors)) / 16
+            let leftover = m % mr, leftoverTiles = leftover / m0 + (leftover % m0).nonzeroBitCount
+            let cycles = (Double(m / mr) * perTile + Double(leftoverTiles) * (16 * vectors + 8 * (1 + vectors)) / 16)
+                * Double(layout.panels) * Double(layout.kGroups)
+            return cycles / Double(max(1, schedule.kUnroll)).squareRoot()
+        }
         let perPanel = Double(m / mr) * tileCycles(mr) + Double(m % mr) * tileCycles(1)
         let loopOverhead: Double = Double(max(1, schedule.kUnroll)).squareRoot()
         let groups: Double = Double(layout.panels) * Double(layout.kGroups)

@@ -7,6 +7,7 @@ public enum DefaultSchedule {
     public static func forMatMul(_ op: MatMul, isa: ISA, caches: CacheSizes = HostCPU.current.caches) throws(QuantError) -> MatMulSchedule {
         let instruction = try InstructionTable.instruction(for: isa)
         let rowSums = needsRowSums(op, instruction: instruction)
+        if instruction.usesTiles { return try forTiles(op, instruction: instruction, rowSums: rowSums, caches: caches) }
         // The register tile computing the most useful C per K step (MR × NR, times the share of
         // the panels' columns that N fills) that fits the register file (one register spare), at
         // most 4 output vectors wide and no wider than N needs; ties go to the wider tile. (N = 96 on
@@ -56,6 +57,26 @@ public enum DefaultSchedule {
         }
         let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4,
                                       rowBlock: rowBlock, panelBlock: panelBlock, loopOrder: .panelsOuter)
+        try schedule.validate(rowSums: rowSums)
+        return schedule
+    }
+
+    /// An AMX block: 2×2 accumulator tiles (32×32 of C, A and B tiles loaded once per K step), one
+    /// column tile when N ≤ 16, 1×2 when row sums need their own tiles; MR no taller than a known
+    /// M needs. Cache blocks as for vectors: a B block in half of L2, the A rows of a block in a quarter.
+    static func forTiles(_ op: MatMul, instruction: DotInstruction, rowSums: Bool, caches: CacheSizes) throws(QuantError) -> MatMulSchedule {
+        let tileRows = instruction.rowsPerInstruction
+        let vectors = op.n <= instruction.columnsPerVector ? 1 : 2
+        var rows = 2 * tileRows
+        if rowSums && vectors == 2 { rows = tileRows }
+        if let m = op.m { rows = m <= tileRows ? max(1, m) : min(rows, (m + tileRows - 1) / tileRows * tileRows) }
+        let layout = PackedLayout(k: op.k, n: op.n, kGroup: instruction.kGroup, panelWidth: instruction.columnsPerVector * vectors,
+                                  kStep: instruction.kStep)
+        let panelBlock = max(1, caches.l2 / 2 / max(1, layout.panelBytes))
+        var rowBlock = max(1, caches.l2 / 4 / max(1, op.k) / rows) * rows
+        if op.aType == .f32 { rowBlock = MatMulSchedule.producedRowBlock(rowBlock, k: op.k, rowsPerTile: rows) }
+        let schedule = MatMulSchedule(isa: instruction.isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 2,
+                                      rowBlock: rowBlock, panelBlock: op.aType == .f32 ? 1 << 20 : panelBlock, loopOrder: .panelsOuter)
         try schedule.validate(rowSums: rowSums)
         return schedule
     }

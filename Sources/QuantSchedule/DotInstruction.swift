@@ -33,6 +33,9 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
         case neonSdot
         /// i8mm `smmla`: a 2×2 block of C from 2 rows × 8 bytes of A and 2 columns × 8 bytes of B.
         case i8mmSmmla
+        /// AMX-INT8 `tdpb[su][su]d`: a 16×16 int32 tile of C from a 16-row × 64-byte A tile and a
+        /// B tile of 16 K groups × 16 columns × 4 bytes; each signedness pair has its own form.
+        case amxTile
     }
 
     public let kind: Kind
@@ -47,6 +50,11 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
     public let kGroup: Int
     /// Rows of C per accumulator vector (M0).
     public let rowsPerInstruction: Int
+    /// K groups one instruction consumes (16 for an AMX tile: 64 bytes of K; 1 for vector forms).
+    /// B's packed K is padded with zeros to a whole number of them.
+    public let kGroupsPerInstruction: Int
+    /// i32 lanes of one output row vector (the epilogue's width): `lanes` for vector forms.
+    public let outputLanes: Int
     /// A is widened into a per-row-block buffer once (pack-A), instead of once per panel: for forms
     /// whose A operand costs shuffles to build (AVX2's i16 pairs).
     public let packsA: Bool
@@ -61,7 +69,8 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
     public let confiningFeatures: [String: String]
 
     public init(kind: Kind, isa: ISA, mnemonic: String, intrinsic: String?, lanes: Int, kGroup: Int,
-                rowsPerInstruction: Int = 1, packsA: Bool = false, aDomain: OperandDomain, bDomain: OperandDomain,
+                rowsPerInstruction: Int = 1, kGroupsPerInstruction: Int = 1, outputLanes: Int? = nil, packsA: Bool = false,
+                aDomain: OperandDomain, bDomain: OperandDomain,
                 vectorRegisters: Int, requiredLLVMFeatures: [String], confiningFeatures: [String: String]) {
         self.kind = kind
         self.isa = isa
@@ -70,6 +79,8 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
         self.lanes = lanes
         self.kGroup = kGroup
         self.rowsPerInstruction = rowsPerInstruction
+        self.kGroupsPerInstruction = kGroupsPerInstruction
+        self.outputLanes = outputLanes ?? lanes
         self.packsA = packsA
         self.aDomain = aDomain
         self.bDomain = bDomain
@@ -94,18 +105,26 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
 
     /// Accumulator vectors that together hold one row's output vector (2 for `smmla`: two 2×2
     /// blocks give 4 columns of a row). A schedule's vectors per row must be a multiple of it.
-    public var vectorsPerOutput: Int { rowsPerInstruction }
+    public var vectorsPerOutput: Int { outputLanes / columnsPerVector }
+
+    /// Bytes of K one instruction consumes (K0): B's packed K is padded to a multiple of it.
+    public var kStep: Int { kGroup * kGroupsPerInstruction }
+
+    /// True for tile instructions (AMX): accumulators, A and B live in tile registers
+    /// (`vectorRegisters` counts tiles) and a K step spans `kGroupsPerInstruction` groups.
+    public var usesTiles: Bool { kind == .amxTile }
 
     public var description: String {
-        "\(mnemonic) (\(rowsPerInstruction)×\(columnsPerVector)×\(kGroup), A \(aDomain.rawValue), B \(bDomain.rawValue))"
+        "\(mnemonic) (\(rowsPerInstruction)×\(columnsPerVector)×\(kStep), A \(aDomain.rawValue), B \(bDomain.rawValue))"
     }
 
-    /// The instruction's semantics on one vector: `acc[r·N0 + c] += Σ_t a[r·kGroup + t] · b[c·kGroup + t]`,
-    /// where `a` holds `kGroup` bytes of each of the M0 rows (one broadcast row when M0 = 1) and `b`
-    /// `kGroup` bytes of each of the N0 columns, each read in its operand domain (for `.native`, as
-    /// `aType` / `bType`).
+    /// The instruction's semantics on one accumulator: `acc[r·N0 + c] += Σ_t a[r·K0 + t] · b[(t / kGroup)·N0·kGroup + c·kGroup + t % kGroup]`,
+    /// where `a` holds the K0 = `kStep` bytes of each of the M0 rows (one broadcast row when M0 = 1)
+    /// and `b` the K0 bytes of each of the N0 columns in B's packed order (K group by K group, each
+    /// group's columns one after another), each read in its operand domain (for `.native`, as
+    /// `aType` / `bType`). Sums wrap around in int32.
     public func reference(acc: [Int32], a: [UInt8], b: [UInt8], aSigned: Bool, bSigned: Bool) -> [Int32] {
-        precondition(acc.count == lanes && a.count == rowsPerInstruction * kGroup && b.count == columnsPerVector * kGroup)
+        precondition(acc.count == lanes && a.count == rowsPerInstruction * kStep && b.count == columnsPerVector * kStep)
         func value(_ byte: UInt8, _ domain: OperandDomain, _ nativeSigned: Bool) -> Int32 {
             switch domain {
             case .unsigned8: Int32(byte)
@@ -116,8 +135,9 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
         return (0..<lanes).map { lane in
             let row = lane / columnsPerVector, column = lane % columnsPerVector
             var sum = acc[lane]
-            for t in 0..<kGroup {
-                sum = sum &+ value(a[row * kGroup + t], aDomain, aSigned) &* value(b[column * kGroup + t], bDomain, bSigned)
+            for t in 0..<kStep {
+                let bIndex = t / kGroup * columnsPerVector * kGroup + column * kGroup + t % kGroup
+                sum = sum &+ value(a[row * kStep + t], aDomain, aSigned) &* value(b[bIndex], bDomain, bSigned)
             }
             return sum
         }
@@ -156,8 +176,21 @@ public enum InstructionTable {
         lanes: 4, kGroup: 8, rowsPerInstruction: 2, aDomain: .signed8, bDomain: .signed8, vectorRegisters: 32,
         requiredLLVMFeatures: ["+neon", "+i8mm"], confiningFeatures: [:])
 
+    /// AMX-INT8: one entry for the four `tdpb*d` forms (the kernel picks the one of A's and B's
+    /// signedness, so neither operand is shifted); `vectorRegisters` counts the 8 tile registers.
+    /// Without AMX, `QFORGE_AMX_EMULATION=1` emits the same tile operations as AVX-512 code over
+    /// memory tiles (`Microkernels/TileOperations.swift`), which needs only the AVX-512 features.
+    public static let amxTile = DotInstruction(
+        kind: .amxTile, isa: .amx, mnemonic: "tdpbusd/tdpbssd/tdpbsud/tdpbuud tmm", intrinsic: nil,
+        lanes: 256, kGroup: 4, rowsPerInstruction: AMXPalette.tileRows, kGroupsPerInstruction: AMXPalette.tileRowBytes / 4,
+        outputLanes: 16, aDomain: .native, bDomain: .native, vectorRegisters: AMXPalette.tiles,
+        requiredLLVMFeatures: ["+amx-tile", "+amx-int8", "+avx512f", "+avx512bw"], confiningFeatures: [:])
+
+    /// What an emulated AMX kernel needs of the target (the tile operations as AVX-512 code).
+    public static let amxEmulationLLVMFeatures = ["+avx512f", "+avx512bw"]
+
     public static let all: [DotInstruction] = [portableWidening, avx2Pmaddwd, avxVnniVpdpbusd, avx512Vpdpbusd, neonSdot,
-                                               i8mmSmmla]
+                                               i8mmSmmla, amxTile]
 
     /// The instruction a kernel for `isa` is built around.
     public static func instruction(for isa: ISA) throws(QuantError) -> DotInstruction {
@@ -165,5 +198,12 @@ public enum InstructionTable {
             throw .unsupportedISA(requested: isa.rawValue, reason: "no microkernel for \(isa.rawValue) is implemented yet")
         }
         return entry
+    }
+
+    /// The vector instruction of `isa`: what kernels other than tiled matmuls (elementwise,
+    /// depthwise, attention, 4-bit linears, f32 linears) are built around. An AMX CPU runs them on
+    /// AVX-512 (every AMX CPU has AVX-512 VNNI).
+    public static func vectorInstruction(for isa: ISA) throws(QuantError) -> DotInstruction {
+        isa == .amx ? avx512Vpdpbusd : try instruction(for: isa)
     }
 }

@@ -52,6 +52,9 @@ public struct HostCPU: Sendable, CustomStringConvertible {
     /// XCR0: which register states the OS saves (bit 2 YMM, 5–7 ZMM, 17–18 AMX tiles).
     public let xcr0: UInt64
     public let amxPermission: AMXPermission
+    /// `QFORGE_AMX_EMULATION=1` on an x86-64 CPU without AMX: the `amx` ISA is available, its tile
+    /// operations emitted as AVX-512 code (so every machine with AVX-512 runs the AMX kernels' logic).
+    public let amxEmulation: Bool
     public let caches: CacheSizes
 
     /// The machine this process runs on, detected once.
@@ -81,6 +84,13 @@ public struct HostCPU: Sendable, CustomStringConvertible {
                 ?? (zmmOS ? nil : "the OS does not enable ZMM state (XCR0)")
         case .amx:
             guard architecture == .x86_64 else { return "not an x86-64 CPU" }
+            if amxEmulation {
+                if let missing = need(.avx512f, "AVX-512F (AMX emulation)") ?? need(.avx512bw, "AVX-512BW (AMX emulation)")
+                    ?? need(.avx512dq, "AVX-512DQ (AMX emulation)") ?? need(.avx512vnni, "AVX-512 VNNI (AMX emulation)") { return missing }
+                if !zmmOS { return "the OS does not enable ZMM state (XCR0)" }
+                if case let .denied(reason) = amxPermission { return "AMX permission denied: \(reason)" }
+                return nil
+            }
             if let missing = need(.amxTile, "AMX-TILE") ?? need(.amxInt8, "AMX-INT8") { return missing }
             if !tileOS { return "the OS does not enable AMX tile state (XCR0 bits 17-18)" }
             if case let .denied(reason) = amxPermission { return "AMX permission denied: \(reason)" }
@@ -118,6 +128,7 @@ public struct HostCPU: Sendable, CustomStringConvertible {
         case .granted: lines.append("amx permission: granted")
         case let .denied(reason): lines.append("amx permission: denied (\(reason))")
         }
+        if amxEmulation { lines.append("amx: emulated with AVX-512 (QFORGE_AMX_EMULATION=1)") }
         lines.append("caches: \(caches)")
         return lines.joined(separator: "\n")
     }
@@ -130,7 +141,7 @@ public struct HostCPU: Sendable, CustomStringConvertible {
         case 2: return detectAArch64()
         default:
             return HostCPU(architecture: .other, vendor: "unknown", brand: "", family: 0, model: 0, features: [],
-                           xcr0: 0, amxPermission: .notApplicable, caches: .detect())
+                           xcr0: 0, amxPermission: .notApplicable, amxEmulation: false, caches: .detect())
         }
     }
 
@@ -171,22 +182,31 @@ public struct HostCPU: Sendable, CustomStringConvertible {
         if bit(leaf7.edx, 22) { features.insert(.amxBF16) }
         let xcr0 = qf_xgetbv(0)
         var permission = AMXPermission.notApplicable
+        let emulation = !(features.contains(.amxTile) && features.contains(.amxInt8)) && amxEmulationRequested
         if features.contains(.amxTile) {
             permission = requestAMXPermission()
+        } else if emulation {
+            permission = deniedByEnvironment ?? .granted
         }
         return HostCPU(architecture: .x86_64, vendor: vendor, brand: brand, family: family, model: model,
-                       features: features, xcr0: xcr0, amxPermission: permission, caches: .detect())
+                       features: features, xcr0: xcr0, amxPermission: permission, amxEmulation: emulation, caches: .detect())
     }
 
     /// Asks Linux for AMX tile data. `QFORGE_DENY_AMX=1` simulates a refusal (fault injection).
     static func requestAMXPermission() -> AMXPermission {
-        if ProcessInfo.processInfo.environment["QFORGE_DENY_AMX"] == "1" {
-            return .denied(reason: "QFORGE_DENY_AMX=1 (simulated refusal)")
-        }
+        if let denied = deniedByEnvironment { return denied }
         let rc = qf_request_amx_permission()
         if rc == 0 { return .granted }
         return .denied(reason: rc > 0 ? "arch_prctl(ARCH_REQ_XCOMP_PERM) failed: \(String(cString: strerror(rc)))" : "no arch_prctl on this platform")
     }
+
+    /// `QFORGE_DENY_AMX=1`: the permission request fails (fault injection), emulated or not.
+    static var deniedByEnvironment: AMXPermission? {
+        ProcessInfo.processInfo.environment["QFORGE_DENY_AMX"] == "1" ? .denied(reason: "QFORGE_DENY_AMX=1 (simulated refusal)") : nil
+    }
+
+    /// `QFORGE_AMX_EMULATION=1`.
+    static var amxEmulationRequested: Bool { ProcessInfo.processInfo.environment["QFORGE_AMX_EMULATION"] == "1" }
 
     static func detectAArch64() -> HostCPU {
         let hwcap = qf_hwcap(), hwcap2 = qf_hwcap2()
@@ -194,7 +214,7 @@ public struct HostCPU: Sendable, CustomStringConvertible {
         if hwcap & (1 << 20) != 0 { features.insert(.dotprod) }  // HWCAP_ASIMDDP
         if hwcap2 & (1 << 13) != 0 { features.insert(.i8mm) }    // HWCAP2_I8MM
         return HostCPU(architecture: .aarch64, vendor: "arm", brand: "", family: 0, model: 0, features: features,
-                       xcr0: 0, amxPermission: .notApplicable, caches: .detect())
+                       xcr0: 0, amxPermission: .notApplicable, amxEmulation: false, caches: .detect())
     }
 
     private static func asciiString(_ value: UInt32) -> String {
@@ -206,8 +226,8 @@ extension HostCPU {
     /// A described machine rather than the detected one: tests and fault injection simulate CPUs
     /// (an AMX CPU whose permission request fails, a CPU without AVX-512, ...) with it.
     public init(describing architecture: Architecture, vendor: String = "simulated", brand: String = "simulated CPU", features: Features,
-                xcr0: UInt64, amxPermission: AMXPermission, caches: CacheSizes = HostCPU.current.caches) {
+                xcr0: UInt64, amxPermission: AMXPermission, amxEmulation: Bool = false, caches: CacheSizes = HostCPU.current.caches) {
         self.init(architecture: architecture, vendor: vendor, brand: brand, family: 0, model: 0, features: features, xcr0: xcr0,
-                  amxPermission: amxPermission, caches: caches)
+                  amxPermission: amxPermission, amxEmulation: amxEmulation, caches: caches)
     }
 }

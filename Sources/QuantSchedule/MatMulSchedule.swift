@@ -88,7 +88,8 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
     /// The packed-weight layout this schedule reads.
     public func layout(k: Int, n: Int) throws(QuantError) -> PackedLayout {
         let instruction = try instruction()
-        return PackedLayout(k: k, n: n, kGroup: instruction.kGroup, panelWidth: instruction.columnsPerVector * vectorsPerRow)
+        return PackedLayout(k: k, n: n, kGroup: instruction.kGroup, panelWidth: instruction.columnsPerVector * vectorsPerRow,
+                            kStep: instruction.kStep)
     }
 
     /// Vector registers the microkernel keeps live: accumulators (one set per group of M0 rows), B
@@ -99,10 +100,26 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
         return groups * vectorsPerRow + vectorsPerRow + 1 + (rowSums ? groups : 0)
     }
 
+    /// Tile registers an AMX microkernel keeps live: ⌈MR/16⌉·NV accumulator tiles, one A tile per
+    /// row tile, NV B tiles, and with row sums one sum tile per row tile plus the tile of ones.
+    public func tilePressure(rowSums: Bool, tileRows: Int) -> Int {
+        let rowTiles = (rowsPerTile + tileRows - 1) / tileRows
+        return rowTiles * vectorsPerRow + rowTiles + vectorsPerRow + (rowSums ? rowTiles + 1 : 0)
+    }
+
+    /// The largest tile height (MR) a schedule may ask for.
+    public static func maxRowsPerTile(_ instruction: DotInstruction) -> Int {
+        instruction.usesTiles ? 4 * instruction.rowsPerInstruction : 16
+    }
+
     /// Throws `QuantError.invalidSchedule` naming the first violated constraint.
     public func validate(rowSums: Bool = false) throws(QuantError) {
         let instruction = try instruction()
-        if !(1...16).contains(rowsPerTile) { throw .invalidSchedule(constraint: "rowsPerTile (MR) = \(rowsPerTile) must be in 1...16") }
+        let maxRows = Self.maxRowsPerTile(instruction)
+        if !(1...maxRows).contains(rowsPerTile) { throw .invalidSchedule(constraint: "rowsPerTile (MR) = \(rowsPerTile) must be in 1...\(maxRows)") }
+        if instruction.usesTiles && rowsPerTile > instruction.rowsPerInstruction && rowsPerTile % instruction.rowsPerInstruction != 0 {
+            throw .invalidSchedule(constraint: "rowsPerTile (MR) = \(rowsPerTile) must be at most \(instruction.rowsPerInstruction) or a multiple of it for \(instruction.mnemonic)")
+        }
         if !(1...8).contains(vectorsPerRow) { throw .invalidSchedule(constraint: "vectorsPerRow = \(vectorsPerRow) must be in 1...8") }
         if !(1...16).contains(kUnroll) { throw .invalidSchedule(constraint: "kUnroll = \(kUnroll) must be in 1...16") }
         if rowBlock < rowsPerTile || rowBlock % rowsPerTile != 0 {
@@ -111,6 +128,13 @@ public struct MatMulSchedule: Sendable, Hashable, Codable, CustomStringConvertib
         if panelBlock < 1 { throw .invalidSchedule(constraint: "panelBlock (NC in panels) = \(panelBlock) must be ≥ 1") }
         if vectorsPerRow % instruction.vectorsPerOutput != 0 {
             throw .invalidSchedule(constraint: "vectorsPerRow = \(vectorsPerRow) must be a multiple of \(instruction.vectorsPerOutput) for \(instruction.mnemonic)")
+        }
+        if instruction.usesTiles {
+            let tiles = tilePressure(rowSums: rowSums, tileRows: instruction.rowsPerInstruction)
+            if tiles > instruction.vectorRegisters {
+                throw .invalidSchedule(constraint: "tile block needs \(tiles) tile registers (⌈MR/16⌉·NV + ⌈MR/16⌉ + NV\(rowSums ? " + row-sum tiles + ones" : "")), \(isa) has \(instruction.vectorRegisters)")
+            }
+            return
         }
         let pressure = registerPressure(rowSums: rowSums, rowsPerInstruction: instruction.rowsPerInstruction)
         // Allow a little spilling for the portable path (its register count is a guess), none elsewhere.

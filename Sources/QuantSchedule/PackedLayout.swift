@@ -3,7 +3,8 @@
 ///
 /// B (K×N) is cut into panels of `panelWidth` columns; inside a panel, k is grouped by `kGroup`:
 /// byte (k, n) is at `panel·panelBytes + ((k / kGroup)·panelWidth + n % panelWidth)·kGroup + k % kGroup`.
-/// Padding (k ≥ K, n ≥ N) is zero. After the weights, 64-byte aligned, come `paddedN` int32
+/// Padding (k ≥ K, n ≥ N) is zero; K is padded to a multiple of `kStep` (the instruction's K0: 64
+/// bytes for an AMX tile, whose B tile is 16 K groups of one panel at stride `panelWidth·kGroup`). After the weights, 64-byte aligned, come `paddedN` int32
 /// compensation terms (zero points and bias folded in at packing time), and, for kernels whose A
 /// zero point arrives at run time, `paddedN` int32 column sums `Σ_k (B[k][n] - b_zp[n])`.
 public struct PackedLayout: Sendable, Hashable, CustomStringConvertible {
@@ -11,23 +12,27 @@ public struct PackedLayout: Sendable, Hashable, CustomStringConvertible {
     public let n: Int
     public let kGroup: Int
     public let panelWidth: Int
+    /// K is padded with zeros to a multiple of it (a multiple of `kGroup`).
+    public let kStep: Int
     /// The buffer ends with the column sums a run-time A zero point needs.
     public let hasColumnSums: Bool
 
-    public init(k: Int, n: Int, kGroup: Int, panelWidth: Int, hasColumnSums: Bool = false) {
+    public init(k: Int, n: Int, kGroup: Int, panelWidth: Int, kStep: Int? = nil, hasColumnSums: Bool = false) {
         self.k = k
         self.n = n
         self.kGroup = kGroup
         self.panelWidth = panelWidth
+        self.kStep = kStep ?? kGroup
         self.hasColumnSums = hasColumnSums
     }
 
     /// The same layout with the column sums for a run-time A zero point.
     public func withColumnSums() -> PackedLayout {
-        PackedLayout(k: k, n: n, kGroup: kGroup, panelWidth: panelWidth, hasColumnSums: true)
+        PackedLayout(k: k, n: n, kGroup: kGroup, panelWidth: panelWidth, kStep: kStep, hasColumnSums: true)
     }
 
-    public var kGroups: Int { (k + kGroup - 1) / kGroup }
+    /// K groups per panel, padding included.
+    public var kGroups: Int { (k + kStep - 1) / kStep * (kStep / kGroup) }
     public var panels: Int { (n + panelWidth - 1) / panelWidth }
     public var paddedN: Int { panels * panelWidth }
     /// Columns in the last panel (== panelWidth when N divides evenly).

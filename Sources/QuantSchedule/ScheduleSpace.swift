@@ -25,6 +25,14 @@ public struct ScheduleSpace: Sendable {
     public static func full(for op: MatMul, isa: ISA) throws(QuantError) -> ScheduleSpace {
         let instruction = try InstructionTable.instruction(for: isa)
         let maxVectors = max(instruction.vectorsPerOutput, min(8, (op.n + instruction.columnsPerVector - 1) / instruction.columnsPerVector))
+        if instruction.usesTiles {
+            // Tile blocks: MR of 1...4 row tiles (or fewer rows when M is smaller), NV of 1...3 column tiles.
+            let tileRows = instruction.rowsPerInstruction
+            let rows = op.m.map { $0 < tileRows ? [max(1, $0)] : [] } ?? []
+            return ScheduleSpace(rowsPerTile: rows + (1...4).map { $0 * tileRows }.filter { $0 <= max(tileRows, op.m ?? .max) },
+                                 vectorsPerRow: Array(1...min(3, maxVectors)), kUnrolls: [1, 2, 4],
+                                 rowBlockTiles: [1, 4, 16, 1 << 16], panelBlocks: [1, 4, 16, 1 << 20])
+        }
         return ScheduleSpace(rowsPerTile: Array(1...min(16, op.m ?? 16)), vectorsPerRow: Array(1...maxVectors),
                              kUnrolls: [1, 2, 4, 8], rowBlockTiles: [1, 4, 16, 1 << 16], panelBlocks: [1, 4, 16, 1 << 20])
     }

@@ -96,4 +96,9 @@ static inline void qf_call_matmul_kernel(const void *kernel, const qf_matmul_arg
     ((qf_matmul_kernel)kernel)(args);
 }
 
+/// The same call with SIGILL caught on the calling thread for its duration (the AMX self-check):
+/// 1 when the kernel raised SIGILL, 0 when it returned, -1 when no handler could be installed.
+/// `execute_illegal_instruction` executes `ud2` first (fault injection).
+int qf_call_matmul_kernel_guarded(const void *kernel, const qf_matmul_args *args, int execute_illegal_instruction);
+
 #endif

@@ -22,12 +22,12 @@ public struct AttentionScratch: Sendable {
     public let header: [Int64]
     public let heads: Int
 
-    /// The instruction whose B layout the packed operands use (i8mm kernels use `sdot`).
+    /// The instruction whose B layout the packed operands use (i8mm kernels use `sdot`; AMX CPUs
+    /// run attention's short per-head products on AVX-512 VNNI).
     public static func instruction(for isa: ISA) throws(QuantError) -> DotInstruction {
         switch isa {
         case .i8mm: InstructionTable.neonSdot
-        case .amx: throw .unsupportedISA(requested: isa.rawValue, reason: "QuantizedAttention has no AMX kernel; use avx512vnni")
-        default: try InstructionTable.instruction(for: isa)
+        default: try InstructionTable.vectorInstruction(for: isa)
         }
     }
 

@@ -32,7 +32,7 @@ extension KernelCompiler {
         if kernel.takesMatMulArguments {
             throw .invalidSpec(path: "kernel", reason: "a matmul-shaped kernel is compiled by compileMatMul")
         }
-        let instruction = try InstructionTable.instruction(for: isa)
+        let instruction = try InstructionTable.vectorInstruction(for: isa)
         try checkFeatures(instruction)
         let code = try compileFunction { module, machine in
             try kernel.emit(into: module, name: "qf_kernel", isa: isa, targetFeatures: machine.features)

@@ -25,7 +25,7 @@ public struct F32LinearLayout: Sendable, Hashable {
         outputs = op.outputs
         // 32-bit lanes of the ISA's vectors; four accumulator vectors per row where 32 registers
         // hold a 4-row tile (4 × 4 + 4 weights + a broadcast), else two.
-        let instruction = try InstructionTable.instruction(for: isa)
+        let instruction = try InstructionTable.vectorInstruction(for: isa)
         lanes = instruction.lanes
         vectors = instruction.vectorRegisters >= 32 ? 4 : 2
     }

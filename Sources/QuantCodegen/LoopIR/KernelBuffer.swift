@@ -12,6 +12,11 @@ public struct KernelBuffer: Hashable, Sendable, CustomStringConvertible {
         case producedA
         /// A row block's rows widened into the instruction's packed-A form.
         case packedA
+        /// Tile instructions: one zero-padded A tile (16 rows × 64 bytes) for rows or K bytes that
+        /// a tile load must not read in place (a partial tile, K's tail).
+        case tileStaging
+        /// Tile instructions: each row tile's row sums (a tile of 16 rows × 64 bytes per row tile).
+        case rowSumTiles
     }
     public var role: Role
     public var bytes: Int

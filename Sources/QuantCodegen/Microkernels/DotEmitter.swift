@@ -71,6 +71,8 @@ enum DotEmitters {
             return try MatrixMultiplyEmitter(instruction: instruction, module: module)
         case .avx2Pmaddwd:
             return try PmaddwdEmitter(instruction: instruction, module: module, bSigned: bSigned)
+        case .amxTile:
+            return TileDotEmitter(instruction: instruction, context: module.context)
         }
     }
 }

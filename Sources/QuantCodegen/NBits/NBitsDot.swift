@@ -31,6 +31,8 @@ struct NBitsDot {
             group = try GroupDotEmitter(instruction: InstructionTable.neonSdot, module: module, overloaded: true)
         case .avx2Pmaddwd, .portableWidening:
             group = nil
+        case .amxTile:
+            preconditionFailure("NBitsLayout.instruction(for:) gives AMX CPUs the AVX-512 VNNI entry")
         }
         if instruction.kind == .avx2Pmaddwd {
             pmaddubsw = try module.intrinsic("llvm.x86.avx2.pmadd.ub.sw")
@@ -50,7 +52,7 @@ struct NBitsDot {
     func dot(_ b: IRBuilder, _ acc: IRValue, weights: IRValue, a: IRValue) -> IRValue {
         let bytes = context.vector(context.i8, 4 * lanes), words = context.vector(context.i16, 2 * lanes)
         switch instruction.kind {
-        case .avx512Vpdpbusd, .avxVnniVpdpbusd, .neonSdot, .i8mmSmmla:
+        case .avx512Vpdpbusd, .avxVnniVpdpbusd, .neonSdot, .i8mmSmmla, .amxTile:
             return group!.dot(b, acc, weights, a)
         case .avx2Pmaddwd:
             let (madd, maddType) = pmaddwd!

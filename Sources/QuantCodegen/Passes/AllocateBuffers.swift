@@ -6,7 +6,9 @@ import QuantSchedule
 /// - `accumulatorTile` when the output has an epilogue (a tile's int32 rows wait there);
 /// - `outputTile` (and `residualTile` with a residual input) when a microkernel writes a partial panel;
 /// - `producedA` / `packedA` when row blocks produce or widen A (`producedSlack`: bytes the
-///   producer may write past its last row, e.g. a convolution gather's wide copies).
+///   producer may write past its last row, e.g. a convolution gather's wide copies);
+/// - for tile instructions (AMX) the accumulator tile whatever the output (tiles are stored to
+///   memory), the staging tile, and the row-sum tiles.
 enum AllocateBuffers {
     static func run(_ program: LoopProgram, op: MatMul, instruction: DotInstruction, layout: PackedLayout,
                     producedSlack: Int = 0) -> LoopProgram {
@@ -24,7 +26,7 @@ enum AllocateBuffers {
             }
         }
         var buffers: [KernelBuffer] = []
-        if case .int32 = op.output {} else {
+        if case .int32 = op.output, !instruction.usesTiles {} else {
             let m0 = instruction.rowsPerInstruction
             buffers.append(KernelBuffer(.accumulatorTile, bytes: (tileRows + m0 - 1) / m0 * m0 * layout.panelWidth * 4))
         }
@@ -33,6 +35,11 @@ enum AllocateBuffers {
             if case let .chain(chain) = op.output, chain.residual != nil {
                 buffers.append(KernelBuffer(.residualTile, bytes: tileRows * layout.panelWidth))
             }
+        }
+        if instruction.usesTiles {
+            buffers.append(KernelBuffer(.tileStaging, bytes: AMXPalette.tileBytes))
+            buffers.append(KernelBuffer(.rowSumTiles, bytes: (tileRows + instruction.rowsPerInstruction - 1)
+                                            / instruction.rowsPerInstruction * AMXPalette.tileBytes))
         }
         if producedRows > 0 { buffers.append(KernelBuffer(.producedA, bytes: producedRows * op.k + producedSlack)) }
         if widenedRows > 0 { buffers.append(KernelBuffer(.packedA, bytes: widenedRows * instruction.packedARowBytes(k: op.k))) }

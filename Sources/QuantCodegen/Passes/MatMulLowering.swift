@@ -26,7 +26,7 @@ public enum MatMulLowering {
         try checkpoint(program, "blockForCaches", name)
         program = try OrderLoops.run(program, order: schedule.loopOrder)
         try checkpoint(program, "orderLoops", name)
-        program = try TileRows.run(program, rowsPerTile: schedule.rowsPerTile)
+        program = try TileRows.run(program, rowsPerTile: schedule.rowsPerTile, instruction: plan.instruction)
         try checkpoint(program, "tileRows", name)
         program = Tensorize.run(program, instruction: plan.instruction, vectors: schedule.vectorsPerRow, kUnroll: schedule.kUnroll)
         try checkpoint(program, "tensorize", name)

@@ -1,4 +1,5 @@
 import QuantOps
+import QuantSchedule
 
 /// Pass 4: register tiling of rows. The row loop becomes whole tiles of `rowsPerTile` (MR) rows
 /// and a leftover loop of one-row tiles.
@@ -6,17 +7,25 @@ import QuantOps
 /// for m in s..<e step MR (whole steps): ... C[m +MR rows, p] ...
 /// for m in s + ⌊(e - s)/MR⌋·MR..<e:       ... C[m +1 row, p] ...
 /// ```
+/// For tile instructions (AMX), whose every call costs a whole tile, the leftover rows run as
+/// tiles of 16, 8, 4, 2 and 1 rows (each loop at most once but the 16-row one), not one by one.
 enum TileRows {
-    static func run(_ program: LoopProgram, rowsPerTile: Int) throws(QuantError) -> LoopProgram {
+    static func run(_ program: LoopProgram, rowsPerTile: Int, instruction: DotInstruction) throws(QuantError) -> LoopProgram {
+        let heights = instruction.usesTiles
+            ? [instruction.rowsPerInstruction, 8, 4, 2].filter { $0 < rowsPerTile } : []
         var tiled = false
         let result = program.rewritten { node -> [LoopNode]? in
             guard case let .loop(loop) = node, loop.variable == .row else { return nil }
             tiled = true
             guard loop.step == 1, rowsPerTile > 1 else { return [node] }
-            let whole = Loop(.row, from: loop.start, to: loop.end, step: rowsPerTile, fullStepsOnly: true,
-                             body: withTileHeight(loop.body, rowsPerTile))
-            let leftover = Loop(.row, from: whole.exitValue, to: loop.end, body: loop.body)
-            return [.loop(whole), .loop(leftover)]
+            var loops = [Loop(.row, from: loop.start, to: loop.end, step: rowsPerTile, fullStepsOnly: true,
+                              body: withTileHeight(loop.body, rowsPerTile))]
+            for height in heights {
+                loops.append(Loop(.row, from: loops.last!.exitValue, to: loop.end, step: height, fullStepsOnly: true,
+                                  body: withTileHeight(loop.body, height)))
+            }
+            loops.append(Loop(.row, from: loops.last!.exitValue, to: loop.end, body: loop.body))
+            return loops.map { .loop($0) }
         }
         if !tiled { throw .compilationFailed(stage: "tileRows", message: "found no row loop \(LoopSymbol.row)") }
         return result
