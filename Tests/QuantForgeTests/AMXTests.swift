@@ -57,6 +57,21 @@ struct AMXTests {
         }
     }
 
+    /// The tuner measures tiles against vectors per shape: emulated tiles (~20× slower than VNNI
+    /// here) lose, and an engine whose ISA is AMX compiles the tuned VNNI schedule for that shape.
+    @Test(.enabled(if: amxRuns && HostCPU.current.amxEmulation))
+    func theTunerChoosesPerShapeAndTheEngineKeepsTheChoice() throws {
+        let database = try TuningDatabase(path: TuningTests.temporaryDatabasePath())
+        let op = try OperatorPreset.u8s8s32.matMul(m: 32, k: 256, n: 256)
+        let result = try Autotuner(database: database, isas: [.amx, .avx512vnni]).tune(op, budget: .trials(4))
+        #expect(result.defaultSchedule.isa == .amx)
+        #expect(result.best.isa == .avx512vnni, "\(result.best) \(result.bestMicroseconds) µs, default \(result.defaultMicroseconds) µs")
+        let engine = try Engine(database: database)
+        #expect(engine.isa == .amx)
+        let kernel = try engine.compile(op)
+        #expect(kernel.schedule == result.best && kernel.scheduleSource == .tuned)
+    }
+
     @Test(.enabled(if: amxRuns))
     func selfCheckPassesAndCatchesInjectedFaults() {
         #expect(AMXSelfCheck.run() == nil)
@@ -126,6 +141,36 @@ struct AMXTests {
         #expect(throws: QuantError.self) {
             try AOTCompiler.compileLibrary([AOTRequest(symbol: "k", op: op, schedule: try DefaultSchedule.forMatMul(op, isa: .amx))], target: plain)
         }
+    }
+
+    /// `qforge amx-checker` links one static program; its emulated variant passes here, and the
+    /// real one runs where AMX is (elsewhere it says why not, exit 2).
+    @Test(.enabled(if: canEmulate))
+    func standaloneCheckerBuildsAndItsEmulatedVariantPasses() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-amx-checker-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for emulated in [true, false] {
+            let out = directory.appendingPathComponent(emulated ? "emulated" : "real")
+            let build = try DataSafetyTests.qforge(["amx-checker", "--out", out.path, "--shapes", "19x83x37,50x200x40,128x768x768"]
+                                                   + (emulated ? ["--emulated"] : []))
+            try #require(build.status == 0, "\(build.output)")
+            let program = out.appendingPathComponent("amx_checker").path
+            #expect(FileManager.default.isExecutableFile(atPath: program))
+            for file in ["amx_checker.c", "amx_checker_kernels.o", "amx_checker_peak.o"] {
+                #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path))
+            }
+            let run = try CToolchain.run(program, ["--check-only"], environment: ["LC_ALL": "C"])
+            if emulated || HostCPU(describing: .x86_64, features: HostCPU.current.features, xcr0: HostCPU.current.xcr0,
+                                   amxPermission: .granted).supports(.amx) {
+                #expect(run.status == 0 && run.stdout.contains("all shapes bit-exact") && !run.stdout.contains("MISMATCH"), "\(run.stdout)")
+                #expect(run.stdout.components(separatedBy: "bit-exact").count == 5, "\(run.stdout)")
+            } else {
+                #expect(run.status == 2 && run.stdout.contains("AMX unusable here"), "\(run.stdout)")
+            }
+        }
+        let timed = try CToolchain.run(directory.appendingPathComponent("emulated/amx_checker").path, ["--rounds", "1"])
+        #expect(timed.status == 0 && timed.stdout.contains("AMX peak now") && timed.stdout.contains("AMX/VNNI"), "\(timed.stdout)")
     }
 
     private func disassemble(_ object: [UInt8]) throws -> String {

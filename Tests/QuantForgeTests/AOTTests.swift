@@ -191,7 +191,9 @@ struct AOTTests {
         let m = 13, a = random.bytes(m * 45), b = random.bytes(45 * 70)
         let expected = ReferenceMatMul.run(op, a: a, b: b, m: m)
         let (automatic, autoOutput) = try Self.runMulti(program, .host, m: m, a: a, b: b, directory: directory, isa: nil)
-        #expect(automatic.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == Engine.bestISA(on: .current).rawValue)
+        // (The dispatcher reads CPUID: an emulated AMX is not AMX to it.)
+        let best = HostCPU.current.availableISAs.first { !($0 == .amx && HostCPU.current.amxEmulation) } ?? .portable
+        #expect(automatic.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == best.rawValue)
         #expect(autoOutput == expected)
         for isa in ["avx512vnni", "avxvnni", "avx2", "portable"] where HostCPU.current.supports(ISA(rawValue: isa)!) {
             let (outcome, output) = try Self.runMulti(program, .host, m: m, a: a, b: b, directory: directory, isa: isa)

@@ -217,6 +217,14 @@ public final class Autotuner {
         let space = Set(ranked)
         _ = try evaluate(defaultSchedule)
         report()
+        // Tiles against vectors (AMX or VNNI) is a choice per shape that the cost model cannot
+        // make (AMX loses at small M and small K·N): each ISA's default is measured too.
+        if isas.contains(where: { (try? InstructionTable.instruction(for: $0))?.usesTiles == true }) {
+            for isa in isas where isa != preferred && host.supports(isa) {
+                if let other = try? DefaultSchedule.forMatMul(op, isa: isa, caches: host.caches) { _ = try evaluate(other) }
+            }
+            report()
+        }
         var rankIndex = 0
         let explorationShare = 0.4
         var random = SeededGenerator(seed: 0x51ED)
