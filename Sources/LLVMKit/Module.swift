@@ -99,3 +99,27 @@ public final class Module {
         return (function, type)
     }
 }
+
+extension Module {
+    /// `llvm.masked.load` of a `vector` type at `pointer` (any pointer; cast here): lanes whose
+    /// `mask` bit is clear read nothing and give `passThrough`. `align` goes into the operand the
+    /// intrinsic has up to LLVM 20 (LLVM 21 moved it into a parameter attribute; then 1 is assumed).
+    public func maskedLoad(_ b: IRBuilder, _ vector: IRType, from pointer: IRValue, mask: IRValue, passThrough: IRValue,
+                           align: Int) -> IRValue {
+        let pointerType = context.pointer(to: vector)
+        let load = try! intrinsic("llvm.masked.load", overloads: [vector, pointerType])
+        return b.call(load.function, type: load.type,
+                      [b.bitcast(pointer, to: pointerType)] + maskedAlignment(load.type, align) + [mask, passThrough])
+    }
+
+    /// `llvm.masked.store` of `value` at `pointer`: lanes whose `mask` bit is clear write nothing.
+    public func maskedStore(_ b: IRBuilder, _ value: IRValue, to pointer: IRValue, mask: IRValue, align: Int) {
+        let vector = LLVMTypeOf(value)!, pointerType = context.pointer(to: vector)
+        let store = try! intrinsic("llvm.masked.store", overloads: [vector, pointerType])
+        _ = b.call(store.function, type: store.type, [value, b.bitcast(pointer, to: pointerType)] + maskedAlignment(store.type, align) + [mask])
+    }
+
+    private func maskedAlignment(_ intrinsicType: LLVMTypeRef, _ align: Int) -> [LLVMValueRef] {
+        IRFunction.parameterTypes(of: intrinsicType).count == 4 ? [context.constInt(context.i32, Int64(align))] : []
+    }
+}

@@ -155,13 +155,14 @@ private struct EmissionState {
             ? EmulatedTileOperations(module: module, b: b, loops: loops, prefix: name)
             : AMXTileOperations(module: module, b: b, loops: loops, prefix: name)
         tiles.configure()
-        let ones = module.addConstant("\(name).ones", context.constArray(context.i8, Array(repeating: context.constInt(context.i8, 1),
-                                                                                          count: AMXPalette.tileBytes)), alignment: 64)
+        let ones = e.adjustment.needsRowSums ? module.addConstant(
+            "\(name).ones", context.constArray(context.i8, Array(repeating: context.constInt(context.i8, 1), count: AMXPalette.tileBytes)),
+            alignment: 64) : nil
         tileKernel = TileMicrokernelEmitter(
             tiles: tiles, b: b, loops: loops, module: module, instruction: e.instruction, layout: e.layout, k: e.op.k,
             aSigned: e.adjustment.aSigned, bSigned: e.adjustment.bSigned, rowSums: e.adjustment.needsRowSums,
             staging: allocate(program.buffer(.tileStaging)!, "tile.staging"), rowSumTiles: allocate(program.buffer(.rowSumTiles)!, "row.sum.tiles"),
-            accumulatorTile: accumulatorTile!, ones: b.bitcast(ones, to: context.pointer(to: context.i8)))
+            accumulatorTile: accumulatorTile!, ones: ones.map { b.bitcast($0, to: context.pointer(to: context.i8)) })
     }
 
     // MARK: Loop IR → LLVM

@@ -121,26 +121,16 @@ struct ElementwiseFunction {
     /// The first `count` lanes (an i64 in 0...width) of `width` floats at `base + index·4`, the
     /// others `passThrough`: a masked load, reading nothing past them.
     func loadFloats(_ base: IRValue, _ index: IRValue, width: Int, count: IRValue, passThrough: IRValue) -> IRValue {
-        let vector = context.vector(context.f32, width), pointerType = context.pointer(to: vector)
-        let load = try! module.intrinsic("llvm.masked.load", overloads: [vector, pointerType])
-        let pointer = b.bitcast(b.byteOffset(base, b.mul(index, const(4))), to: pointerType)
-        return b.call(load.function, type: load.type, [pointer] + maskedAlignment(load.type) + [firstLanes(count, width), passThrough])
+        let vector = context.vector(context.f32, width)
+        let pointer = b.bitcast(b.byteOffset(base, b.mul(index, const(4))), to: context.pointer(to: vector))
+        return module.maskedLoad(b, vector, from: pointer, mask: firstLanes(count, width), passThrough: passThrough, align: 4)
     }
 
     /// Stores the first `count` lanes (an i64 in 0...width) of `value` at `base + index·4`: a
     /// masked store, writing nothing past them.
     func storeFloats(_ value: IRValue, _ base: IRValue, _ index: IRValue, width: Int, count: IRValue) {
-        let vector = context.vector(context.f32, width), pointerType = context.pointer(to: vector)
-        let store = try! module.intrinsic("llvm.masked.store", overloads: [vector, pointerType])
-        let pointer = b.bitcast(b.byteOffset(base, b.mul(index, const(4))), to: pointerType)
-        _ = b.call(store.function, type: store.type, [value, pointer] + maskedAlignment(store.type) + [firstLanes(count, width)])
-    }
-
-    /// The masked intrinsics' alignment operand (i32 4) where the LLVM version has one (before
-    /// LLVM 21 moved it into a parameter attribute).
-    private func maskedAlignment(_ intrinsic: IRType) -> [IRValue] {
-        let parameters = IRFunction.parameterTypes(of: intrinsic).count
-        return parameters == 4 ? [context.constInt(context.i32, 4)] : []
+        let pointer = b.bitcast(b.byteOffset(base, b.mul(index, const(4))), to: context.pointer(to: context.vector(context.f32, width)))
+        module.maskedStore(b, value, to: pointer, mask: firstLanes(count, width), align: 4)
     }
 
     /// `<width x i1>`: lane l is set when l < count.

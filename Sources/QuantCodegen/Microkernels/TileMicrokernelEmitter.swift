@@ -31,8 +31,8 @@ struct TileMicrokernelEmitter {
     let staging: IRValue
     let rowSumTiles: IRValue
     let accumulatorTile: IRValue
-    /// 1 KiB of 0x01 bytes (the B operand of the row sums).
-    let ones: IRValue
+    /// 1 KiB of 0x01 bytes (the B operand of the row sums), when the kernel needs row sums.
+    let ones: IRValue?
 
     private var context: Context { module.context }
     private func const(_ value: Int) -> IRValue { context.constInt(context.i64, Int64(value)) }
@@ -55,7 +55,7 @@ struct TileMicrokernelEmitter {
             for v in 0..<vectors { tiles.zero(cTile(rt, v)) }
             if rowSums { tiles.zero(sumTile(rt)) }
         }
-        if rowSums { tiles.load(onesTile, from: ones, stride: const(AMXPalette.tileRowBytes)) }
+        if rowSums, let ones { tiles.load(onesTile, from: ones, stride: const(AMXPalette.tileRowBytes)) }
 
         // One K step at byte `offset` of the rows; `validBytes` of it exist (64 but in K's tail).
         func step(_ index: IRValue, validBytes: Int) {
@@ -109,16 +109,14 @@ struct TileMicrokernelEmitter {
     /// Copies `rows` rows × `validBytes` bytes (row r at `source + r·stride`) into the staging
     /// tile, every other byte of its 16 × 64 zero: reads nothing outside them.
     private func stage(rows: Int, from source: IRValue, stride: IRValue, validBytes: Int) {
-        let bytes64 = context.vector(context.i8, 64), pointerType = context.pointer(to: bytes64)
-        let masked = try! module.intrinsic("llvm.masked.load", overloads: [bytes64, pointerType])
+        let bytes64 = context.vector(context.i8, 64)
         let mask = context.constVector((0..<64).map { context.constInt(context.i1, $0 < validBytes ? 1 : 0) })
-        let alignment = IRFunction.parameterTypes(of: masked.type).count == 4 ? [context.constInt(context.i32, 1)] : []
         for r in 0..<instruction.rowsPerInstruction {
             var row = context.null(bytes64)
             if r < rows {
                 let pointer = b.byteOffset(source, b.mul(const(r), stride))
                 row = validBytes == AMXPalette.tileRowBytes ? b.load(bytes64, from: pointer, align: 1)
-                    : b.call(masked.function, type: masked.type, [b.bitcast(pointer, to: pointerType)] + alignment + [mask, context.null(bytes64)])
+                    : module.maskedLoad(b, bytes64, from: pointer, mask: mask, passThrough: context.null(bytes64), align: 1)
             }
             b.store(row, to: b.byteOffset(staging, const(r * AMXPalette.tileRowBytes)), align: 64)
         }

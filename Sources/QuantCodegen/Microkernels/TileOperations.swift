@@ -173,24 +173,17 @@ struct EmulatedTileOperations: TileOperations {
         return b.icmp(.slt, lanes, b.splat(count, count: 64))
     }
 
-    /// The masked intrinsics' alignment operand where the LLVM version has one (before LLVM 21).
-    private static func alignment(_ intrinsic: IRType, _ c: Context) -> [IRValue] {
-        IRFunction.parameterTypes(of: intrinsic).count == 4 ? [c.constInt(c.i32, 1)] : []
-    }
-
     func load(_ tile: Int, from pointer: IRValue, stride: IRValue) {
         let module = self.module
         let tileload = function("qf.amx.emulated.tileloadd", [bytePointer, context.i64, bytePointer, context.i64]) { b, loops, p in
-            let c = b.context, bytes64 = c.vector(c.i8, 64), pointerType = c.pointer(to: bytes64)
-            let masked = try! module.intrinsic("llvm.masked.load", overloads: [bytes64, pointerType])
+            let c = b.context, bytes64 = c.vector(c.i8, 64)
             let shape = Self.shape(b, state: p[0], tile: p[1])
             let tileData = b.byteOffset(p[0], b.mul(p[1], c.constInt(c.i64, Int64(AMXPalette.tileBytes))))
             loops.loop("row", from: c.constInt(c.i64, 0), step: 1, while: { b.icmp(.slt, $0, c.constInt(c.i64, Int64(AMXPalette.tileRows))) }) { r, _ in
                 let count = b.select(b.icmp(.slt, r, shape.rows), b.select(b.icmp(.slt, shape.bytes, c.constInt(c.i64, 64)), shape.bytes,
                                                                            c.constInt(c.i64, 64)), c.constInt(c.i64, 0))
-                let source = b.bitcast(b.byteOffset(p[2], b.mul(r, p[3])), to: pointerType)
-                let row = b.call(masked.function, type: masked.type,
-                                 [source] + Self.alignment(masked.type, c) + [Self.firstBytes(b, count), c.null(bytes64)])
+                let row = module.maskedLoad(b, bytes64, from: b.byteOffset(p[2], b.mul(r, p[3])), mask: Self.firstBytes(b, count),
+                                            passThrough: c.null(bytes64), align: 1)
                 b.store(row, to: b.byteOffset(tileData, b.mul(r, c.constInt(c.i64, 64))), align: 64)
                 return []
             }
@@ -201,15 +194,13 @@ struct EmulatedTileOperations: TileOperations {
     func store(_ tile: Int, to pointer: IRValue, stride: IRValue) {
         let module = self.module
         let tilestore = function("qf.amx.emulated.tilestored", [bytePointer, context.i64, bytePointer, context.i64]) { b, loops, p in
-            let c = b.context, bytes64 = c.vector(c.i8, 64), pointerType = c.pointer(to: bytes64)
-            let masked = try! module.intrinsic("llvm.masked.store", overloads: [bytes64, pointerType])
+            let c = b.context, bytes64 = c.vector(c.i8, 64)
             let shape = Self.shape(b, state: p[0], tile: p[1])
             let tileData = b.byteOffset(p[0], b.mul(p[1], c.constInt(c.i64, Int64(AMXPalette.tileBytes))))
             loops.loop("row", from: c.constInt(c.i64, 0), step: 1, while: { b.icmp(.slt, $0, shape.rows) }) { r, _ in
                 let row = b.load(bytes64, from: b.byteOffset(tileData, b.mul(r, c.constInt(c.i64, 64))), align: 64)
                 let count = b.select(b.icmp(.slt, shape.bytes, c.constInt(c.i64, 64)), shape.bytes, c.constInt(c.i64, 64))
-                let target = b.bitcast(b.byteOffset(p[2], b.mul(r, p[3])), to: pointerType)
-                _ = b.call(masked.function, type: masked.type, [row, target] + Self.alignment(masked.type, c) + [Self.firstBytes(b, count)])
+                module.maskedStore(b, row, to: b.byteOffset(p[2], b.mul(r, p[3])), mask: Self.firstBytes(b, count), align: 1)
                 return []
             }
         }
