@@ -81,7 +81,8 @@ struct BenchCommand: ParsableCommand {
         if !json {
             let jitMilliseconds = try KernelCompiler.shared().creationMilliseconds
             print(String(format: "op %@, isa %@, %d thread(s), peak now %.1f GMAC/s (LLJIT created in %.2f ms)", op.description,
-                         engine.isa.rawValue, threads, peak, jitMilliseconds))
+                         engine.isa == .amx && engine.host.amxEmulation ? "amx (emulated with AVX-512)" : engine.isa.rawValue,
+                         threads, peak, jitMilliseconds))
         }
         if let conv {
             try benchConvolutions(conv, engine: engine, peak: peak)
