@@ -179,7 +179,7 @@ public enum InstructionTable {
     /// AMX-INT8: one entry for the four `tdpb*d` forms (the kernel picks the one of A's and B's
     /// signedness, so neither operand is shifted); `vectorRegisters` counts the 8 tile registers.
     /// Without AMX, `QFORGE_AMX_EMULATION=1` emits the same tile operations as AVX-512 code over
-    /// memory tiles (`Microkernels/TileOperations.swift`), which needs only the AVX-512 features.
+    /// memory tiles (`Microkernels/EmulatedTileOperations.swift`), which needs only the AVX-512 features.
     public static let amxTile = DotInstruction(
         kind: .amxTile, isa: .amx, mnemonic: "tdpbusd/tdpbssd/tdpbsud/tdpbuud tmm", intrinsic: nil,
         lanes: 256, kGroup: 4, rowsPerInstruction: AMXPalette.tileRows, kGroupsPerInstruction: AMXPalette.tileRowBytes / 4,
