@@ -61,8 +61,8 @@ public enum DefaultSchedule {
         return schedule
     }
 
-    /// An AMX block: 2×2 accumulator tiles (32×32 of C, A and B tiles loaded once per K step), one
-    /// column tile when N ≤ 16, 1×2 when row sums need their own tiles; MR no taller than a known
+    /// An AMX block: 2×2 accumulator tiles (32×32 of C, A and B tiles loaded once per K step), 2×1
+    /// when N ≤ 16, 1×2 when row sums need their own tiles (and N > 16); MR no taller than a known
     /// M needs. Cache blocks as for vectors: a B block in half of L2, the A rows of a block in a quarter.
     static func forTiles(_ op: MatMul, instruction: DotInstruction, rowSums: Bool, caches: CacheSizes) throws(QuantError) -> MatMulSchedule {
         let tileRows = instruction.rowsPerInstruction
