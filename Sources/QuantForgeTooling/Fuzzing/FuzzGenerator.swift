@@ -81,7 +81,9 @@ public struct FuzzGenerator {
     mutating func schedule(for op: MatMul, isa: ISA) -> MatMulSchedule? {
         guard bool(), let instruction = try? InstructionTable.instruction(for: isa) else { return nil }
         let step = instruction.vectorsPerOutput
-        let rows = int(1...min(16, op.m ?? 16))
+        // Tile instructions: a partial row tile, or 1-3 whole ones (the blocks their schedules allow).
+        let tileRows = instruction.rowsPerInstruction
+        let rows = instruction.usesTiles ? pick([int(1...tileRows), tileRows, 2 * tileRows, 3 * tileRows]) : int(1...min(16, op.m ?? 16))
         let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: step * int(1...max(1, 8 / step)), kUnroll: pick([1, 2, 4, 8]),
                                       rowBlock: rows * pick([1, 2, 4, 16, 1 << 12]), panelBlock: pick([1, 3, 16, 1 << 20]),
                                       loopOrder: bool() ? .panelsOuter : .rowsOuter)
