@@ -27,8 +27,7 @@ public struct MatMulKernelEmitter {
     /// A tile instruction's operations are the AMX instructions when `targetFeatures` enables
     /// amx-tile and amx-int8, else their AVX-512 emulation (`EmulatedTileOperations`).
     public func emit(into module: Module, name: String, targetFeatures: String) throws -> IRValue {
-        var state = try EmissionState(kernel: kernel, module: module, name: name,
-                                      emulatesTiles: !CodegenTarget.hasAMXTiles(targetFeatures))
+        var state = try EmissionState(kernel: kernel, module: module, name: name, targetFeatures: targetFeatures)
         let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
         if let confining = kernel.instruction.confiningFeatures[architecture] {
             let features = targetFeatures.isEmpty ? confining : targetFeatures + "," + confining
@@ -71,7 +70,8 @@ private struct EmissionState {
     var gatheredA: IRValue? = nil
     /// Tile instructions: the tile microkernel (its operations real or emulated, its buffers).
     var tileKernel: TileMicrokernelEmitter? = nil
-    let emulatesTiles: Bool
+    /// The target's features (they decide whether tile operations are real or emulated).
+    let targetFeatures: String
     let name: String
 
     // Per-column epilogue constants: a splat when uniform, else a private global array.
@@ -87,9 +87,9 @@ private struct EmissionState {
     /// copied here first, so that no load passes column N.
     var residualScratch: IRValue? = nil
 
-    init(kernel: LoweredMatMul, module: Module, name: String, emulatesTiles: Bool) throws {
+    init(kernel: LoweredMatMul, module: Module, name: String, targetFeatures: String) throws {
         e = kernel
-        self.emulatesTiles = emulatesTiles
+        self.targetFeatures = targetFeatures
         self.name = name
         self.module = module
         context = module.context
@@ -151,9 +151,7 @@ private struct EmissionState {
 
     /// The tile microkernel's operations (configured here, at the kernel's entry) and buffers.
     private mutating func makeTileKernel(_ program: LoopProgram) {
-        let tiles: TileOperations = emulatesTiles
-            ? EmulatedTileOperations(module: module, b: b, loops: loops, prefix: name)
-            : AMXTileOperations(module: module, b: b, loops: loops, prefix: name)
+        let tiles = makeTileOperations(features: targetFeatures, module: module, b: b, loops: loops, prefix: name)
         tiles.configure()
         let ones = e.adjustment.needsRowSums ? module.addConstant(
             "\(name).ones", context.constArray(context.i8, Array(repeating: context.constInt(context.i8, 1), count: AMXPalette.tileBytes)),

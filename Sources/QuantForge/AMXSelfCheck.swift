@@ -40,12 +40,8 @@ public enum AMXSelfCheck {
     private static func check(_ op: MatMul, m: Int, seed: UInt64, fault: Fault?) throws -> String? {
         let kernel = try KernelCompiler.shared().compileMatMul(op, schedule: try DefaultSchedule.forMatMul(op, isa: .amx))
         // Bytes from a fixed generator, with the extremes of both types at the corners.
-        var state = seed
-        func byte() -> UInt8 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return UInt8(truncatingIfNeeded: state >> 56)
-        }
-        var a = (0..<(m * op.k)).map { _ in byte() }, b = (0..<(op.k * op.n)).map { _ in byte() }
+        var random = SeededGenerator(seed: seed)
+        var a = random.bytes(m * op.k), b = random.bytes(op.k * op.n)
         a[0] = 0xFF; a[a.count - 1] = 0x80; b[0] = 0x80; b[b.count - 1] = 0x7F
         let weights = try b.withUnsafeBytes { try kernel.packWeights($0) }
         var c = [UInt8](repeating: 0, count: m * op.n * 4)

@@ -19,6 +19,14 @@ protocol TileOperations {
     func store(_ tile: Int, to pointer: IRValue, stride: IRValue)
 }
 
+/// The tile operations for a function with target features `features`: the AMX instructions when
+/// they enable amx-tile and amx-int8, else their AVX-512 emulation (the one place this is decided).
+func makeTileOperations(features: String, module: Module, b: IRBuilder, loops: LoopBuilder, prefix: String) -> TileOperations {
+    CodegenTarget.hasAMXTiles(features)
+        ? AMXTileOperations(module: module, b: b, loops: loops, prefix: prefix)
+        : EmulatedTileOperations(module: module, b: b, loops: loops, prefix: prefix)
+}
+
 extension TileOperations {
     /// The `tdpb*d` mnemonic of a signedness pair (first letter A's, second B's).
     static func dotMnemonic(aSigned: Bool, bSigned: Bool) -> String {
