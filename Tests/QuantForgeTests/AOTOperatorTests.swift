@@ -251,6 +251,31 @@ struct AOTOperatorTests {
         try Self.check(.x86_64_multi, .host, multiISA: true, runs: [(nil, nil)] + runs.map { ($0, nil) })
     }
 
+    /// Each variant of a multi-ISA library packs depthwise weights for the kernel that variant
+    /// runs: the AMX variant's depthwise kernel is built on AVX-512 VNNI (four taps per
+    /// `vpdpbusd`), so its weights are packed in tap groups too — not in the int32 taps of a
+    /// non-VNNI ISA (which an AMX CPU would have fed to the tap-group kernel).
+    @Test func depthwisePackingFollowsEachVariantsKernel() throws {
+        let conv = try Conv2D(inChannels: 24, height: 6, width: 6, outChannels: 24, kernel: (3, 3), pads: [1, 1, 1, 1], groups: 24,
+                              xQuant: .perTensor(scale: 0.03, zeroPoint: 7), wQuant: .perTensor(scale: 0.004))
+        let files = try AOTBuilder.build([KernelSpec(name: "dw", operation: .convolution(conv))], target: TargetPreset.x86_64_multi.target,
+                                         library: "qf_dw", multiISA: true)
+        func list(_ file: String, after marker: String) throws -> [String] {
+            let text = String(decoding: try #require(files[file]), as: UTF8.self)
+            let start = try #require(text.range(of: marker)).upperBound
+            let end = try #require(text[start...].range(of: "}")).lowerBound
+            return text[start..<end].split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " {\"")) }
+        }
+        let variants = try list("qf_dw_dispatch.c", after: "qf_variants[] =").map { try #require(ISA(rawValue: $0)) }
+        let tapGroups = try list("qf_dw_operators.c", after: "dw__tap_groups[] =")
+        #expect(variants.contains(.amx) && variants.count == tapGroups.count, "\(variants) \(tapGroups)")
+        for (isa, flag) in zip(variants, tapGroups) {
+            let kind = try InstructionTable.vectorInstruction(for: isa).kind
+            let vnni = kind == .avx512Vpdpbusd || kind == .avxVnniVpdpbusd
+            #expect(flag == (vnni ? "1" : "0"), "\(isa): the packer's layout \(flag), the kernel's instruction \(kind)")
+        }
+    }
+
     @Test func everyOperatorFromASingleISAHostLibrary() throws {
         try Self.check(.host, .host, multiISA: false, runs: [(nil, nil)])
     }

@@ -202,6 +202,9 @@ struct DepthwiseConvolutionTests {
                                                              bias: (0..<channels).map { _ in Int32(random.int(-5000...5000)) })))
             #expect(DepthwiseWeights.usesTapGroups(conv, isa: .avx512vnni) && DepthwiseWeights.usesTapGroups(conv, isa: .avxvnni))
             #expect(!DepthwiseWeights.usesTapGroups(conv, isa: .avx2))
+            // An AMX CPU runs the AVX-512 VNNI depthwise kernel: its weights are packed for that kernel.
+            #expect(DepthwiseWeights.usesTapGroups(conv, isa: .amx))
+            #expect(DepthwiseWeights.packingSignature(conv, isa: .amx) == DepthwiseWeights.packingSignature(conv, isa: .avx512vnni))
             // Extreme cases: every byte at an end of its range.
             let x = extreme ? (0..<conv.inputElements).map { _ in random.bool() ? 255 : 0 } : random.bytes(conv.inputElements)
             let w = extreme ? (0..<conv.weightElements).map { _ in random.bool() ? (wType == .s8 ? 0x80 : 0) : (wType == .s8 ? 0x7F : 255) }

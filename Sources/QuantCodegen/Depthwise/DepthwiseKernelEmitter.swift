@@ -150,10 +150,12 @@ public final class DepthwiseWeights: @unchecked Sendable {
 
     deinit { bytes.deallocate() }
 
-    /// Whether `conv`'s kernel on `isa` runs four taps per `vpdpbusd`: a VNNI ISA, u8 input, and
-    /// weights whose `w - w_zp` fits s8 for every channel (s8 with zero point 0, or u8 with 128).
+    /// Whether `conv`'s kernel on `isa` runs four taps per `vpdpbusd`: the ISA's vector instruction
+    /// (the one the kernel is built on: AVX-512 VNNI on AMX CPUs) is VNNI, the input u8, and the
+    /// weights' `w - w_zp` fits s8 for every channel (s8 with zero point 0, or u8 with 128).
     public static func usesTapGroups(_ conv: Conv2D, isa: ISA) -> Bool {
-        guard isa == .avx512vnni || isa == .avxvnni, conv.xType == .u8 else { return false }
+        guard let kernelISA = try? InstructionTable.vectorInstruction(for: isa).isa,
+              kernelISA == .avx512vnni || kernelISA == .avxvnni, conv.xType == .u8 else { return false }
         let zeroPoints = (0..<conv.outChannels).map { conv.wQuant.zeroPoint($0) }
         return conv.wType == .s8 ? zeroPoints.allSatisfy { $0 == 0 } : zeroPoints.allSatisfy { $0 == 128 }
     }
