@@ -12,6 +12,9 @@ struct VectorMath {
     /// The kernel's instruction set: it picks how 16-entry tables are looked up (AVX-512 and AVX2
     /// permutes, or one lane at a time).
     var isa: ISA = .portable
+    /// The vector extension behind `isa` — its vector instruction's (an AMX kernel's epilogue runs
+    /// on AVX-512) — which decides the forms below.
+    private var vectorISA: ISA { (try? InstructionTable.vectorInstruction(for: isa).isa) ?? isa }
 
     var context: Context { module.context }
     var floats: IRType { context.vector(context.f32, lanes) }
@@ -67,7 +70,7 @@ struct VectorMath {
     /// `min(|x|, limit)`, NaN staying NaN: one `vrangeps` per 16 lanes on AVX-512 (the operand of
     /// smaller magnitude, sign cleared), else an absolute value and a select.
     func clampedMagnitude(_ x: IRValue, _ limit: Float) -> IRValue {
-        if isa == .avx512vnni && lanes % 16 == 0 {
+        if vectorISA == .avx512vnni && lanes % 16 == 0 {
             let range = try! module.intrinsic("llvm.x86.avx512.mask.range.ps.512")
             let i32 = context.i32
             func sixteen(_ v: Float) -> IRValue { context.constVector(Array(repeating: context.constFloat(v), count: 16)) }
@@ -90,6 +93,7 @@ struct VectorMath {
         let i32 = context.i32
         func constants(_ values: ArraySlice<Float>) -> IRValue { context.constVector(values.map { context.constFloat($0) }) }
         func splat(_ v: Int32, _ count: Int) -> IRValue { context.constVector(Array(repeating: context.constInt(i32, Int64(v)), count: count)) }
+        let isa = vectorISA
         let x86 = isa == .avx2 || isa == .avxvnni || isa == .avx512vnni
         switch isa {
         case .avx512vnni where lanes % 16 == 0:
@@ -193,7 +197,7 @@ struct VectorMath {
     /// round-to-nearest-even (the MXCSR mode is not consulted), elsewhere round then truncate.
     func roundToInt32(_ x: IRValue, portable: Bool) -> IRValue {
         let ints = context.vector(context.i32, lanes)
-        guard isa == .avx512vnni, lanes % 16 == 0 else { return b.fptosi(roundHalfToEven(x, portable: portable), to: ints) }
+        guard vectorISA == .avx512vnni, lanes % 16 == 0 else { return b.fptosi(roundHalfToEven(x, portable: portable), to: ints) }
         let convert = try! module.intrinsic("llvm.x86.avx512.mask.cvtps2dq.512")
         let i32 = context.i32
         let passThrough = context.constVector(Array(repeating: context.constInt(i32, 0), count: 16))

@@ -184,10 +184,11 @@ public enum InstructionTable {
         kind: .amxTile, isa: .amx, mnemonic: "tdpbusd/tdpbssd/tdpbsud/tdpbuud tmm", intrinsic: nil,
         lanes: 256, kGroup: 4, rowsPerInstruction: AMXPalette.tileRows, kGroupsPerInstruction: AMXPalette.tileRowBytes / 4,
         outputLanes: 16, aDomain: .native, bDomain: .native, vectorRegisters: AMXPalette.tiles,
-        requiredLLVMFeatures: ["+amx-tile", "+amx-int8", "+avx512f", "+avx512bw"], confiningFeatures: [:])
+        requiredLLVMFeatures: ["+amx-tile", "+amx-int8", "+avx512f", "+avx512bw", "+avx512dq"], confiningFeatures: [:])
 
-    /// What an emulated AMX kernel needs of the target (the tile operations as AVX-512 code).
-    public static let amxEmulationLLVMFeatures = ["+avx512f", "+avx512bw"]
+    /// What an emulated AMX kernel needs of the target (the tile operations as AVX-512 code). Real
+    /// and emulated, the epilogue runs on AVX-512 as `avx512Vpdpbusd`'s does (`vrangeps`: DQ).
+    public static let amxEmulationLLVMFeatures = ["+avx512f", "+avx512bw", "+avx512dq"]
 
     public static let all: [DotInstruction] = [portableWidening, avx2Pmaddwd, avxVnniVpdpbusd, avx512Vpdpbusd, neonSdot,
                                                i8mmSmmla, amxTile]

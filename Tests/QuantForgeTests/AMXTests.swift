@@ -110,7 +110,7 @@ struct AMXTests {
     @Test func aotObjectsDisassembleToTileInstructions() throws {
         let amxTarget = CodegenTarget(triple: "x86_64-unknown-linux-gnu", cpu: "sapphirerapids",
                                       features: "+avx512f,+avx512bw,+avx512dq,+avx512vnni,+amx-tile,+amx-int8")
-        let emulated = CodegenTarget(triple: "x86_64-unknown-linux-gnu", cpu: "x86-64-v4", features: "+avx512f,+avx512bw,+avx512vnni",
+        let emulated = CodegenTarget(triple: "x86_64-unknown-linux-gnu", cpu: "x86-64-v4", features: "+avx512f,+avx512bw,+avx512dq,+avx512vnni",
                                      emulatesAMX: true)
         for (pair, mnemonic) in zip(Self.pairs, ["tdpbuud", "tdpbusd", "tdpbsud", "tdpbssd"]) {
             let op = try MatMul(m: nil, k: 200, n: 40, aType: pair.aType, bType: pair.bType,
@@ -137,9 +137,26 @@ struct AMXTests {
         }
         // Without emulation, a target without AMX cannot take an AMX kernel.
         let op = try MatMul(m: nil, k: 64, n: 16)
-        let plain = CodegenTarget(triple: "x86_64-unknown-linux-gnu", cpu: "x86-64-v4", features: "+avx512f,+avx512bw,+avx512vnni")
+        let plain = CodegenTarget(triple: "x86_64-unknown-linux-gnu", cpu: "x86-64-v4", features: "+avx512f,+avx512bw,+avx512dq,+avx512vnni")
         #expect(throws: QuantError.self) {
             try AOTCompiler.compileLibrary([AOTRequest(symbol: "k", op: op, schedule: try DefaultSchedule.forMatMul(op, isa: .amx))], target: plain)
+        }
+    }
+
+    /// An AMX kernel's epilogue runs on AVX-512 like the VNNI kernel's: GELU's coefficient table
+    /// is a `vpermi2ps` and its clamp a `vrangeps`, not a per-lane loop (the epilogue once took
+    /// the portable forms for the `amx` ISA: six times the code, a table lookup per lane).
+    @Test func amxEpiloguesUseTheAVX512Forms() throws {
+        let op = try MatMul(m: nil, k: 256, n: 64, bQuant: .perTensor(scale: 0.01),
+                            output: .chain(EpilogueChain([.bias([0.5]), .activation(.gelu)],
+                                                         output: .requantize(type: .u8, quant: .perTensor(scale: 0.05, zeroPoint: 3)))))
+        let target = CodegenTarget(triple: "x86_64-unknown-linux-gnu", cpu: "sapphirerapids",
+                                   features: "+avx512f,+avx512bw,+avx512dq,+avx512vnni,+amx-tile,+amx-int8")
+        for isa in [ISA.amx, .avx512vnni] {
+            let request = AOTRequest(symbol: "gelu_kernel", op: op, schedule: try DefaultSchedule.forMatMul(op, isa: isa))
+            let listing = try disassemble(try AOTCompiler.compileLibrary([request], target: target).object)
+            #expect(listing.contains("\tvpermi2ps") && listing.contains("\tvrangeps"), "\(isa): the epilogue's GELU is not the AVX-512 form")
+            #expect(isa != .amx || listing.contains("\ttdpbusd"))
         }
     }
 
