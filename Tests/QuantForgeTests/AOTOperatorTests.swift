@@ -215,12 +215,17 @@ struct AOTOperatorTests {
     /// Builds the library and the driver; runs it once per ISA in `isas` (nil: the dispatcher's
     /// choice), comparing every output with the reference.
     static func check(_ preset: TargetPreset, _ architecture: CToolchain.Architecture, multiISA: Bool, runs: [(isa: String?, cpu: String?)]) throws {
+        try check(preset.target, architecture, multiISA: multiISA, runs: runs, label: preset.rawValue)
+    }
+
+    static func check(_ target: CodegenTarget, _ architecture: CToolchain.Architecture, multiISA: Bool, runs: [(isa: String?, cpu: String?)],
+                      label preset: String) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-aot-ops-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let cases = try cases()
         let library = "qf_ops"
-        let files = try AOTBuilder.build(cases.map(\.spec), target: preset.target, library: library, multiISA: multiISA)
+        let files = try AOTBuilder.build(cases.map(\.spec), target: target, library: library, multiISA: multiISA)
         #expect(files.keys.contains("\(library)_operators.h") && files.keys.contains("\(library)_operators.c"))
         for (name, bytes) in files { try Data(bytes).write(to: directory.appendingPathComponent(name)) }
         let source = directory.appendingPathComponent("driver.c")
@@ -274,6 +279,17 @@ struct AOTOperatorTests {
             let vnni = kind == .avx512Vpdpbusd || kind == .avxVnniVpdpbusd
             #expect(flag == (vnni ? "1" : "0"), "\(isa): the packer's layout \(flag), the kernel's instruction \(kind)")
         }
+    }
+
+    /// A library for AMX with its tiles emulated, so that it runs here: every operator's AMX
+    /// variant end to end from C — tile GEMMs (K padded to 64) with their generated packers, and
+    /// the operators that run on AVX-512 VNNI with their packing (the depthwise tap groups).
+    @Test(.enabled(if: HostCPU.current.supports(.avx512vnni)))
+    func everyOperatorFromAnEmulatedAMXLibrary() throws {
+        let host = TargetPreset.host.target
+        let target = CodegenTarget(triple: host.triple, cpu: host.cpu, features: host.features, emulatesAMX: true)
+        #expect(AOTBuilder.bestISA(for: target) == .amx)
+        try Self.check(target, .host, multiISA: false, runs: [(nil, nil)], label: "host, AMX emulated")
     }
 
     @Test func everyOperatorFromASingleISAHostLibrary() throws {
