@@ -155,6 +155,34 @@ struct AOTTests {
         }
     }
 
+    /// A matmul library for AMX with its tiles emulated runs here: the AMX kernels and their
+    /// generated packers (K padded to whole 64-byte tile rows) from C, bit-exact, every signedness
+    /// pair, with tails in M, K and N.
+    @Test(.enabled(if: HostCPU.current.supports(.avx512vnni)))
+    func anEmulatedAMXLibraryRunsHere() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var random = TestRandom(seed: 17)
+        let host = TargetPreset.host.target
+        let target = CodegenTarget(triple: host.triple, cpu: host.cpu, features: host.features, emulatesAMX: true)
+        let ops = [
+            try randomMatMul(&random, m: nil, k: 70, n: 45, mode: .requantized, perChannel: true, aType: .s8, bType: .u8),
+            try randomMatMul(&random, m: nil, k: 133, n: 100, mode: .dequantized, perChannel: false, aType: .u8, bType: .s8),
+            try randomMatMul(&random, m: nil, k: 64, n: 17, mode: .int32, perChannel: false, aType: .u8, bType: .u8),
+            try randomMatMul(&random, m: nil, k: 5, n: 33, mode: .requantized, perChannel: false, aType: .s8, bType: .s8),
+        ]
+        let specs = ops.enumerated().map { KernelSpec(name: "qf_amx_\($0.offset)", op: $0.element) }
+        let files = try AOTBuilder.build(specs, target: target, library: "qf_amx")
+        #expect(String(decoding: files["qf_amx.h"]!, as: UTF8.self).contains("ISA: amx"))
+        try Self.write(files, to: directory)
+        let program = try Self.buildDriver(.host, library: "qf_amx", directory: directory)
+        for (spec, m) in zip(specs, [9, 40, 16, 1]) {
+            let a = random.bytes(m * spec.op!.k), b = random.bytes(spec.op!.k * spec.op!.n)
+            #expect(try Self.runKernel(program, .host, name: spec.name, m: m, a: a, b: b, directory: directory)
+                == ReferenceMatMul.run(spec.op!, a: a, b: b, m: m), "\(spec.name)")
+        }
+    }
+
     /// Builds a one-kernel (`qf_mm`) multi-ISA library and its driver.
     static func multiISAProgram(_ preset: TargetPreset, _ architecture: CToolchain.Architecture, op: MatMul,
                                 directory: URL) throws -> URL {
