@@ -84,15 +84,17 @@ public struct HostCPU: Sendable, CustomStringConvertible {
                 ?? (zmmOS ? nil : "the OS does not enable ZMM state (XCR0)")
         case .amx:
             guard architecture == .x86_64 else { return "not an x86-64 CPU" }
+            // Real or emulated, an AMX engine's epilogues and its other operators run on AVX-512
+            // VNNI (the ISA's vector instruction), so that must be usable too.
+            let vector = unavailabilityReason(.avx512vnni).map { "\($0) (AMX\(amxEmulation ? " emulation" : "") also needs AVX-512 VNNI)" }
             if amxEmulation {
-                if let missing = need(.avx512f, "AVX-512F (AMX emulation)") ?? need(.avx512bw, "AVX-512BW (AMX emulation)")
-                    ?? need(.avx512dq, "AVX-512DQ (AMX emulation)") ?? need(.avx512vnni, "AVX-512 VNNI (AMX emulation)") { return missing }
-                if !zmmOS { return "the OS does not enable ZMM state (XCR0)" }
+                if let vector { return vector }
                 if case let .denied(reason) = amxPermission { return "AMX permission denied: \(reason)" }
                 return nil
             }
             if let missing = need(.amxTile, "AMX-TILE") ?? need(.amxInt8, "AMX-INT8") { return missing }
             if !tileOS { return "the OS does not enable AMX tile state (XCR0 bits 17-18)" }
+            if let vector { return vector }
             if case let .denied(reason) = amxPermission { return "AMX permission denied: \(reason)" }
             return nil
         case .neondot:

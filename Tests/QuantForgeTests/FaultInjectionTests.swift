@@ -26,6 +26,20 @@ struct FaultInjectionTests {
         do { _ = try Engine(isa: .amx, host: Self.deniedAMX) } catch { #expect("\(error)".contains("permission denied")) }
     }
 
+    /// AMX without usable AVX-512 (a hypervisor hiding it, or the OS not saving ZMM state) is not
+    /// usable: the AMX kernels' epilogues and the engine's other operators are AVX-512 VNNI code.
+    @Test func amxWithoutAVX512IsUnavailableWithAReason() throws {
+        let amxOnly = HostCPU(describing: .x86_64, features: [.avx2, .fma, .avxvnni, .amxTile, .amxInt8], xcr0: 0x7 | (3 << 17),
+                              amxPermission: .granted)
+        #expect(!amxOnly.supports(.amx))
+        #expect(amxOnly.unavailabilityReason(.amx)?.contains("AVX-512") == true, "\(amxOnly.unavailabilityReason(.amx) ?? "")")
+        let noZMMState = HostCPU(describing: .x86_64, features: Self.deniedAMX.features, xcr0: 0x7 | (3 << 17), amxPermission: .granted)
+        #expect(noZMMState.unavailabilityReason(.amx)?.contains("ZMM") == true, "\(noZMMState.unavailabilityReason(.amx) ?? "")")
+        let full = HostCPU(describing: .x86_64, features: Self.deniedAMX.features, xcr0: 0xE7 | (3 << 17), amxPermission: .granted)
+        #expect(full.supports(.amx))
+        #expect(Engine.bestISA(on: amxOnly) == .avxvnni)
+    }
+
     @Test func anISATheCPULacksIsATypedError() throws {
         let noAVX512 = HostCPU(describing: .x86_64, features: [.avx2, .fma], xcr0: 0x7, amxPermission: .notApplicable)
         #expect(Engine.bestISA(on: noAVX512) == .avx2)
