@@ -207,4 +207,11 @@ public enum InstructionTable {
     public static func vectorInstruction(for isa: ISA) throws(QuantError) -> DotInstruction {
         isa == .amx ? avx512Vpdpbusd : try instruction(for: isa)
     }
+
+    /// The dot product of kernels that broadcast one row of A per step (4-bit linears, attention's
+    /// per-head products): the vector instruction, except on i8mm CPUs, whose `smmla` works on 2×8
+    /// blocks — there the dot-product extension's `sdot` (every i8mm CPU has it).
+    public static func broadcastInstruction(for isa: ISA) throws(QuantError) -> DotInstruction {
+        isa == .i8mm ? neonSdot : try vectorInstruction(for: isa)
+    }
 }

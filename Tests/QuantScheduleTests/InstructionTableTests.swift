@@ -52,6 +52,11 @@ struct InstructionTableTests {
         let amx = try InstructionTable.instruction(for: .amx)
         #expect(amx.usesTiles && amx.kStep == 64 && amx.columnsPerVector == 16 && amx.vectorsPerOutput == 1)
         #expect(try InstructionTable.vectorInstruction(for: .amx).kind == .avx512Vpdpbusd)
+        // Kernels that broadcast a row of A: sdot on i8mm CPUs, else the vector instruction.
+        for isa in ISA.allCases {
+            let expected = isa == .i8mm ? InstructionTable.neonSdot : try InstructionTable.vectorInstruction(for: isa)
+            #expect(try InstructionTable.broadcastInstruction(for: isa).kind == expected.kind, "\(isa)")
+        }
         let tiled = try MatMulSchedule(isa: .amx, rowsPerTile: 32, vectorsPerRow: 2, kUnroll: 1).layout(k: 70, n: 33)
         #expect(tiled.kGroups == 32 && tiled.panelWidth == 32 && tiled.panelBytes == 128 * 32)
         #expect(AMXPalette.bytes.count == 64 && AMXPalette.bytes[0] == 1 && AMXPalette.bytes[16] == 64 && AMXPalette.bytes[48 + 7] == 16)

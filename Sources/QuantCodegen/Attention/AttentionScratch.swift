@@ -22,13 +22,10 @@ public struct AttentionScratch: Sendable {
     public let header: [Int64]
     public let heads: Int
 
-    /// The instruction whose B layout the packed operands use (i8mm kernels use `sdot`; AMX CPUs
-    /// run attention's short per-head products on AVX-512 VNNI).
+    /// The instruction whose B layout the packed operands use: the table's broadcast instruction
+    /// (`sdot` on i8mm CPUs, AVX-512 VNNI on AMX CPUs).
     public static func instruction(for isa: ISA) throws(QuantError) -> DotInstruction {
-        switch isa {
-        case .i8mm: InstructionTable.neonSdot
-        default: try InstructionTable.vectorInstruction(for: isa)
-        }
+        try InstructionTable.broadcastInstruction(for: isa)
     }
 
     public init(_ op: QuantizedAttention, instruction: DotInstruction, length: Int) {

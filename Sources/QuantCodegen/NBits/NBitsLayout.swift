@@ -69,15 +69,11 @@ public struct NBitsLayout: Sendable, Hashable {
         storesSignedBytes = op.bits == 8 && instruction.bDomain == .signed8 && instruction.aDomain == .signed8
     }
 
-    /// The dot-product entry an `NBitsLinear` kernel for `isa` is built on: the ISA's vector
-    /// instruction (AMX CPUs: AVX-512 VNNI, the weights' per-block float epilogue has no tile
-    /// form), except i8mm, whose kernels use the dot-product extension's `sdot` (every i8mm CPU has
-    /// it; a broadcast form suits one row of A per step).
+    /// The dot-product entry an `NBitsLinear` kernel for `isa` is built on: the table's broadcast
+    /// instruction (AMX CPUs: AVX-512 VNNI, the weights' per-block float epilogue has no tile form;
+    /// i8mm CPUs: `sdot`, one row of A per step).
     public static func instruction(for isa: ISA) throws(QuantError) -> DotInstruction {
-        switch isa {
-        case .i8mm: return InstructionTable.neonSdot
-        default: return try InstructionTable.vectorInstruction(for: isa)
-        }
+        try InstructionTable.broadcastInstruction(for: isa)
     }
 
     // The packing kernel's side input (`NBitsPackEmitter`): the scales [N·blocks] as f32, the bias
