@@ -17,6 +17,8 @@ public enum OperatorKernel: Sendable, Hashable {
     case lookup(QuantizedLookup)
     case biasActivation(BiasActivation)
     case depthwise(Conv2D)
+    /// Channels of a depthwise convolution's weights packed for its kernel (AOT libraries' packer).
+    case depthwisePack(Conv2D)
     case transpose(batch: Int, rows: Int, columns: Int, elementBytes: Int)
     /// Rows of an f32 linear layer over weights packed in `F32LinearLayout`.
     case f32Linear(F32Linear)
@@ -80,6 +82,8 @@ public enum OperatorKernel: Sendable, Hashable {
         case let .depthwise(conv):
             return try DepthwiseKernelEmitter(conv: conv).emit(into: module, name: name, instruction: instruction,
                                                                targetFeatures: targetFeatures)
+        case let .depthwisePack(conv):
+            return DepthwisePackEmitter(conv: conv).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .f32Linear(op):
             return F32LinearEmitter(op: op, layout: try F32LinearLayout(op, isa: isa))
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)

@@ -257,9 +257,9 @@ struct AOTOperatorTests {
     }
 
     /// Each variant of a multi-ISA library packs depthwise weights for the kernel that variant
-    /// runs: the AMX variant's depthwise kernel is built on AVX-512 VNNI (four taps per
-    /// `vpdpbusd`), so its weights are packed in tap groups too — not in the int32 taps of a
-    /// non-VNNI ISA (which an AMX CPU would have fed to the tap-group kernel).
+    /// runs (its generated packer is built on the same instruction): the AMX variant's depthwise
+    /// kernel is built on AVX-512 VNNI (four taps per `vpdpbusd`), so its packed size is the tap
+    /// groups' — not the int32 taps' of a non-VNNI ISA, which an AMX CPU was once given.
     @Test func depthwisePackingFollowsEachVariantsKernel() throws {
         let conv = try Conv2D(inChannels: 24, height: 6, width: 6, outChannels: 24, kernel: (3, 3), pads: [1, 1, 1, 1], groups: 24,
                               xQuant: .perTensor(scale: 0.03, zeroPoint: 7), wQuant: .perTensor(scale: 0.004))
@@ -272,12 +272,13 @@ struct AOTOperatorTests {
             return text[start..<end].split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " {\"")) }
         }
         let variants = try list("qf_dw_dispatch.c", after: "qf_variants[] =").map { try #require(ISA(rawValue: $0)) }
-        let tapGroups = try list("qf_dw_operators.c", after: "dw__tap_groups[] =")
-        #expect(variants.contains(.amx) && variants.count == tapGroups.count, "\(variants) \(tapGroups)")
-        for (isa, flag) in zip(variants, tapGroups) {
+        let sizes = try list("qf_dw_operators.c", after: "dw__dw_packed_bytes[] =")
+        #expect(variants.contains(.amx) && variants.count == sizes.count, "\(variants) \(sizes)")
+        for (isa, size) in zip(variants, sizes) {
             let kind = try InstructionTable.vectorInstruction(for: isa).kind
             let vnni = kind == .avx512Vpdpbusd || kind == .avxVnniVpdpbusd
-            #expect(flag == (vnni ? "1" : "0"), "\(isa): the packer's layout \(flag), the kernel's instruction \(kind)")
+            // 24 channels × (3 groups of 4 taps, or 9 int32 taps) + 24 compensation words.
+            #expect(size == (vnni ? "\(4 * (3 * 24 + 24))" : "\(4 * (9 * 24 + 24))"), "\(isa): \(size) bytes, the kernel's instruction \(kind)")
         }
     }
 

@@ -181,6 +181,47 @@ struct ConvolutionTests {
 /// Depthwise convolutions run on their own microkernel: bit-exact against the reference (and
 /// against the implicit-GEMM path) for odd channel counts, strides, paddings and dilations.
 struct DepthwiseConvolutionTests {
+    /// The generated packer (what AOT libraries call) and the JIT's Swift packer write the same
+    /// bytes on every ISA here: tap groups and int32 taps, s8 and u8 weights with per-channel zero
+    /// points, bias and x's zero point in the compensation (wrapping), tap counts that do not fill
+    /// the last group, extreme bytes; channels split across two calls.
+    @Test func generatedPackerMatchesTheSwiftOne() throws {
+        var random = TestRandom(seed: 660)
+        let shapes: [(channels: Int, kernel: (Int, Int))] = [(1, (1, 1)), (7, (3, 3)), (16, (5, 5)), (33, (7, 7)), (19, (1, 3)), (24, (2, 2))]
+        for (index, shape) in shapes.enumerated() {
+            for wType in [ElementType.s8, .u8] {
+                // Zero points that allow tap groups (0 for s8, 128 for u8) on even cases, random ones on odd.
+                let fits = index % 2 == 0
+                let zeroPoints: [Int32] = (0..<shape.channels).map { _ in
+                    fits ? (wType == .s8 ? 0 : 128) : Int32(wType == .s8 ? random.int(-128...127) : random.int(0...255))
+                }
+                let output: MatMulOutput = index % 3 == 0 ? .dequantized(.init(bias: nil))
+                    : .requantized(.init(type: .u8, output: .perTensor(scale: 0.2, zeroPoint: 9),
+                                         bias: (0..<shape.channels).map { _ in Int32(random.int(-2_000_000_000...2_000_000_000)) }))
+                let conv = try Conv2D(inChannels: shape.channels, height: 8, width: 8, outChannels: shape.channels, kernel: shape.kernel,
+                                      groups: shape.channels, wType: wType,
+                                      xQuant: .perTensor(scale: 0.05, zeroPoint: index == 1 ? 255 : Int32(random.int(0...255))),
+                                      wQuant: .perChannel(scales: (0..<shape.channels).map { _ in random.float(0.005...0.02) }, zeroPoints: zeroPoints),
+                                      output: output)
+                let w = index == 3 ? (0..<conv.weightElements).map { _ in random.bool() ? 0x80 : 0x7F } : random.bytes(conv.weightElements)
+                for isa in isasUnderTest {
+                    let expected = try DepthwiseWeights(conv, w: w, isa: isa).values.withUnsafeBytes { Array($0) }
+                    #expect(expected.count == DepthwiseWeights.packedBytes(conv, isa: isa))
+                    let packer = try KernelCompiler.shared().compile(.depthwisePack(conv), isa: isa)
+                    var packed = [UInt8](repeating: 0xA5, count: expected.count)
+                    let half = shape.channels / 2
+                    w.withUnsafeBytes { w in
+                        packed.withUnsafeMutableBytes { out in
+                            packer.callUnchecked(x: w.baseAddress, y: out.baseAddress, begin: 0, end: half)
+                            packer.callUnchecked(x: w.baseAddress, y: out.baseAddress, begin: half, end: shape.channels)
+                        }
+                    }
+                    #expect(packed == expected, "\(isa) \(shape.channels) channels k\(shape.kernel) w \(wType) zero points \(fits ? "0/128" : "random")")
+                }
+            }
+        }
+    }
+
     /// Weights whose `w - w_zp` fits s8 (s8 with zero point 0, u8 with 128) run four taps per
     /// `vpdpbusd` on VNNI: bit-exact on tails of every kind (channels around the vector width,
     /// kernel sizes whose taps do not fill the last group of four), extreme bytes and zero points.

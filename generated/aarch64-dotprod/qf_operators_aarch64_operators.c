@@ -51,6 +51,7 @@ void attention_norm__kernel(const void *args);
 void attention_probs__kernel(const void *args);
 void mbv2_expand__g0(const void *args);
 void mbv2_depthwise__dw(const void *args);
+void mbv2_depthwise__dw_pack(const void *args);
 void mbv2_project__g0(const void *args);
 void mbv2_residual_add__kernel(const void *args);
 void resnet_conv3x3__to_nhwc(const void *args);
@@ -329,44 +330,25 @@ int mbv2_expand_run(const void *x, const void *packed, void *y, const void *resi
 
 /* ---- mbv2_depthwise ---- */
 static void (*const mbv2_depthwise__dw_table[])(const void *) = { mbv2_depthwise__dw };
-static const int mbv2_depthwise__tap_groups[] = { 0 };
-static const int32_t mbv2_depthwise__w_zero_points[192] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+static void (*const mbv2_depthwise__dw_pack_table[])(const void *) = { mbv2_depthwise__dw_pack };
+static const int64_t mbv2_depthwise__dw_packed_bytes[] = { 7680 };
 
 int mbv2_depthwise_packed_bytes(int64_t *bytes) {
     int v = qf_variant();
     if (v < 0) return v;
     if (!bytes) return QF_ERROR_ARGUMENT;
-    int64_t words = (mbv2_depthwise__tap_groups[v] ? (9 + 3) / 4 : 9) * 192 + 192;
-    *bytes = words * 4;
+    *bytes = mbv2_depthwise__dw_packed_bytes[v];
     return QF_OK;
 }
 
-/* The depthwise kernel's weights: (w - w_zp) per tap and channel, as int32 words or, with tap
- * groups, four taps per word as s8 bytes; then each channel's compensation bias - x_zp · Σ(w - w_zp). */
+/* The weights packed for the variant's depthwise kernel by its generated packer (taps as int32
+ * words or four to a word, then each channel's compensation bias - x_zp * sum(w - w_zp)). */
 int mbv2_depthwise_pack(const void *w, void *packed) {
     int v = qf_variant();
     if (v < 0) return v;
     if (!w || !packed || ((uintptr_t)packed & 63)) return QF_ERROR_ARGUMENT;
-    const uint8_t *source = (const uint8_t *)w;
-    int32_t *out = (int32_t *)packed;
-    int taps = 9, channels = 192, groups = (taps + 3) / 4;
-    for (int c = 0; c < channels; c++) {
-        int32_t sum = 0;
-        for (int t = 0; t < taps; t++) {
-            int32_t value = 1 ? (int32_t)(int8_t)source[c * taps + t] : (int32_t)source[c * taps + t];
-            int32_t adjusted = value - mbv2_depthwise__w_zero_points[c];
-            sum += adjusted;
-            if (mbv2_depthwise__tap_groups[v]) {
-                uint32_t *word = (uint32_t *)&out[(t / 4) * channels + c];
-                if (t % 4 == 0) *word = 0;
-                *word |= (uint32_t)(uint8_t)adjusted << (8 * (t % 4));
-            } else {
-                out[t * channels + c] = adjusted;
-            }
-        }
-        int32_t bias = 0;
-        out[(mbv2_depthwise__tap_groups[v] ? groups : taps) * channels + c] = (int32_t)((uint32_t)bias - (uint32_t)(0) * (uint32_t)sum);
-    }
+    qf_op_elementwise_args args = {w, 0, packed, 0, 0, 0, 192};
+    mbv2_depthwise__dw_pack_table[v](&args);
     return QF_OK;
 }
 

@@ -176,6 +176,12 @@ public final class DepthwiseWeights: @unchecked Sendable {
         }
     }
 
+    /// Bytes of `conv`'s packed weights for its kernel on `isa`: the taps' words, then one
+    /// compensation word per channel.
+    public static func packedBytes(_ conv: Conv2D, isa: ISA) -> Int {
+        4 * (Layout(conv, tapGroups: usesTapGroups(conv, isa: isa)).compensationWord + conv.inChannels)
+    }
+
     public static func packingSignature(_ conv: Conv2D, isa: ISA) -> String {
         var hash = StableHash()
         hash.combine(conv.xQuant.zeroPoints[0])

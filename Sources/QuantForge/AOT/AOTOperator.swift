@@ -55,6 +55,7 @@ public enum AOTOperator: Sendable {
             }
             if conv.isDepthwise {
                 parts.append(("dw", .depthwise(conv)))
+                parts.append(("dw_pack", .depthwisePack(conv)))
                 return parts
             }
             let schedule = try DefaultSchedule.forConvolution(conv, isa: isa, caches: caches)

@@ -137,15 +137,8 @@ struct AOTOperatorLibrary {
             item["is_depthwise"] = .flag(conv.isDepthwise)
             if conv.isDepthwise {
                 item["dw_symbols"] = .text(perVariant(spec, "dw"))
-                item["tap_groups"] = .text(isas.map { DepthwiseWeights.usesTapGroups(conv, isa: $0) ? "1" : "0" }.joined(separator: ", "))
-                item["taps"] = .text("\(conv.kernelHeight * conv.kernelWidth)")
-                item["w_zero_points"] = .text((0..<conv.outChannels).map { "\(conv.wQuant.zeroPoint($0))" }.joined(separator: ", "))
-                item["w_signed"] = .text(conv.wType == .s8 ? "1" : "0")
-                item["x_zero_point"] = .text("\(conv.xQuant.zeroPoints[0])")
-                var bias: [Int32]? = nil
-                if case let .requantized(r) = conv.output { bias = r.bias }
-                item["has_bias"] = .flag(bias != nil)
-                item["bias"] = .text((bias ?? []).map { "\($0)" }.joined(separator: ", "))
+                item["dw_pack_symbols"] = .text(perVariant(spec, "dw_pack"))
+                item["dw_packed_bytes"] = .text(isas.map { "\(DepthwiseWeights.packedBytes(conv, isa: $0))" }.joined(separator: ", "))
             } else {
                 let (unique, groupPart) = try AOTOperator.distinctGroups(conv)
                 let parts = unique.indices.map { "g\($0)" }
