@@ -72,8 +72,12 @@ public enum AMXChecker {
         guard let template = PackageFiles.text("templates/amx_checker.c.template") else {
             throw .invalidSpec(path: "templates/amx_checker.c.template", reason: "not built into this library")
         }
+        guard let checks = PackageFiles.text("templates/x86_cpu_checks.c.template") else {
+            throw .invalidSpec(path: "templates/x86_cpu_checks.c.template", reason: "not built into this library")
+        }
         let instruction = InstructionTable.amxTile
         let source = try Template.render(template, [
+            "x86_cpu_checks": .text(checks),
             "program": .text(name), "version": .text("\(generatorVersion) (LLVM \(LLVM.majorVersion))"), "triple": .text(target.triple),
             "mode": .text(emulated ? "AMX emulated with AVX-512" : "AMX"), "emulated": .text(emulated ? "1" : "0"),
             "peak_macs": .text("\(PeakProbe.tilePeakAccumulators * instruction.lanes * instruction.kStep).0"), "kernels": .list(kernels),

@@ -133,6 +133,7 @@ public enum AOTBuilder {
             return item
         })
         let header = try Template.render(try readTemplate("multi_isa_library.h.template"), context)
+        context["x86_cpu_checks"] = .text(try readTemplate("x86_cpu_checks.c.template"))
         let dispatcher = try Template.render(try readTemplate("multi_isa_dispatch.c.template"), context)
         return ["\(library).o": compiled.object, "\(library).h": Array(header.utf8), "\(library)_dispatch.c": Array(dispatcher.utf8)]
             .merging(try operatorFiles(compiled)) { $1 }

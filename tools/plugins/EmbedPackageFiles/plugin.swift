@@ -10,7 +10,8 @@ struct EmbedPackageFiles: BuildToolPlugin {
     static let embedded: [String: [String]] = [
         "QuantForge": ["templates/matmul_library.h.template", "templates/multi_isa_library.h.template",
                        "templates/multi_isa_dispatch.c.template", "templates/quantforge.pc.template",
-                       "templates/operators.h.template", "templates/operators.c.template", "templates/amx_checker.c.template"],
+                       "templates/operators.h.template", "templates/operators.c.template", "templates/amx_checker.c.template",
+                       "templates/x86_cpu_checks.c.template"],
         "QuantForgeTooling": ["tools/drivers/operator_driver.c", "tools/drivers/driver_io.h",
                               "Sources/CQuantSupport/include/CQuantSupport.h"],
     ]
