@@ -5,7 +5,7 @@ import Testing
 
 /// `qforge aot` libraries of every operator (convolutions NCHW and NHWC, grouped and depthwise, with
 /// a residual chain; dynamic linears; QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
-/// QLinearAdd/Mul, lookups; MatMulNBits 4 and 8 bits; LayerNorm, softmax): built for x86 (one ISA, and every ISA with the dispatcher, each forced)
+/// QLinearAdd/Mul, lookups; MatMulNBits 4 and 8 bits; LayerNorm, softmax, int8 attention): built for x86 (one ISA, and every ISA with the dispatcher, each forced)
 /// and AArch64 (under qemu), run from a C program through `NAME_operators.h`, bit-exact against the
 /// reference interpreter.
 struct AOTOperatorTests {
@@ -171,6 +171,21 @@ struct AOTOperatorTests {
                               """,
                           inputs: ["probs.x": floatBytes(scores)],
                           expected: ["probs.y": floatBytes(ReferenceOperators.softmax(softmax, x: scores, rows: 4, columns: 21, valid: 17))]))
+        // Int8 attention: 13 tokens (not a whole number of vectors or K groups), 3 heads of 12, 11 valid keys.
+        let attention = try QuantizedAttention(heads: 3, headSize: 12, scale: 0.3)
+        let (length, valid) = (13, 11)
+        let qkv = (0..<(length * attention.inputColumns)).map { _ in random.float(-3...3) }
+        cases.append(Case(spec: KernelSpec(name: "attn", operation: .attention(attention, length: length)),
+                          code: """
+                              { void *scratch = aligned(ATTN_SCRATCH_BYTES); float y[ATTN_LENGTH * ATTN_HEADS * ATTN_HEAD_SIZE];
+                                const float *qkv = load(dir, "attn.qkv");
+                                CHECK(attn_run(qkv, \(valid), y, scratch));
+                                if (attn_run(qkv, 0, y, scratch) != QF_ERROR_ARGUMENT || attn_run(qkv, ATTN_LENGTH + 1, y, scratch) != QF_ERROR_ARGUMENT
+                                    || attn_run(qkv, 1, y, (char *)scratch + 8) != QF_ERROR_ARGUMENT) return 11;
+                                save(dir, "attn.y", y, sizeof y); }
+                              """,
+                          inputs: ["attn.qkv": floatBytes(qkv)],
+                          expected: ["attn.y": floatBytes(ReferenceOperators.quantizedAttention(attention, qkv: qkv, length: length, valid: valid))]))
         let lookup = try QuantizedLookup(.gelu, count: 256, inputType: .u8, inputQuant: .perTensor(scale: 0.05, zeroPoint: 128),
                                          outputType: .s8, outputQuant: .perTensor(scale: 0.02))
         let all = (0..<256).map { UInt8($0) }

@@ -17,6 +17,8 @@ public enum AOTOperator: Sendable {
     case layerNorm(LayerNormalization)
     /// Softmax over rows (rows, row length and valid columns per call).
     case softmax(Softmax)
+    /// Int8 attention over sequences of `length` tokens (valid keys per call).
+    case attention(QuantizedAttention, length: Int)
 
     /// The spec's name of the operator.
     public var kind: String {
@@ -32,6 +34,7 @@ public enum AOTOperator: Sendable {
         case .nbitsLinear: "nbits"
         case .layerNorm: "layer_norm"
         case .softmax: "softmax"
+        case .attention: "attention"
         }
     }
 
@@ -71,6 +74,8 @@ public enum AOTOperator: Sendable {
         case let .lookup(op): return [("kernel", .lookup(op))]
         case let .layerNorm(op): return [("kernel", .layerNorm(op))]
         case let .softmax(op): return [("kernel", .softmax(op))]
+        case let .attention(op, _):
+            return [("scores", .attentionScores(op)), ("softmax", .softmax(op.softmax)), ("context", .attentionContext(op))]
         case let .nbitsLinear(op):
             return [("pack", .nbitsPack(op))] + (op.compute == .int8 ? [("quantize_a", .nbitsQuantizeA(op))] : [])
                 + [("linear", .nbitsLinear(op))]

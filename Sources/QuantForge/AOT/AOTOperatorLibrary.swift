@@ -58,7 +58,7 @@ struct AOTOperatorLibrary {
             "is_convolution": .flag(false), "is_dynamic_linear": .flag(false), "is_quantize": .flag(false),
             "is_dequantize": .flag(false), "is_dynamic_quantize": .flag(false), "is_binary": .flag(false),
             "is_lookup": .flag(false), "is_elementwise": .flag(false), "is_nbits": .flag(false),
-            "is_layer_norm": .flag(false), "is_softmax": .flag(false),
+            "is_layer_norm": .flag(false), "is_softmax": .flag(false), "is_attention": .flag(false),
         ]
         let isas = isas(for: spec)
         func layout(_ part: String, _ isa: ISA) throws(QuantError) -> PackedLayout {
@@ -236,6 +236,30 @@ struct AOTOperatorLibrary {
                         parameters: "const float *x, float *y, int64_t rows, int64_t columns, int64_t valid",
                         nullCheck: "!x || !y || rows < 0 || rows > (1 << 24) || columns < 1 || columns > (1 << 24) || valid < 0 || valid > columns",
                         arguments: "x, 0, y, (void *)(intptr_t)columns, (void *)(intptr_t)valid, 0, rows", details: [])
+        case let .attention(op, length):
+            item["is_attention"] = .flag(true)
+            item["summary"] = .text("int8 attention: f32 Q, K, V of \(length) tokens × \(op.heads) heads of \(op.headSize) -> f32 (QuantizedAttention)")
+            item["description"] = lines(["softmax(scale · Q·Kᵀ) · V per head, scale \(op.scale); Q, K, V quantized per token and head "
+                                         + "(amax/127), P per row to u8", isaText])
+            let scratches = try isas.map { isa throws(QuantError) in
+                AttentionScratch(op, instruction: try AttentionScratch.instruction(for: isa), length: length)
+            }
+            let regions = scratches.map { ($0.bytes + 63) / 64 * 64 }
+            let total = zip(scratches, regions).map { $1 + 4 * $0.scoreCount }.max() ?? 0
+            if total > QuantizedAttentionKernel.scratchLimit {
+                throw .invalidSpec(path: spec.name, reason: "\(length) tokens × \(op.heads) heads need \(total) bytes of scratch (at most \(QuantizedAttentionKernel.scratchLimit))")
+            }
+            item["length"] = .text("\(length)")
+            item["heads"] = .text("\(op.heads)")
+            item["head_size"] = .text("\(op.headSize)")
+            item["scratch_bytes"] = .text("\(total)")
+            item["header_count"] = .text("\(AttentionScratch.Field.allCases.count)")
+            item["headers"] = .text(scratches.map { "{" + $0.header.map(String.init).joined(separator: ", ") + "}" }.joined(separator: ", "))
+            item["region_bytes"] = .text(regions.map(String.init).joined(separator: ", "))
+            item["key_columns"] = .text(scratches.map { "\($0[.keyColumns])" }.joined(separator: ", "))
+            item["scores_symbols"] = .text(perVariant(spec, "scores"))
+            item["softmax_symbols"] = .text(perVariant(spec, "softmax"))
+            item["context_symbols"] = .text(perVariant(spec, "context"))
         case let .lookup(op):
             item["elements"] = .text("\(op.count)")
             elementwise("is_lookup", summary: "\(AOTBuilder.describe(activation: op.function)) through a 256-entry table: \(op.inputType.rawValue) x[\(op.count)] -> \(op.outputType.rawValue)",

@@ -19,9 +19,12 @@ import Foundation
 /// {"name": "norm", "op": "layer_norm", "columns": 384, "epsilon": 1e-12, "residual": true, "output": "u8",
 ///  "y_scale": 0.05, "y_zero_point": 128}    (rows given per call; "output": "f32" (default) takes no y_*)
 /// {"name": "probs", "op": "softmax", "scale": 0.125}               (rows, row length, valid per call)
+/// {"name": "attn", "op": "attention", "heads": 12, "head_size": 32, "length": 128, "scale": 0.17677669}
+///                                      (int8 attention over `length` tokens; valid keys per call;
+///                                       scale defaults to 1/√head_size)
 /// ```
 extension AOTOperator {
-    static let kinds = "matmul, conv, dynamic_linear, quantize, dequantize, dynamic_quantize, qlinear_add, qlinear_mul, lookup, nbits, layer_norm, softmax"
+    static let kinds = "matmul, conv, dynamic_linear, quantize, dequantize, dynamic_quantize, qlinear_add, qlinear_mul, lookup, nbits, layer_norm, softmax, attention"
 
     static func parse(_ kind: String, _ f: SpecFields) throws(QuantError) -> AOTOperator {
         do throws(QuantError) {
@@ -61,6 +64,13 @@ extension AOTOperator {
                                                          hasResidual: try f.bool("residual", default: false), output: output))
             case "softmax":
                 return .softmax(try Softmax(scale: try f.float("scale", default: 1)))
+            case "attention":
+                let headSize = try f.int("head_size")
+                let op = try QuantizedAttention(heads: try f.int("heads"), headSize: headSize,
+                                                scale: try f.float("scale", default: 1 / Float(max(headSize, 1)).squareRoot()))
+                let length = try f.int("length")
+                try op.check(length: length, valid: length)
+                return .attention(op, length: length)
             default:
                 throw f.fail("op", "unknown operator '\(kind)' (\(kinds))")
             }
