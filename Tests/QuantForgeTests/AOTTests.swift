@@ -270,6 +270,12 @@ struct AOTTests {
         #expect(error(#"{"kernels": [{"name": "1x", "k": 4, "n": 4}]}"#)?.contains("C identifier") == true)
         #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "isa": "sse9"}]}"#)?.contains("kernels[0].isa") == true)
         #expect(error(#"{"kernels": [{"name": "x", "k": 4, "n": 4, "activation": {"clamp": [2, 1]}}]}"#) != nil)
+        // Int8 attention: a head size that is not a multiple of 4, no length, a length past the maximum.
+        #expect(error(#"{"kernels": [{"name": "a", "op": "attention", "heads": 2, "head_size": 6, "length": 8}]}"#)?.contains("headSize") == true)
+        #expect(error(#"{"kernels": [{"name": "a", "op": "attention", "heads": 2, "head_size": 8}]}"#)?.contains("length") == true)
+        #expect(error(#"{"kernels": [{"name": "a", "op": "attention", "heads": 2, "head_size": 8, "length": 5000}]}"#)?.contains("length") == true)
+        let attention = try KernelSpec.parse(Data(#"{"kernels": [{"name": "a", "op": "attention", "heads": 2, "head_size": 16, "length": 8}]}"#.utf8))
+        if case let .attention(op, length) = attention[0].operation { #expect(length == 8 && op.scale == 0.25) } else { Issue.record("not attention") }
         let ok = try KernelSpec.parse(Data(#"{"kernels": [{"name": "x", "m": null, "k": 4, "n": 2, "a": "s8", "b": "u8", "b_scales": [0.5, 0.25], "b_zero_points": [3, 4], "output": "f32", "bias": [1.5, -2], "activation": "relu"}]}"#.utf8))
         #expect(ok[0].op!.m == nil && ok[0].op!.bQuant.granularity == .perChannel)
     }
