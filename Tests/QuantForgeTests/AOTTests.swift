@@ -65,7 +65,7 @@ struct AOTTests {
         let specs = try Self.transformerSpecs()
         #expect(specs.count == 18)
         let operatorSpecs = try KernelSpec.parse(Data(contentsOf: Self.root.appendingPathComponent("generated/operators_spec.json")))
-        #expect(operatorSpecs.count == 15 && operatorSpecs.allSatisfy { $0.op == nil })
+        #expect(operatorSpecs.count == 16 && operatorSpecs.allSatisfy { $0.op == nil })
         let operatorSets = Self.generatedSets.map { set in
             (preset: set.preset, library: set.library.replacingOccurrences(of: "transformer", with: "operators"), folder: set.folder)
         }

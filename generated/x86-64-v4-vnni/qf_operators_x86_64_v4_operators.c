@@ -49,6 +49,9 @@ void hidden_residual_add__kernel(const void *args);
 void ffn_gelu__kernel(const void *args);
 void attention_norm__kernel(const void *args);
 void attention_probs__kernel(const void *args);
+void attention_int8__scores(const void *args);
+void attention_int8__softmax(const void *args);
+void attention_int8__context(const void *args);
 void mbv2_expand__g0(const void *args);
 void mbv2_depthwise__dw(const void *args);
 void mbv2_depthwise__dw_pack(const void *args);
@@ -263,6 +266,33 @@ int attention_probs_run(const float *x, float *y, int64_t rows, int64_t columns,
     if (!x || !y || rows < 0 || rows > (1 << 24) || columns < 1 || columns > (1 << 24) || valid < 0 || valid > columns) return QF_ERROR_ARGUMENT;
     qf_op_elementwise_args args = { x, 0, y, (void *)(intptr_t)columns, (void *)(intptr_t)valid, 0, rows };
     attention_probs__kernel_table[v](&args);
+    return QF_OK;
+}
+
+/* ---- attention_int8 ---- */
+static void (*const attention_int8__scores_table[])(const void *) = { attention_int8__scores };
+static void (*const attention_int8__softmax_table[])(const void *) = { attention_int8__softmax };
+static void (*const attention_int8__context_table[])(const void *) = { attention_int8__context };
+/* Per variant: where the quantized Q, K, V go in the scratch (AttentionScratch's fields), where
+ * the scores start, and the scores' row length (keys rounded up to the instruction's columns). */
+static const int64_t attention_int8__headers[][14] = { {16, 16, 16, 0, 512, 576, 1088, 1152, 1216, 1728, 2240, 2304, 2432, 2496} };
+static const int64_t attention_int8__region_bytes[] = { 29952 };
+static const int64_t attention_int8__key_columns[] = { 16 };
+
+int attention_int8_run(const float *qkv, int64_t valid, float *output, void *scratch) {
+    int v = qf_variant();
+    if (v < 0) return v;
+    if (!qkv || !output || !scratch || ((uintptr_t)scratch & 63) || valid < 1 || valid > 16) return QF_ERROR_ARGUMENT;
+    char *regions = (char *)scratch;
+    float *scores = (float *)(regions + attention_int8__region_bytes[v]);
+    void *header = (void *)attention_int8__headers[v];
+    qf_op_elementwise_args products = {qkv, 0, regions, header, scores, 0, 12};
+    attention_int8__scores_table[v](&products);
+    qf_op_elementwise_args softmax = {scores, 0, scores, (void *)(intptr_t)attention_int8__key_columns[v], (void *)(intptr_t)valid, 0,
+                                      (int64_t)12 * 16};
+    attention_int8__softmax_table[v](&softmax);
+    qf_op_elementwise_args context = {scores, regions, output, header, 0, 0, 12};
+    attention_int8__context_table[v](&context);
     return QF_OK;
 }
 
