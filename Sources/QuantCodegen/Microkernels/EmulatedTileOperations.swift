@@ -63,7 +63,7 @@ struct EmulatedTileOperations: TileOperations {
     }
 
     func zero(_ tile: Int) {
-        b.memset(b.byteOffset(state, i64(tile * AMXPalette.tileBytes)), to: context.null(context.i8), size: i64(AMXPalette.tileBytes), align: 64)
+        b.memset(Self.data(b, state: state, tile: i64(tile)), to: context.null(context.i8), size: i64(AMXPalette.tileBytes), align: 64)
     }
 
     /// (rows, bytes per row) of `tile` from the emulated configuration, as i64.
@@ -74,6 +74,17 @@ struct EmulatedTileOperations: TileOperations {
         let bytes = b.zext(b.load(c.i16, from: b.byteOffset(config, b.add(b.mul(tile, c.constInt(c.i64, 2)), c.constInt(c.i64, 16))), align: 1),
                            to: c.i64)
         return (rows, bytes)
+    }
+
+    /// Where `tile`'s 16 rows of 64 bytes are in the emulated state.
+    private static func data(_ b: IRBuilder, state: IRValue, tile: IRValue) -> IRValue {
+        b.byteOffset(state, b.mul(tile, b.context.constInt(b.context.i64, Int64(AMXPalette.tileBytes))))
+    }
+
+    /// The bytes a row of `shape` moves: its width, at most the 64 a tile row holds.
+    private static func rowBytes(_ b: IRBuilder, _ shape: (rows: IRValue, bytes: IRValue)) -> IRValue {
+        let c = b.context, limit = c.constInt(c.i64, Int64(AMXPalette.tileRowBytes))
+        return b.select(b.icmp(.slt, shape.bytes, limit), shape.bytes, limit)
     }
 
     /// `<64 x i1>`: byte lane l set when l < count.
@@ -88,10 +99,9 @@ struct EmulatedTileOperations: TileOperations {
         let tileload = function("qf.amx.emulated.tileloadd", [bytePointer, context.i64, bytePointer, context.i64]) { b, loops, p in
             let c = b.context, bytes64 = c.vector(c.i8, 64)
             let shape = Self.shape(b, state: p[0], tile: p[1])
-            let tileData = b.byteOffset(p[0], b.mul(p[1], c.constInt(c.i64, Int64(AMXPalette.tileBytes))))
+            let tileData = Self.data(b, state: p[0], tile: p[1]), width = Self.rowBytes(b, shape)
             loops.loop("row", from: c.constInt(c.i64, 0), step: 1, while: { b.icmp(.slt, $0, c.constInt(c.i64, Int64(AMXPalette.tileRows))) }) { r, _ in
-                let count = b.select(b.icmp(.slt, r, shape.rows), b.select(b.icmp(.slt, shape.bytes, c.constInt(c.i64, 64)), shape.bytes,
-                                                                           c.constInt(c.i64, 64)), c.constInt(c.i64, 0))
+                let count = b.select(b.icmp(.slt, r, shape.rows), width, c.constInt(c.i64, 0))
                 let row = module.maskedLoad(b, bytes64, from: b.byteOffset(p[2], b.mul(r, p[3])), mask: Self.firstBytes(b, count),
                                             passThrough: c.null(bytes64), align: 1)
                 b.store(row, to: b.byteOffset(tileData, b.mul(r, c.constInt(c.i64, 64))), align: 64)
@@ -106,11 +116,10 @@ struct EmulatedTileOperations: TileOperations {
         let tilestore = function("qf.amx.emulated.tilestored", [bytePointer, context.i64, bytePointer, context.i64]) { b, loops, p in
             let c = b.context, bytes64 = c.vector(c.i8, 64)
             let shape = Self.shape(b, state: p[0], tile: p[1])
-            let tileData = b.byteOffset(p[0], b.mul(p[1], c.constInt(c.i64, Int64(AMXPalette.tileBytes))))
+            let tileData = Self.data(b, state: p[0], tile: p[1]), width = Self.rowBytes(b, shape)
             loops.loop("row", from: c.constInt(c.i64, 0), step: 1, while: { b.icmp(.slt, $0, shape.rows) }) { r, _ in
                 let row = b.load(bytes64, from: b.byteOffset(tileData, b.mul(r, c.constInt(c.i64, 64))), align: 64)
-                let count = b.select(b.icmp(.slt, shape.bytes, c.constInt(c.i64, 64)), shape.bytes, c.constInt(c.i64, 64))
-                module.maskedStore(b, row, to: b.byteOffset(p[2], b.mul(r, p[3])), mask: Self.firstBytes(b, count), align: 1)
+                module.maskedStore(b, row, to: b.byteOffset(p[2], b.mul(r, p[3])), mask: Self.firstBytes(b, width), align: 1)
                 return []
             }
         }
@@ -122,9 +131,9 @@ struct EmulatedTileOperations: TileOperations {
         let dot = function(name, [bytePointer, context.i64, context.i64, context.i64]) { b, loops, p in
             let c = b.context, i32 = c.i32, wide = c.vector(i32, 64), lanes = c.vector(i32, 16)
             func k(_ value: Int) -> IRValue { c.constInt(c.i64, Int64(value)) }
-            func tileData(_ tile: IRValue) -> IRValue { b.byteOffset(p[0], b.mul(tile, k(AMXPalette.tileBytes))) }
             let cShape = Self.shape(b, state: p[0], tile: p[1]), aShape = Self.shape(b, state: p[0], tile: p[2])
-            let (cData, aData, bData) = (tileData(p[1]), tileData(p[2]), tileData(p[3]))
+            let (cData, aData, bData) = (Self.data(b, state: p[0], tile: p[1]), Self.data(b, state: p[0], tile: p[2]),
+                                         Self.data(b, state: p[0], tile: p[3]))
             let m = cShape.rows, n = b.sdiv(cShape.bytes, k(4)), groups = b.sdiv(aShape.bytes, k(4))
             let columnLanes = c.constVector((0..<16).map { c.constInt(c.i64, Int64($0)) })
             let validColumns = b.icmp(.slt, columnLanes, b.splat(n, count: 16))
