@@ -22,7 +22,6 @@ struct AccuracyCommand: ParsableCommand {
     }
 
     func run() throws {
-        MiniLMCommand.reexecuteIfNeeded()
         let engine = try Engine(threads: 1)
         let loaded = try MiniLM(directory: URL(fileURLWithPath: model))
         let quantizedMode: MiniLMRunner.Mode

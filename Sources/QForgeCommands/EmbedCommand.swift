@@ -58,7 +58,6 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        MiniLMCommand.reexecuteIfNeeded()
         let directory = URL(fileURLWithPath: model)
         guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path) else {
             throw ValidationError("no model.safetensors in \(directory.path): run tools/fetch_minilm.sh")

@@ -38,6 +38,9 @@ public enum OperatorKernel: Sendable, Hashable {
     /// Heads of a `QuantizedAttention`: P (x) quantized, then P·V with the scratch (x2) into y
     /// (`AttentionScratch` in `extra`).
     case attentionContext(QuantizedAttention)
+    /// Heads of an `F32Attention`, fused: x = QKV rows, x2 = scratch, y = output rows (length in
+    /// `extra`, valid keys in `extra2`).
+    case f32Attention(F32Attention)
 
     /// A matmul kernel from its plan: lowered to the loop IR, then emitted.
     static func emitMatMul(_ plan: MatMulPlan, into module: Module, name: String, targetFeatures: String) throws -> IRValue {
@@ -106,6 +109,8 @@ public enum OperatorKernel: Sendable, Hashable {
         case let .attentionContext(op):
             return try AttentionContextEmitter(op: op).emit(into: module, name: name, instruction: try AttentionScratch.instruction(for: isa),
                                                             targetFeatures: targetFeatures)
+        case let .f32Attention(op):
+            return F32AttentionEmitter(op: op).emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
         case let .transpose(batch, rows, columns, elementBytes):
             return TransposeEmitter(batch: batch, rows: rows, columns: columns, elementBytes: elementBytes)
                 .emit(into: module, name: name, instruction: instruction, targetFeatures: targetFeatures)

@@ -6,7 +6,8 @@ import Testing
 /// Every operator's kernels built for AArch64 (NEON dot product) ahead of time, linked with a C
 /// driver and run under qemu-aarch64, bit-exact against the reference: quantize, dequantize,
 /// dynamic quantization, QLinearAdd, lookups, depthwise and implicit-GEMM convolution, the dynamic
-/// linear (f32 A, run-time parameters), an epilogue chain with a residual and the f32 linear.
+/// linear (f32 A, run-time parameters), an epilogue chain with a residual, the f32 linear, and the
+/// transformer operators (LayerNorm, softmax, int8 and fused f32 attention).
 struct AArch64OperatorTests {
     /// The library's emulator with the tests' call shapes (a test fails when a run does).
     final class Harness {
@@ -165,6 +166,23 @@ struct AArch64OperatorTests {
                                                              extraInput: header)
             let expected = ReferenceOperators.quantizedAttention(op, qkv: qkv, length: length, valid: valid)
             #expect(second.y == expected.withUnsafeBytes { Array($0) }, "\(heads) heads × \(d), \(length) tokens, \(valid) valid")
+        }
+    }
+
+    /// Fused f32 attention on NEON (16-key vectors as four registers, blocks of 8 queries with a
+    /// repeated last query, masked keys), bit-exact against the reference.
+    @Test func f32AttentionUnderQemu() throws {
+        let harness = try Harness()
+        var random = TestRandom(seed: 1207)
+        for (heads, d, length, valid) in [(2, 32, 7, 5), (1, 12, 18, 18), (3, 20, 33, 30)] {
+            let op = try F32Attention(heads: heads, headSize: d, scale: 1 / Float(d).squareRoot())
+            let qkv = (0..<(length * op.inputColumns)).map { _ in random.float(-2...2) }
+            let scratch = [UInt8](repeating: 0, count: 4 * heads * op.scratchFloatsPerHead(length: length))
+            let out = try harness.emulator.runElementwise(try harness.emulator.build(.f32Attention(op)), x: qkv.withUnsafeBytes { Array($0) },
+                                                          x2: scratch, end: heads, yBytes: 4 * length * op.outputColumns,
+                                                          extraInteger: length, extra2Integer: valid)
+            let expected = ReferenceOperators.f32Attention(op, qkv: qkv, length: length, valid: valid)
+            #expect(out.y == expected.withUnsafeBytes { Array($0) }, "\(heads) heads × \(d), \(length) tokens, \(valid) valid")
         }
     }
 

@@ -55,8 +55,8 @@ struct FuzzTests {
         }
     }
 
-    /// The transformer operators through the fuzzer's runners: LayerNorm (f32 and quantized), softmax
-    /// and int8 attention on every ISA here and under qemu, several input seeds each (rows, lengths
+    /// The transformer operators through the fuzzer's runners: LayerNorm (f32 and quantized), softmax,
+    /// int8 and fused f32 attention on every ISA here and under qemu, several input seeds each (rows, lengths
     /// and masks drawn from them), a case's JSON round trip; and the generator draws them.
     @Test func transformerCasesReplayOnEveryISAAndUnderQemu() throws {
         let ops: [FuzzCase.Operator] = [
@@ -64,6 +64,7 @@ struct FuzzTests {
             .layerNorm(try LayerNormalization(columns: 384, output: .quantized(type: .s8, scale: 0.02, zeroPoint: -5))),
             .softmax(try Softmax(scale: 0.125)),
             .attention(try QuantizedAttention(heads: 3, headSize: 20, scale: 0.2)),
+            .f32Attention(try F32Attention(heads: 3, headSize: 20, scale: 0.2)),
         ]
         for op in ops {
             for isa in isasUnderTest {
@@ -77,7 +78,7 @@ struct FuzzTests {
         var generator = FuzzGenerator(seed: 5, isas: [.portable])
         var drawn = Set<String>()
         for _ in 0..<400 { drawn.insert(generator.next().op.name) }
-        #expect(drawn.isSuperset(of: ["layer norm", "softmax", "int8 attention"]))
+        #expect(drawn.isSuperset(of: ["layer norm", "softmax", "int8 attention", "f32 attention"]))
         try #require(AArch64Emulator.unavailableReason == nil, "\(AArch64Emulator.unavailableReason ?? "")")
         for op in ops {
             let emulated = FuzzCase(op: op, isa: AArch64Emulator.isa, schedule: nil, inputSeed: 13)

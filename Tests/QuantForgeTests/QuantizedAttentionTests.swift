@@ -41,18 +41,7 @@ struct QuantizedAttentionTests {
         let length = 30, valid = 24, d = 32
         let qkv = (0..<(length * op.inputColumns)).map { _ in random.float(-1.5...1.5) }
         let y = ReferenceOperators.quantizedAttention(op, qkv: qkv, length: length, valid: valid)
-        for head in 0..<12 {
-            for i in 0..<length {
-                func value(_ part: Int, _ t: Int, _ c: Int) -> Double { Double(qkv[t * op.inputColumns + part * 384 + head * d + c]) }
-                let logits = (0..<valid).map { j in (0..<d).reduce(0.0) { $0 + value(0, i, $1) * value(1, j, $1) } / Double(d).squareRoot() }
-                let top = logits.max()!, weights = logits.map { Foundation.exp($0 - top) }, total = weights.reduce(0, +)
-                let exact = (0..<d).map { c in (0..<valid).reduce(0.0) { $0 + weights[$1] / total * value(2, $1, c) } }
-                let got = (0..<d).map { Double(y[i * op.outputColumns + head * d + $0]) }
-                let dot = zip(exact, got).reduce(0) { $0 + $1.0 * $1.1 }
-                let norms = exact.reduce(0) { $0 + $1 * $1 }.squareRoot() * got.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                #expect(dot / norms > 0.999, "head \(head) row \(i): cosine \(dot / norms)")
-            }
-        }
+        expectCloseToExactAttention(y, qkv: qkv, heads: 12, headSize: d, length: length, valid: valid, minimum: 0.999)
     }
 
     @Test func badInputIsRefused() throws {

@@ -4,7 +4,7 @@ import QuantRuntime
 /// A compiled `QuantizedAttention`: three generated kernels per call — Q, K, V quantized and the
 /// int8 scores (heads split across threads), the softmax over the scores' rows, P quantized and
 /// the int8 P·V (heads split). Thread-safe: each call allocates its scratch.
-public final class QuantizedAttentionKernel: Sendable {
+public final class QuantizedAttentionKernel: AttentionKernel {
     public let op: QuantizedAttention
     private let scores: CompiledElementwiseKernel
     private let softmax: SoftmaxKernel
@@ -50,23 +50,6 @@ public final class QuantizedAttentionKernel: Sendable {
             context.callSplitting(op.heads, on: pool, x: UnsafeRawPointer(scoreBuffer), x2: UnsafeRawPointer(regions),
                                   y: UnsafeMutableRawPointer(output), extra: table)
         }
-    }
-
-    /// Runs on arrays (sizes checked); returns the output rows.
-    public func run(_ qkv: [Float], length: Int, valid: Int? = nil) throws(QuantError) -> [Float] {
-        try op.check(length: length, valid: valid ?? length)
-        guard qkv.count == length * op.inputColumns else {
-            throw .invalidShape(field: "qkv", reason: "\(qkv.count) values for \(length) tokens of \(op.inputColumns)")
-        }
-        var output = [Float](repeating: 0, count: length * op.outputColumns)
-        try QuantError.rethrowing {
-            try qkv.withUnsafeBufferPointer { qkv in
-                try output.withUnsafeMutableBufferPointer { output in
-                    try run(qkv: qkv.baseAddress!, length: length, valid: valid ?? length, output: output.baseAddress!)
-                }
-            }
-        }
-        return output
     }
 }
 

@@ -25,6 +25,8 @@ public struct FuzzCase: Codable, Sendable {
         case softmax(Softmax)
         /// Int8 attention; the seed draws the sequence length (1...64) and the valid keys.
         case attention(QuantizedAttention)
+        /// Fused f32 attention; the seed draws the sequence length (1...64) and the valid keys.
+        case f32Attention(F32Attention)
 
         public var name: String {
             switch self {
@@ -48,6 +50,7 @@ public struct FuzzCase: Codable, Sendable {
             case .layerNorm: return "layer norm"
             case .softmax: return "softmax"
             case .attention: return "int8 attention"
+            case .f32Attention: return "f32 attention"
             }
         }
     }
@@ -116,6 +119,8 @@ extension FuzzCase {
         case let .layerNorm(op): bytes = CheckedArithmetic.product([op.columns, 4 * 4 * 4])
         case .softmax: bytes = 4 * 300 * 4 * 2
         case let .attention(op): bytes = CheckedArithmetic.product([64, op.inputColumns + op.outputColumns + 64 * op.heads, 4])
+        case let .f32Attention(op):
+            bytes = CheckedArithmetic.product([64, op.inputColumns + op.outputColumns + op.heads * (op.headSize + F32Attention.queriesPerBlock), 4])
         }
         guard let bytes, bytes <= Self.byteLimit else {
             throw .invalidShape(field: "case", reason: "its tensors would take more than \(Self.byteLimit) bytes")

@@ -102,7 +102,7 @@ public struct FuzzGenerator {
     }
 
     mutating func nextOperator(isa: ISA) throws -> (FuzzCase.Operator, MatMulSchedule?) {
-        switch int(0...23) {
+        switch int(0...24) {
         case 0...6:  // matmul
             let k = dimension(2000), n = dimension(200), m = dimension(64)
             let dynamicLinear = int(0...4) == 0, runTime = dynamicLinear || int(0...5) == 0
@@ -193,6 +193,9 @@ public struct FuzzGenerator {
         case 23:
             let headSize = 4 * int(1...20)
             return (.attention(try QuantizedAttention(heads: int(1...6), headSize: headSize, scale: 1 / Float(headSize).squareRoot())), nil)
+        case 24:
+            let headSize = 4 * int(1...20)
+            return (.f32Attention(try F32Attention(heads: int(1...6), headSize: headSize, scale: 1 / Float(headSize).squareRoot())), nil)
         default:
             let columns = dimension(400)
             return (.biasActivation(try BiasActivation(columns: columns, bias: bool() ? (0..<columns).map { _ in float(-2...2) } : nil,

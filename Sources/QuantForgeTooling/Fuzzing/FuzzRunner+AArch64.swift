@@ -209,6 +209,15 @@ extension FuzzRunner {
                     return Self.compare(got, expected, floats: true)
                 }
             }
+        case let .f32Attention(op):
+            return try eachSeed(.f32Attention(op)) { inputs, program in
+                let a = AttentionFuzzInputs(inputColumns: op.inputColumns, &inputs)
+                let expected = bytes(ReferenceOperators.f32Attention(op, qkv: a.qkv, length: a.length, valid: a.valid))
+                let scratch = [UInt8](repeating: 0, count: 4 * op.heads * op.scratchFloatsPerHead(length: a.length))
+                let got = try emulator.runElementwise(program, x: bytes(a.qkv), x2: scratch, end: op.heads, yBytes: expected.count,
+                                                      extraInteger: a.length, extra2Integer: a.valid).y
+                return Self.compare(got, expected, floats: true)
+            }
         case let .biasActivation(op):
             return try eachSeed(.biasActivation(op)) { inputs, program in
                 let rows = Int(inputs.next() % 4) + 1

@@ -231,6 +231,15 @@ public final class FuzzRunner: @unchecked Sendable {
                 let expected = ReferenceOperators.quantizedAttention(op, qkv: a.qkv, length: a.length, valid: a.valid)
                 return Self.compare(got.withUnsafeBytes { Array($0) }, expected.withUnsafeBytes { Array($0) }, floats: true)
             }
+        case let .f32Attention(op):
+            let kernel = try engine.compile(op)
+            return { seed in
+                var inputs = FuzzInputs(seed: seed)
+                let a = AttentionFuzzInputs(inputColumns: op.inputColumns, &inputs)
+                guard let got = try? kernel.run(a.qkv, length: a.length, valid: a.valid) else { return .error("run refused the case") }
+                let expected = ReferenceOperators.f32Attention(op, qkv: a.qkv, length: a.length, valid: a.valid)
+                return Self.compare(got.withUnsafeBytes { Array($0) }, expected.withUnsafeBytes { Array($0) }, floats: true)
+            }
         case let .biasActivation(op):
             let kernel = try engine.compile(op)
             return { seed in
@@ -298,9 +307,11 @@ struct AttentionFuzzInputs {
     let length: Int, valid: Int
     let qkv: [Float]
 
-    init(_ op: QuantizedAttention, _ inputs: inout FuzzInputs) {
+    init(_ op: QuantizedAttention, _ inputs: inout FuzzInputs) { self.init(inputColumns: op.inputColumns, &inputs) }
+
+    init(inputColumns: Int, _ inputs: inout FuzzInputs) {
         length = Int(inputs.next() % 64) + 1
         valid = Int(inputs.next() % UInt64(length)) + 1
-        qkv = inputs.floats(length * op.inputColumns, magnitude: 3)
+        qkv = inputs.floats(length * inputColumns, magnitude: 3)
     }
 }

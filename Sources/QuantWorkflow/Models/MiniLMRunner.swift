@@ -5,9 +5,9 @@ import QuantForge
 /// tokens one after another, no padding) → embeddings + LayerNorm → 6 × (fused QKV linear,
 /// attention per sentence, output linear, residual + LayerNorm, GELU feed-forward, residual +
 /// LayerNorm) → mean pooling over each sentence's tokens →
-/// L2 normalization. Softmax and LayerNorm are generated f32 kernels in every mode. Attention's
-/// products run in f32 (OpenBLAS) in the f32 and 4-bit modes, and as int8 dot products
-/// (`QuantizedAttention`: Q, K, V quantized per token and head) in the dynamic and static modes.
+/// L2 normalization. LayerNorm is a generated f32 kernel in every mode, attention the fused f32
+/// kernel (`F32Attention`) — in the dynamic and static modes from `int8AttentionFrom` tokens int8
+/// attention (`QuantizedAttention`: Q, K, V quantized per token and head) instead.
 public final class MiniLMRunner {
     public enum Mode: Sendable, CustomStringConvertible {
         case f32
@@ -40,15 +40,20 @@ public final class MiniLMRunner {
     /// Activation buffers kept between calls (fresh ones would cost page faults on every call):
     /// a runner is not thread-safe.
     private final class Workspace {
-        var x: [Float] = [], qkv: [Float] = [], context: [Float] = [], projected: [Float] = [], intermediate: [Float] = [], scores: [Float] = []
+        var x: [Float] = [], qkv: [Float] = [], context: [Float] = [], projected: [Float] = [], intermediate: [Float] = []
     }
     private let workspace = Workspace()
     /// LayerNorm over 384 values, without and with the residual added first.
     private let layerNorms: (plain: LayerNormKernel, residual: LayerNormKernel)
-    /// The attention scores' softmax (their 1/√d scale is applied by the Q·Kᵀ product).
-    private let softmax: SoftmaxKernel
-    /// Int8 attention (the dynamic and static modes), else nil: f32 products.
+    /// Fused f32 attention: every mode's for sentences up to `int8AttentionFrom` tokens.
+    private let f32Attention: F32AttentionKernel
+    /// Int8 attention (the dynamic and static modes, from `int8AttentionFrom` tokens), else nil.
     private let int8Attention: QuantizedAttentionKernel?
+    /// The sentence length from which the int8 modes' attention runs int8 products: below it the
+    /// per-token quantization of Q, K and V costs more than the int8 products save. (Zen 5, one
+    /// thread, MiniLM's 12 heads of 32, µs per call f32 fused / int8: 11 tokens 4.1 / 6.3, 32: 14.1
+    /// / 19.3, 64: 45.2 / 50.8, 128: 168.7 / 161.1, 256: 620 / 560.)
+    public static let int8AttentionFrom = 96
 
     /// The buffer in `slot` (taken out, so that it is not copied on write), at least `count` long.
     private static func take(_ slot: inout [Float], _ count: Int) -> [Float] {
@@ -86,7 +91,8 @@ public final class MiniLMRunner {
         do {
             layerNorms = (try engine.compile(try LayerNormalization(columns: MiniLM.hidden, epsilon: MiniLM.layerNormEpsilon)),
                           try engine.compile(try LayerNormalization(columns: MiniLM.hidden, epsilon: MiniLM.layerNormEpsilon, hasResidual: true)))
-            softmax = try engine.compile(try Softmax())
+            f32Attention = try engine.compile(try F32Attention(heads: MiniLM.heads, headSize: MiniLM.headSize,
+                                                               scale: 1 / Float(MiniLM.headSize).squareRoot()))
             switch mode {
             case .dynamic, .static:
                 int8Attention = try engine.compile(try QuantizedAttention(heads: MiniLM.heads, headSize: MiniLM.headSize,
@@ -113,7 +119,7 @@ public final class MiniLMRunner {
     /// sentence over its own tokens — no row is computed for a padding token.
     public func embed(ids batch: [[Int32]]) -> [[Float]] {
         guard !batch.isEmpty else { return [] }
-        let h = MiniLM.hidden, lengths = batch.map(\.count), length = lengths.max()!
+        let h = MiniLM.hidden, lengths = batch.map(\.count)
         let starts = lengths.indices.map { lengths[..<$0].reduce(0, +) }, rows = lengths.reduce(0, +)
         var x = Self.take(&workspace.x, rows * h)
         // Embeddings and their LayerNorm.
@@ -137,18 +143,16 @@ public final class MiniLMRunner {
         var qkv = Self.take(&workspace.qkv, rows * 3 * h), context = Self.take(&workspace.context, rows * h)
         var projected = Self.take(&workspace.projected, rows * h)
         var intermediate = Self.take(&workspace.intermediate, rows * MiniLM.intermediate)
-        var scores = Self.take(&workspace.scores, length * length)
         defer {
             workspace.x = x
             workspace.qkv = qkv
             workspace.context = context
             workspace.projected = projected
             workspace.intermediate = intermediate
-            workspace.scores = scores
         }
         for (index, layer) in model.layers.enumerated() {
             run(index, 0, x, rows: rows, into: &qkv)
-            attention(qkv: qkv, starts: starts, lengths: lengths, scores: &scores, into: &context)
+            attention(qkv: qkv, starts: starts, lengths: lengths, into: &context)
             run(index, 1, context, rows: rows, into: &projected)
             layerNorm(&x, adding: projected, rows: rows, layer.attentionNorm)
             run(index, 2, x, rows: rows, into: &intermediate)
@@ -184,41 +188,20 @@ public final class MiniLMRunner {
     }
 
     /// softmax(Q·Kᵀ / √32)·V per sentence (rows from `starts[b]`, `lengths[b]` of them) and head.
-    private func attention(qkv: [Float], starts: [Int], lengths: [Int], scores: inout [Float], into context: inout [Float]) {
-        let h = MiniLM.hidden, d = MiniLM.headSize, stride = 3 * h
-        if let int8Attention {
-            qkv.withUnsafeBufferPointer { qkv in
-                context.withUnsafeMutableBufferPointer { context in
-                    for (b, length) in lengths.enumerated() {
-                        do {
-                            try int8Attention.run(qkv: qkv.baseAddress! + starts[b] * stride, length: length, valid: length,
-                                                  output: context.baseAddress! + starts[b] * h)
-                        } catch {
-                            fatalError("unreachable: lengths come from the batch (\(error))")
-                        }
-                    }
-                }
-            }
-            return
-        }
-        let gemm = F32GEMM.shared
+    private func attention(qkv: [Float], starts: [Int], lengths: [Int], into context: inout [Float]) {
+        let h = MiniLM.hidden, stride = 3 * h
         qkv.withUnsafeBufferPointer { qkv in
-            scores.withUnsafeMutableBufferPointer { scores in
-                context.withUnsafeMutableBufferPointer { context in
-                    for (b, length) in lengths.enumerated() {
-                        let base = qkv.baseAddress! + starts[b] * stride
-                        for head in 0..<MiniLM.heads {
-                            gemm.multiply(m: length, n: length, k: d, a: base + head * d, lda: stride, b: base + h + head * d, ldb: stride,
-                                          transposeB: true, c: scores.baseAddress!, ldc: length, alpha: 1 / Float(d).squareRoot())
-                            // Softmax over the sentence's tokens, the generated kernel.
-                            do {
-                                try softmax.run(x: scores.baseAddress!, y: scores.baseAddress!, rows: length, columns: length, valid: length)
-                            } catch {
-                                fatalError("unreachable: rows, columns and valid tokens come from the batch (\(error))")
-                            }
-                            gemm.multiply(m: length, n: d, k: length, a: scores.baseAddress!, lda: length, b: base + 2 * h + head * d,
-                                          ldb: stride, transposeB: false, c: context.baseAddress! + starts[b] * h + head * d, ldc: h)
+            context.withUnsafeMutableBufferPointer { context in
+                for (b, length) in lengths.enumerated() {
+                    let input = qkv.baseAddress! + starts[b] * stride, output = context.baseAddress! + starts[b] * h
+                    do {
+                        if let int8Attention, length >= Self.int8AttentionFrom {
+                            try int8Attention.run(qkv: input, length: length, valid: length, output: output)
+                        } else {
+                            try f32Attention.run(qkv: input, length: length, valid: length, output: output)
                         }
+                    } catch {
+                        fatalError("unreachable: lengths come from the batch (\(error))")
                     }
                 }
             }
