@@ -32,6 +32,7 @@ final class KernelHandle {
         case layerNorm(LayerNormKernel)
         case softmax(SoftmaxKernel)
         case attention(QuantizedAttentionKernel)
+        case f32Attention(F32AttentionKernel)
 
         var name: String {
             switch self {
@@ -47,6 +48,7 @@ final class KernelHandle {
             case .layerNorm: "LayerNormalization"
             case .softmax: "Softmax"
             case .attention: "int8 attention"
+            case .f32Attention: "f32 attention"
             }
         }
     }

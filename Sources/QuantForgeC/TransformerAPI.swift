@@ -1,7 +1,8 @@
 import CQuantForgeAPI
 import QuantForge
 
-// qf_layernorm_*, qf_softmax_* and qf_attention_*: the transformer operators through the C API.
+// qf_layernorm_*, qf_softmax_*, qf_attention_* and qf_f32_attention_compile: the transformer
+// operators through the C API.
 
 @_cdecl("qf_layernorm_compile")
 public func qfLayerNormCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_layernorm_desc>?,
@@ -79,21 +80,36 @@ public func qfAttentionCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<
     }
 }
 
+@_cdecl("qf_f32_attention_compile")
+public func qfF32AttentionCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_attention_desc>?,
+                                  _ kernel: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
+    compileKernel(context, kernel) { engine throws(QuantError) in
+        guard let d = desc?.pointee else { throw .invalidArgument(field: "desc", reason: "null pointer") }
+        return .f32Attention(try engine.compile(try F32Attention(heads: Int(d.heads), headSize: Int(d.head_size), scale: d.scale)))
+    }
+}
+
 @_cdecl("qf_attention_run")
 public func qfAttentionRun(_ kernel: OpaquePointer?, _ qkv: UnsafePointer<Float>?, _ qkvBytes: Int, _ length: Int64, _ valid: Int64,
                            _ y: UnsafeMutablePointer<Float>?, _ yBytes: Int) -> qf_status {
     guarded { () throws(QuantError) in
-        let attention = try KernelHandle.get(kernel, "qf_attention_run") { if case let .attention(k) = $0 { k } else { nil } }
+        let attention: any AttentionKernel = try KernelHandle.get(kernel, "qf_attention_run") {
+            switch $0 {
+            case let .attention(k): k
+            case let .f32Attention(k): k
+            default: nil
+            }
+        }
         let qkv = try floats(qkv, qkvBytes, "qkv"), y = try mutableFloats(y, yBytes, "y")
         guard length >= 1, length <= Int64(QuantizedAttention.maxLength) else {
             throw .invalidShape(field: "length", reason: "\(length) tokens: must be in 1...\(QuantizedAttention.maxLength)")
         }
-        let tokens = Int(length), op = attention.op
-        guard qkv.count >= tokens * op.inputColumns else {
-            throw .bufferTooSmall(field: "qkv", requiredBytes: 4 * tokens * op.inputColumns, actualBytes: qkvBytes)
+        let tokens = Int(length), inputColumns = attention.op.inputColumns, outputColumns = attention.op.outputColumns
+        guard qkv.count >= tokens * inputColumns else {
+            throw .bufferTooSmall(field: "qkv", requiredBytes: 4 * tokens * inputColumns, actualBytes: qkvBytes)
         }
-        guard y.count >= tokens * op.outputColumns else {
-            throw .bufferTooSmall(field: "y", requiredBytes: 4 * tokens * op.outputColumns, actualBytes: yBytes)
+        guard y.count >= tokens * outputColumns else {
+            throw .bufferTooSmall(field: "y", requiredBytes: 4 * tokens * outputColumns, actualBytes: yBytes)
         }
         try attention.run(qkv: qkv.baseAddress!, length: tokens, valid: Int(clamping: valid), output: y.baseAddress!)
     }

@@ -233,6 +233,20 @@ struct CAPITests {
         let attentionOp = try QuantizedAttention(heads: 2, headSize: 8, scale: 0.5)
         #expect(attended.map(\.bitPattern) == ReferenceOperators.quantizedAttention(attentionOp, qkv: qkv, length: 3, valid: 2).map(\.bitPattern))
         #expect(qf_kernel_output(attention, 3, &elements0, &type0) == QF_STATUS_OK && elements0 == 48 && type0 == QF_TYPE_F32)
+        // Fused f32 attention: the same description and run call, its own reference's bits.
+        attentionDesc.head_size = 6
+        #expect(qf_f32_attention_compile(context, &attentionDesc, &other) == invalid && other == nil)
+        attentionDesc.head_size = 8
+        var f32Attention: OpaquePointer?
+        try #require(qf_f32_attention_compile(context, &attentionDesc, &f32Attention) == QF_STATUS_OK)
+        defer { qf_kernel_destroy(f32Attention) }
+        #expect(qf_attention_run(f32Attention, qkv, 4 * qkv.count, 3, 0, &attended, 4 * attended.count) == invalid)  // no valid key
+        #expect(qf_attention_run(f32Attention, qkv, 4 * qkv.count, 3, 2, &attended, 4 * 47) == QF_STATUS_BUFFER_TOO_SMALL)
+        #expect(qf_attention_run(f32Attention, qkv, 4 * qkv.count, 3, 2, &attended, 4 * attended.count) == QF_STATUS_OK)
+        let f32Op = try F32Attention(heads: 2, headSize: 8, scale: 0.5)
+        #expect(attended.map(\.bitPattern) == ReferenceOperators.f32Attention(f32Op, qkv: qkv, length: 3, valid: 2).map(\.bitPattern))
+        #expect(qf_kernel_output(f32Attention, 3, &elements0, &type0) == QF_STATUS_OK && elements0 == 48 && type0 == QF_TYPE_F32)
+        #expect(String(cString: qf_kernel_describe(f32Attention)).hasPrefix("f32 attention"))
         #expect(qf_layernorm_run(quantizer, x, 64, nil, 0, x, 64, x, 64, &x, 64) == invalid)
         #expect(String(cString: qf_last_error()).contains("qf_layernorm_run was given a DynamicQuantizeLinear kernel"))
         #expect(qf_softmax_run(quantizer, x, 64, 16, 16, &x, 64) == invalid)

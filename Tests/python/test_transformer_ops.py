@@ -130,7 +130,24 @@ def test_int8_attention_matches_onnxruntime(context, rng, heads, head_size, leng
     assert np.array_equal(y, quantforge.Context(isa="portable").attention(heads, head_size)(qkv, valid))
 
 
-def test_int8_attention_bad_input_raises(best):
+@pytest.mark.parametrize("heads,head_size,length,valid", [(12, 32, 23, 23), (2, 64, 40, 17), (3, 12, 5, 5)])
+def test_f32_attention_matches_onnxruntime(context, rng, heads, head_size, length, valid):
+    """Fused f32 attention against ONNX Runtime's MultiHeadAttention (f32) on the first `valid` keys:
+    both f32, different summation orders, so within 1e-5 of each row's largest value."""
+    hidden = heads * head_size
+    qkv = rng.uniform(-1.5, 1.5, (length, 3 * hidden)).astype(np.float32)
+    y = context.attention(heads, head_size, compute="f32")(qkv, valid)
+    assert y.shape == (length, hidden) and y.dtype == np.float32
+    q, k, v = qkv[None, :, :hidden], qkv[None, :valid, hidden:2 * hidden], qkv[None, :valid, 2 * hidden:]
+    (expected,) = run_node("MultiHeadAttention", {"query": q, "key": k.copy(), "value": v.copy()}, {"output": np.float32},
+                           domain="com.microsoft", num_heads=heads)
+    expected = expected[0]
+    for row in range(length):
+        assert np.max(np.abs(y[row] - expected[row])) <= 1e-5 * np.max(np.abs(expected[row])), row
+    assert np.array_equal(y, quantforge.Context(isa="portable").attention(heads, head_size, compute="f32")(qkv, valid))
+
+
+def test_attention_bad_input_raises(best):
     with pytest.raises(quantforge.InvalidArgumentError):
         best.attention(2, 30)
     attention = best.attention(2, 8)
@@ -140,3 +157,10 @@ def test_int8_attention_bad_input_raises(best):
         attention(np.zeros((4, 48), np.float32), valid=5)
     with pytest.raises(quantforge.InvalidArgumentError):
         attention(np.zeros((4, 48), np.float32), valid=0)
+    with pytest.raises(ValueError):
+        best.attention(2, 8, compute="f16")
+    fused = best.attention(2, 8, compute="f32")
+    with pytest.raises(quantforge.InvalidArgumentError):
+        fused(np.zeros((4, 48), np.float32), valid=5)
+    with pytest.raises(quantforge.InvalidArgumentError):
+        best.attention(2, 30, compute="f32")

@@ -2,7 +2,9 @@
  * an epilogue chain and a residual add, a dynamic quantized linear (per token), a grouped NCHW
  * convolution and a depthwise NHWC QLinearConv, QuantizeLinear / DequantizeLinear per axis,
  * DynamicQuantizeLinear, QLinearAdd with broadcasting, a lookup activation and a 4-bit weight-only
- * linear (MatMulNBits, int8 compute, per-block zero points, f16 scales). Each result is
+ * linear (MatMulNBits, int8 compute, per-block zero points, f16 scales), and the transformer
+ * operators (LayerNorm with the residual fused, softmax with a valid prefix, int8 and fused f32
+ * multi-head attention). Each result is
  * checked against a plain C computation of the same ONNX semantics, and bad input must give error
  * codes and messages, never a crash.
  * Build: cc -ffp-contract=off c_api_example.c $(pkg-config --cflags --libs quantforge) -lm
@@ -494,6 +496,103 @@ static void check_nbits(qf_context *context) {
     printf("MatMulNBits: ok\n");
 }
 
+/* softmax(scale · q·kᵀ) over the first `valid` keys, times V, in double: out [length][heads·d]. */
+static void attention_reference(const float *qkv, int heads, int d, int length, int valid, float scale, double *out) {
+    int hidden = heads * d;
+    for (int h = 0; h < heads; h++)
+        for (int i = 0; i < length; i++) {
+            double logits[16], top = -INFINITY, total = 0;
+            for (int j = 0; j < valid; j++) {
+                double s = 0;
+                for (int c = 0; c < d; c++) s += (double)qkv[i * 3 * hidden + h * d + c] * qkv[j * 3 * hidden + hidden + h * d + c];
+                logits[j] = s * scale;
+                top = logits[j] > top ? logits[j] : top;
+            }
+            for (int j = 0; j < valid; j++) total += logits[j] = exp(logits[j] - top);
+            for (int c = 0; c < d; c++) {
+                double acc = 0;
+                for (int j = 0; j < valid; j++) acc += logits[j] / total * qkv[j * 3 * hidden + 2 * hidden + h * d + c];
+                out[i * hidden + h * d + c] = acc;
+            }
+        }
+}
+
+static void check_transformer(qf_context *context) {
+    enum { ROWS = 3, COLUMNS = 40, HEADS = 2, D = 8, LENGTH = 5, VALID = 4 };
+    static float x[ROWS][COLUMNS], r[ROWS][COLUMNS], gamma[COLUMNS], beta[COLUMNS], y[ROWS][COLUMNS];
+    for (int c = 0; c < COLUMNS; c++) { gamma[c] = next_float(0.5f, 1.5f); beta[c] = next_float(-1, 1); }
+    for (int i = 0; i < ROWS; i++)
+        for (int c = 0; c < COLUMNS; c++) { x[i][c] = next_float(-3, 3); r[i][c] = next_float(-1, 1); }
+    /* LayerNorm of x + r (SkipLayerNormalization without bias): within float32 rounding of double. */
+    qf_layernorm_desc norm = {0};
+    norm.columns = COLUMNS; norm.epsilon = 1e-5f; norm.has_residual = 1;
+    qf_kernel *layernorm = NULL;
+    CHECK(qf_layernorm_compile(context, &norm, &layernorm) == QF_STATUS_OK, "layernorm compile: %s", qf_last_error());
+    CHECK(qf_layernorm_run(layernorm, &x[0][0], sizeof x, &r[0][0], sizeof r, gamma, sizeof gamma, beta, sizeof beta, &y[0][0],
+                           sizeof y) == QF_STATUS_OK, "layernorm run: %s", qf_last_error());
+    CHECK(qf_layernorm_run(layernorm, &x[0][0], sizeof x - 4, &r[0][0], sizeof r, gamma, sizeof gamma, beta, sizeof beta, &y[0][0],
+                           sizeof y) == QF_STATUS_INVALID_ARGUMENT, "layernorm with a partial row must fail");
+    double worst = 0;
+    for (int i = 0; i < ROWS; i++) {
+        double mean = 0, variance = 0;
+        for (int c = 0; c < COLUMNS; c++) mean += (double)x[i][c] + r[i][c];
+        mean /= COLUMNS;
+        for (int c = 0; c < COLUMNS; c++) variance += ((double)x[i][c] + r[i][c] - mean) * ((double)x[i][c] + r[i][c] - mean);
+        double rstd = 1 / sqrt(variance / COLUMNS + 1e-5);
+        for (int c = 0; c < COLUMNS; c++) {
+            double want = ((double)x[i][c] + r[i][c] - mean) * rstd * gamma[c] + beta[c];
+            worst = fabs(y[i][c] - want) > worst ? fabs(y[i][c] - want) : worst;
+        }
+    }
+    CHECK(worst < 1e-5, "layernorm: off by %g", worst);
+    qf_kernel_destroy(layernorm);
+    /* Softmax over the first 33 of 40 columns, scale 0.5; zeros past them. */
+    qf_kernel *softmax = NULL;
+    CHECK(qf_softmax_compile(context, 0.5f, &softmax) == QF_STATUS_OK, "softmax compile: %s", qf_last_error());
+    CHECK(qf_softmax_run(softmax, &x[0][0], sizeof x, COLUMNS, 33, &y[0][0], sizeof y) == QF_STATUS_OK, "softmax run: %s", qf_last_error());
+    CHECK(qf_softmax_run(softmax, &x[0][0], sizeof x, COLUMNS, COLUMNS + 1, &y[0][0], sizeof y) == QF_STATUS_INVALID_ARGUMENT,
+          "softmax with valid > columns must fail");
+    worst = 0;
+    for (int i = 0; i < ROWS; i++) {
+        double top = -INFINITY, total = 0;
+        for (int c = 0; c < 33; c++) top = 0.5 * x[i][c] > top ? 0.5 * x[i][c] : top;
+        for (int c = 0; c < 33; c++) total += exp(0.5 * x[i][c] - top);
+        for (int c = 0; c < COLUMNS; c++) {
+            double want = c < 33 ? exp(0.5 * x[i][c] - top) / total : 0;
+            worst = fabs(y[i][c] - want) > worst ? fabs(y[i][c] - want) : worst;
+        }
+    }
+    CHECK(worst < 1e-6, "softmax: off by %g", worst);
+    qf_kernel_destroy(softmax);
+    /* Multi-head attention over a fused QKV, 4 of 5 keys valid: fused f32 within float32 rounding
+     * of double attention, int8 within 3% of each row's largest value. */
+    static float qkv[LENGTH][3 * HEADS * D], out[LENGTH][HEADS * D];
+    static double want[LENGTH * HEADS * D];
+    for (int t = 0; t < LENGTH; t++)
+        for (int c = 0; c < 3 * HEADS * D; c++) qkv[t][c] = next_float(-1.5f, 1.5f);
+    attention_reference(&qkv[0][0], HEADS, D, LENGTH, VALID, 1 / sqrtf(D), want);
+    qf_attention_desc desc = {HEADS, D, 1 / sqrtf(D)};
+    for (int fused = 0; fused < 2; fused++) {
+        qf_kernel *attention = NULL;
+        qf_status compiled = fused ? qf_f32_attention_compile(context, &desc, &attention) : qf_attention_compile(context, &desc, &attention);
+        CHECK(compiled == QF_STATUS_OK, "attention compile: %s", qf_last_error());
+        CHECK(qf_attention_run(attention, &qkv[0][0], sizeof qkv, LENGTH, VALID, &out[0][0], sizeof out) == QF_STATUS_OK,
+              "attention run: %s", qf_last_error());
+        CHECK(qf_attention_run(attention, &qkv[0][0], sizeof qkv, LENGTH, 0, &out[0][0], sizeof out) == QF_STATUS_INVALID_ARGUMENT,
+              "attention with no valid key must fail");
+        double bound = fused ? 1e-5 : 0.03;
+        int bad = 0;
+        for (int t = 0; t < LENGTH; t++) {
+            double largest = 0;
+            for (int c = 0; c < HEADS * D; c++) largest = fabs(want[t * HEADS * D + c]) > largest ? fabs(want[t * HEADS * D + c]) : largest;
+            for (int c = 0; c < HEADS * D; c++) bad += fabs(out[t][c] - want[t * HEADS * D + c]) > bound * largest + 1e-6;
+        }
+        CHECK(bad == 0, "%s attention: %d values off", fused ? "f32" : "int8", bad);
+        qf_kernel_destroy(attention);
+    }
+    printf("LayerNorm, softmax, int8 and f32 attention: ok\n");
+}
+
 int main(void) {
     qf_context *context = NULL;
     qf_status status = qf_context_create(NULL, 2, &context);
@@ -510,6 +609,7 @@ int main(void) {
     check_binary(context);
     check_lookup(context);
     check_nbits(context);
+    check_transformer(context);
     qf_context_destroy(context);
     if (failures) { fprintf(stderr, "%d check(s) failed\n", failures); return 1; }
     printf("all checks passed\n");

@@ -3,8 +3,9 @@
 against NumPy's computation of the same ONNX semantics: QLinearMatMul, a matmul with an epilogue
 chain and a residual add, a per-token dynamic quantized linear, a QLinearConv (NCHW) and a
 depthwise one (NHWC), QuantizeLinear / DequantizeLinear per axis, DynamicQuantizeLinear,
-QLinearAdd / QLinearMul with broadcasting, a lookup activation and a 4-bit weight-only linear
-(MatMulNBits); then bad input, which must raise.
+QLinearAdd / QLinearMul with broadcasting, a lookup activation, a 4-bit weight-only linear
+(MatMulNBits) and the transformer operators (LayerNorm, softmax, int8 and fused f32 attention);
+then bad input, which must raise.
 
     pip install tools/python && python3 tools/examples/quantforge_example.py
 
@@ -127,6 +128,27 @@ nbits = context.nbits_linear(k4, n4, bits=4, block_size=32, compute="f32")
 w4 = ((q4.astype(np.float64) - 8) * s4.reshape(n4, -1, 1)).reshape(n4, k4)
 np.testing.assert_allclose(nbits(x4, nbits.pack(b4, s4)), x4.astype(np.float64) @ w4.T, rtol=1e-5, atol=1e-5)
 print("MatMulNBits: ok")
+
+# Transformer operators: LayerNorm of x + residual, softmax over a valid prefix, and multi-head
+# attention over a fused QKV (int8 products, and fused f32), against float64.
+xt = rng.uniform(-3, 3, (3, 40)).astype(np.float32)
+rt = rng.uniform(-1, 1, (3, 40)).astype(np.float32)
+gamma, beta = rng.uniform(0.5, 1.5, 40).astype(np.float32), rng.uniform(-1, 1, 40).astype(np.float32)
+v = xt.astype(np.float64) + rt
+normed = (v - v.mean(1, keepdims=True)) / np.sqrt(v.var(1, keepdims=True) + 1e-5) * gamma + beta
+np.testing.assert_allclose(context.layer_norm(40, epsilon=1e-5, residual=True)(xt, gamma, beta, residual=rt), normed, atol=1e-5)
+e = np.exp(0.5 * xt[:, :33].astype(np.float64) - (0.5 * xt[:, :33]).max(1, keepdims=True))
+np.testing.assert_allclose(context.softmax(scale=0.5)(xt, valid=33), np.pad(e / e.sum(1, keepdims=True), ((0, 0), (0, 7))), atol=1e-6)
+heads, d, length, valid = 2, 8, 5, 4
+qkv = rng.uniform(-1.5, 1.5, (length, 3 * heads * d)).astype(np.float32)
+q, k, vv = (qkv[:, i * heads * d:(i + 1) * heads * d].astype(np.float64).reshape(length, heads, d) for i in range(3))
+logits = np.einsum("ihc,jhc->hij", q, k[:valid]) / np.sqrt(d)
+p = np.exp(logits - logits.max(2, keepdims=True))
+exact = np.einsum("hij,jhc->ihc", p / p.sum(2, keepdims=True), vv[:valid]).reshape(length, heads * d)
+largest = np.abs(exact).max(1, keepdims=True)
+assert np.all(np.abs(context.attention(heads, d, compute="f32")(qkv, valid) - exact) <= 1e-5 * largest + 1e-6)
+assert np.all(np.abs(context.attention(heads, d)(qkv, valid) - exact) <= 0.03 * largest + 1e-6)
+print("LayerNorm, softmax, int8 and f32 attention: ok")
 
 # Bad input raises, with the library's message.
 for bad in [lambda: context.matmul(0, 4), lambda: context.conv((1, 6, 8, 8), (4, 2, 3, 3), groups=3),

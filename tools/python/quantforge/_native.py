@@ -136,6 +136,7 @@ _SIGNATURES = {
     "qf_softmax_compile": (_STATUS, [Handle, c_float, POINTER(Handle)]),
     "qf_softmax_run": (_STATUS, [Handle, c_void_p, c_size_t, c_int64, c_int64, c_void_p, c_size_t]),
     "qf_attention_compile": (_STATUS, [Handle, POINTER(AttentionDesc), POINTER(Handle)]),
+    "qf_f32_attention_compile": (_STATUS, [Handle, POINTER(AttentionDesc), POINTER(Handle)]),
     "qf_attention_run": (_STATUS, [Handle, c_void_p, c_size_t, c_int64, c_int64, c_void_p, c_size_t]),
     "qf_autotune": (_STATUS, [Handle, POINTER(MatMulDesc), c_char_p, c_double, POINTER(c_double), POINTER(c_double)]),
     "qf_kernel_output": (_STATUS, [Handle, c_int64, POINTER(c_int64), POINTER(c_int32)]),

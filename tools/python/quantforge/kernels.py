@@ -449,9 +449,9 @@ class SoftmaxKernel(_Kernel):
 
 
 class AttentionKernel(_Kernel):
-    """Int8 multi-head attention (QuantForge's QuantizedAttention) over one sequence of a fused QKV
-    projection's output: qkv [length, 3·heads·head_size] (Q, K, V) → [length, heads·head_size],
-    keys at and past `valid` masked."""
+    """Multi-head attention over one sequence of a fused QKV projection's output: qkv [length,
+    3·heads·head_size] (Q, K, V) → [length, heads·head_size], keys at and past `valid` masked; int8
+    products (QuantForge's QuantizedAttention) or fused f32 (F32Attention)."""
 
     def __init__(self, context: "Context", handle: ctypes.c_void_p, heads: int, head_size: int):
         super().__init__(context, handle)
@@ -715,12 +715,16 @@ class Context:
         check(lib.qf_softmax_compile(self._handle, float(scale), byref(handle)))
         return SoftmaxKernel(self, handle)
 
-    def attention(self, heads: int, head_size: int, *, scale: Optional[float] = None) -> AttentionKernel:
-        """Int8 multi-head attention; `scale` multiplies the scores (default 1/sqrt(head_size))."""
+    def attention(self, heads: int, head_size: int, *, scale: Optional[float] = None, compute: str = "int8") -> AttentionKernel:
+        """Multi-head attention; `scale` multiplies the scores (default 1/sqrt(head_size)); `compute`:
+        "int8" (int8 products) or "f32" (one fused f32 kernel: faster below ~96 tokens)."""
+        if compute not in ("int8", "f32"):
+            raise ValueError(f"compute: {compute!r}, expected 'int8' or 'f32'")
         desc = _native.AttentionDesc()
         desc.heads, desc.head_size = heads, head_size
         desc.scale = 1.0 / float(head_size) ** 0.5 if scale is None else scale
-        return AttentionKernel(self, self._compile(lib.qf_attention_compile, desc), heads, head_size)
+        compile = lib.qf_attention_compile if compute == "int8" else lib.qf_f32_attention_compile
+        return AttentionKernel(self, self._compile(compile, desc), heads, head_size)
 
     def nbits_linear(self, k: int, n: int, *, bits: int = 4, block_size: int = 32, zero_points: bool = False,
                      compute: str = "int8", bias: bool = False, activation: Activation = None) -> NBitsKernel:
