@@ -5,7 +5,7 @@ import Testing
 
 /// `qforge aot` libraries of every operator (convolutions NCHW and NHWC, grouped and depthwise, with
 /// a residual chain; dynamic linears; QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
-/// QLinearAdd/Mul, lookups; MatMulNBits 4 and 8 bits; LayerNorm, softmax, int8 attention): built for x86 (one ISA, and every ISA with the dispatcher, each forced)
+/// QLinearAdd/Mul, lookups; MatMulNBits 4 and 8 bits; LayerNorm, softmax, int8 and fused f32 attention): built for x86 (one ISA, and every ISA with the dispatcher, each forced)
 /// and AArch64 (under qemu), run from a C program through `NAME_operators.h`, bit-exact against the
 /// reference interpreter.
 struct AOTOperatorTests {
@@ -186,6 +186,19 @@ struct AOTOperatorTests {
                               """,
                           inputs: ["attn.qkv": floatBytes(qkv)],
                           expected: ["attn.y": floatBytes(ReferenceOperators.quantizedAttention(attention, qkv: qkv, length: length, valid: valid))]))
+        // Fused f32 attention over the same sequence (13 tokens: a partial block of queries and of keys).
+        let fused = try F32Attention(heads: 3, headSize: 12, scale: 0.3)
+        cases.append(Case(spec: KernelSpec(name: "fused", operation: .f32Attention(fused, length: length)),
+                          code: """
+                              { void *scratch = aligned(FUSED_SCRATCH_BYTES); float y[FUSED_LENGTH * FUSED_HEADS * FUSED_HEAD_SIZE];
+                                const float *qkv = load(dir, "attn.qkv");
+                                CHECK(fused_run(qkv, \(valid), y, scratch));
+                                if (fused_run(qkv, 0, y, scratch) != QF_ERROR_ARGUMENT || fused_run(qkv, FUSED_LENGTH + 1, y, scratch) != QF_ERROR_ARGUMENT
+                                    || fused_run(qkv, 1, y, (char *)scratch + 8) != QF_ERROR_ARGUMENT) return 12;
+                                save(dir, "fused.y", y, sizeof y); }
+                              """,
+                          inputs: [:],
+                          expected: ["fused.y": floatBytes(ReferenceOperators.f32Attention(fused, qkv: qkv, length: length, valid: valid))]))
         let lookup = try QuantizedLookup(.gelu, count: 256, inputType: .u8, inputQuant: .perTensor(scale: 0.05, zeroPoint: 128),
                                          outputType: .s8, outputQuant: .perTensor(scale: 0.02))
         let all = (0..<256).map { UInt8($0) }

@@ -65,7 +65,7 @@ struct AOTTests {
         let specs = try Self.transformerSpecs()
         #expect(specs.count == 18)
         let operatorSpecs = try KernelSpec.parse(Data(contentsOf: Self.root.appendingPathComponent("generated/operators_spec.json")))
-        #expect(operatorSpecs.count == 16 && operatorSpecs.allSatisfy { $0.op == nil })
+        #expect(operatorSpecs.count == 17 && operatorSpecs.allSatisfy { $0.op == nil })
         let operatorSets = Self.generatedSets.map { set in
             (preset: set.preset, library: set.library.replacingOccurrences(of: "transformer", with: "operators"), folder: set.folder)
         }
@@ -276,6 +276,11 @@ struct AOTTests {
         #expect(error(#"{"kernels": [{"name": "a", "op": "attention", "heads": 2, "head_size": 8, "length": 5000}]}"#)?.contains("length") == true)
         let attention = try KernelSpec.parse(Data(#"{"kernels": [{"name": "a", "op": "attention", "heads": 2, "head_size": 16, "length": 8}]}"#.utf8))
         if case let .attention(op, length) = attention[0].operation { #expect(length == 8 && op.scale == 0.25) } else { Issue.record("not attention") }
+        // "compute": "f32" is the fused f32 kernel; other values name the field.
+        let fused = try KernelSpec.parse(Data(#"{"kernels": [{"name": "a", "op": "attention", "heads": 2, "head_size": 16, "length": 8, "compute": "f32"}]}"#.utf8))
+        if case let .f32Attention(op, length) = fused[0].operation { #expect(length == 8 && op.heads == 2) } else { Issue.record("not f32 attention") }
+        #expect(error(#"{"kernels": [{"name": "a", "op": "attention", "heads": 2, "head_size": 8, "length": 8, "compute": "f16"}]}"#)?.contains("compute") == true)
+        #expect(error(#"{"kernels": [{"name": "a", "op": "attention", "heads": 2, "head_size": 6, "length": 8, "compute": "f32"}]}"#)?.contains("headSize") == true)
         let ok = try KernelSpec.parse(Data(#"{"kernels": [{"name": "x", "m": null, "k": 4, "n": 2, "a": "s8", "b": "u8", "b_scales": [0.5, 0.25], "b_zero_points": [3, 4], "output": "f32", "bias": [1.5, -2], "activation": "relu"}]}"#.utf8))
         #expect(ok[0].op!.m == nil && ok[0].op!.bQuant.granularity == .perChannel)
     }

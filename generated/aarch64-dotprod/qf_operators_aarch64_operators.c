@@ -52,6 +52,7 @@ void attention_probs__kernel(const void *args);
 void attention_int8__scores(const void *args);
 void attention_int8__softmax(const void *args);
 void attention_int8__context(const void *args);
+void attention_f32__kernel(const void *args);
 void mbv2_expand__g0(const void *args);
 void mbv2_depthwise__dw(const void *args);
 void mbv2_depthwise__dw_pack(const void *args);
@@ -293,6 +294,18 @@ int attention_int8_run(const float *qkv, int64_t valid, float *output, void *scr
     attention_int8__softmax_table[v](&softmax);
     qf_op_elementwise_args context = {scores, regions, output, header, 0, 0, 12};
     attention_int8__context_table[v](&context);
+    return QF_OK;
+}
+
+/* ---- attention_f32 ---- */
+static void (*const attention_f32__kernel_table[])(const void *) = { attention_f32__kernel };
+
+int attention_f32_run(const float *qkv, int64_t valid, float *output, void *scratch) {
+    int v = qf_variant();
+    if (v < 0) return v;
+    if (!qkv || !output || !scratch || ((uintptr_t)scratch & 63) || valid < 1 || valid > 16) return QF_ERROR_ARGUMENT;
+    qf_op_elementwise_args args = { qkv, scratch, output, (void *)(intptr_t)16, (void *)(intptr_t)valid, 0, 12 };
+    attention_f32__kernel_table[v](&args);
     return QF_OK;
 }
 

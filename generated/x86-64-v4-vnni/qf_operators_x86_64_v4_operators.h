@@ -140,6 +140,18 @@ int attention_probs_run(const float *x, float *y, int64_t rows, int64_t columns,
  * HEADS * HEAD_SIZE floats; scratch: ATTENTION_INT8_SCRATCH_BYTES bytes, 64-byte aligned (one call's). */
 int attention_int8_run(const float *qkv, int64_t valid, float *output, void *scratch);
 
+/* attention_f32: fused f32 attention: f32 Q, K, V of 16 tokens × 12 heads of 32 -> f32 (F32Attention)
+ *   softmax(scale · Q·Kᵀ) · V per head, scale 0.17677669; each product one chain of fused multiply-adds
+ *   ISA: avx512vnni */
+#define ATTENTION_F32_LENGTH 16
+#define ATTENTION_F32_HEADS 12
+#define ATTENTION_F32_HEAD_SIZE 32
+#define ATTENTION_F32_SCRATCH_BYTES 30720
+/* qkv: ATTENTION_F32_LENGTH rows, each a token's Q, K and V of HEADS * HEAD_SIZE floats (head after
+ * head); keys at and past `valid` (1 ... LENGTH) are masked; output: LENGTH rows of
+ * HEADS * HEAD_SIZE floats; scratch: ATTENTION_F32_SCRATCH_BYTES bytes, 64-byte aligned (one call's). */
+int attention_f32_run(const float *qkv, int64_t valid, float *output, void *scratch);
+
 /* mbv2_expand: convolution, NHWC: u8 X[1, 28, 28, 32] * s8 W[192, 32, 1, 1] -> u8 Y[1, 28, 28, 192]
  *   strides [1, 1], pads [0, 0, 0, 0] (top, left, bottom, right), dilations [1, 1], groups 1
  *   X: scale 0.02, zero point 0

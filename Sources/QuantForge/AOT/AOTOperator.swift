@@ -19,6 +19,8 @@ public enum AOTOperator: Sendable {
     case softmax(Softmax)
     /// Int8 attention over sequences of `length` tokens (valid keys per call).
     case attention(QuantizedAttention, length: Int)
+    /// Fused f32 attention over sequences of `length` tokens (valid keys per call).
+    case f32Attention(F32Attention, length: Int)
 
     /// The spec's name of the operator.
     public var kind: String {
@@ -34,7 +36,7 @@ public enum AOTOperator: Sendable {
         case .nbitsLinear: "nbits"
         case .layerNorm: "layer_norm"
         case .softmax: "softmax"
-        case .attention: "attention"
+        case .attention, .f32Attention: "attention"
         }
     }
 
@@ -76,6 +78,7 @@ public enum AOTOperator: Sendable {
         case let .softmax(op): return [("kernel", .softmax(op))]
         case let .attention(op, _):
             return [("scores", .attentionScores(op)), ("softmax", .softmax(op.softmax)), ("context", .attentionContext(op))]
+        case let .f32Attention(op, _): return [("kernel", .f32Attention(op))]
         case let .nbitsLinear(op):
             return [("pack", .nbitsPack(op))] + (op.compute == .int8 ? [("quantize_a", .nbitsQuantizeA(op))] : [])
                 + [("linear", .nbitsLinear(op))]

@@ -58,7 +58,7 @@ struct AOTOperatorLibrary {
             "is_convolution": .flag(false), "is_dynamic_linear": .flag(false), "is_quantize": .flag(false),
             "is_dequantize": .flag(false), "is_dynamic_quantize": .flag(false), "is_binary": .flag(false),
             "is_lookup": .flag(false), "is_elementwise": .flag(false), "is_nbits": .flag(false),
-            "is_layer_norm": .flag(false), "is_softmax": .flag(false), "is_attention": .flag(false),
+            "is_layer_norm": .flag(false), "is_softmax": .flag(false), "is_attention": .flag(false), "is_attention_call": .flag(false),
         ]
         let isas = isas(for: spec)
         func layout(_ part: String, _ isa: ISA) throws(QuantError) -> PackedLayout {
@@ -257,9 +257,24 @@ struct AOTOperatorLibrary {
             item["headers"] = .text(scratches.map { "{" + $0.header.map(String.init).joined(separator: ", ") + "}" }.joined(separator: ", "))
             item["region_bytes"] = .text(regions.map(String.init).joined(separator: ", "))
             item["key_columns"] = .text(scratches.map { "\($0[.keyColumns])" }.joined(separator: ", "))
+            item["is_attention_call"] = .flag(true)
             item["scores_symbols"] = .text(perVariant(spec, "scores"))
             item["softmax_symbols"] = .text(perVariant(spec, "softmax"))
             item["context_symbols"] = .text(perVariant(spec, "context"))
+        case let .f32Attention(op, length):
+            let bytes = 4 * op.heads * op.scratchFloatsPerHead(length: length)
+            if bytes > F32AttentionKernel.scratchLimit {
+                throw .invalidSpec(path: spec.name, reason: "\(length) tokens × \(op.heads) heads need \(bytes) bytes of scratch (at most \(F32AttentionKernel.scratchLimit))")
+            }
+            elementwise("is_attention_call", summary: "fused f32 attention: f32 Q, K, V of \(length) tokens × \(op.heads) heads of \(op.headSize) -> f32 (F32Attention)",
+                        parameters: "const float *qkv, int64_t valid, float *output, void *scratch",
+                        nullCheck: "!qkv || !output || !scratch || ((uintptr_t)scratch & 63) || valid < 1 || valid > \(length)",
+                        arguments: "qkv, scratch, output, (void *)(intptr_t)\(length), (void *)(intptr_t)valid, 0, \(op.heads)",
+                        details: ["softmax(scale · Q·Kᵀ) · V per head, scale \(op.scale); each product one chain of fused multiply-adds"])
+            item["length"] = .text("\(length)")
+            item["heads"] = .text("\(op.heads)")
+            item["head_size"] = .text("\(op.headSize)")
+            item["scratch_bytes"] = .text("\(bytes)")
         case let .lookup(op):
             item["elements"] = .text("\(op.count)")
             elementwise("is_lookup", summary: "\(AOTBuilder.describe(activation: op.function)) through a 256-entry table: \(op.inputType.rawValue) x[\(op.count)] -> \(op.outputType.rawValue)",

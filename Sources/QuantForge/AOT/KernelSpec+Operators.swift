@@ -19,9 +19,9 @@ import Foundation
 /// {"name": "norm", "op": "layer_norm", "columns": 384, "epsilon": 1e-12, "residual": true, "output": "u8",
 ///  "y_scale": 0.05, "y_zero_point": 128}    (rows given per call; "output": "f32" (default) takes no y_*)
 /// {"name": "probs", "op": "softmax", "scale": 0.125}               (rows, row length, valid per call)
-/// {"name": "attn", "op": "attention", "heads": 12, "head_size": 32, "length": 128, "scale": 0.17677669}
-///                                      (int8 attention over `length` tokens; valid keys per call;
-///                                       scale defaults to 1/√head_size)
+/// {"name": "attn", "op": "attention", "heads": 12, "head_size": 32, "length": 128, "scale": 0.17677669,
+///  "compute": "int8"}                  (attention over `length` tokens; valid keys per call; scale
+///                                       defaults to 1/√head_size; "compute": "f32" the fused f32 kernel)
 /// ```
 extension AOTOperator {
     static let kinds = "matmul, conv, dynamic_linear, quantize, dequantize, dynamic_quantize, qlinear_add, qlinear_mul, lookup, nbits, layer_norm, softmax, attention"
@@ -65,12 +65,21 @@ extension AOTOperator {
             case "softmax":
                 return .softmax(try Softmax(scale: try f.float("scale", default: 1)))
             case "attention":
-                let headSize = try f.int("head_size")
-                let op = try QuantizedAttention(heads: try f.int("heads"), headSize: headSize,
-                                                scale: try f.float("scale", default: 1 / Float(max(headSize, 1)).squareRoot()))
-                let length = try f.int("length")
-                try op.check(length: length, valid: length)
-                return .attention(op, length: length)
+                let heads = try f.int("heads"), headSize = try f.int("head_size")
+                let scale = try f.float("scale", default: 1 / Float(max(headSize, 1)).squareRoot())
+                let length = try f.int("length"), compute = try f.optionalString("compute") ?? "int8"
+                switch compute {
+                case "int8":
+                    let op = try QuantizedAttention(heads: heads, headSize: headSize, scale: scale)
+                    try op.check(length: length, valid: length)
+                    return .attention(op, length: length)
+                case "f32":
+                    let op = try F32Attention(heads: heads, headSize: headSize, scale: scale)
+                    try op.check(length: length, valid: length)
+                    return .f32Attention(op, length: length)
+                default:
+                    throw f.fail("compute", "'\(compute)' is not int8 or f32")
+                }
             default:
                 throw f.fail("op", "unknown operator '\(kind)' (\(kinds))")
             }
