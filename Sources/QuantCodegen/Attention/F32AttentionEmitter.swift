@@ -7,8 +7,10 @@ import QuantSchedule
 /// extra = the sequence length L, extra2 = the valid keys (integers). Per head:
 /// 1. K transposed into Kᵀ (`keyColumns` per row, zeros past L), so that a query's scores over 16
 ///    keys are one vector: `s = fma(q[c], Kᵀ[c], s)` for c in order — each lane the reference's
-///    chain. Queries go `queriesPerBlock` at a time (independent chains in flight: one chain alone
-///    waits on the FMA's latency); a last, partial block repeats query L - 1.
+///    chain. Queries go in blocks (independent chains in flight: one chain alone waits on the
+///    FMA's latency) as large as half the vector registers hold — `queriesPerBlock` (8) with
+///    AVX-512, 4 with AVX2 and NEON, 2 on the portable path; a last, partial block repeats query
+///    L - 1.
 /// 2. The block's score rows through `SoftmaxEmitter.emitRows` (the `Softmax` operator's code).
 /// 3. `out[i] = fma(p[i,j], V[j], out[i])` for j < valid in order, the head's d columns in vectors
 ///    of 16, 8 or 4 — each lane the reference's chain.
@@ -23,6 +25,11 @@ struct F32AttentionEmitter {
         let keyLanes = 16, width = [16, 8, 4].first { d % $0 == 0 }!
         let keyColumns = b.mul(b.sdiv(b.add(length, f.const(keyLanes - 1)), f.const(keyLanes)), f.const(keyLanes))
         let softmax = SoftmaxEmitter(op: op.softmax)
+        // f32 lanes of one machine register (the portable path: SSE2 or plain NEON), and the
+        // blocks whose accumulators fill half the registers.
+        let registerLanes = instruction.isa == .portable ? 4 : instruction.lanes, halfRegisters = instruction.vectorRegisters / 2
+        let block = max(1, min(F32Attention.queriesPerBlock, halfRegisters / max(1, keyLanes / registerLanes)))
+        let outputVectorsPerGroup = max(1, halfRegisters / (block * max(1, width / registerLanes)))
         let zeros = f.splat(context.constFloat(0), keyLanes)
         /// Byte address of float `index` of `base`.
         func float(_ base: IRValue, _ index: IRValue) -> IRValue { b.byteOffset(base, b.mul(index, f.const(4))) }
@@ -52,7 +59,6 @@ struct F32AttentionEmitter {
 
             /// The block of queries from i (past L: L - 1 again, its results written twice): score
             /// rows, softmax, output rows.
-            let block = F32Attention.queriesPerBlock
             f.loops.loop("q", from: f.const(0), step: Int64(block), while: { b.icmp(.slt, $0, length) }) { i, _ in
                 let last = b.sub(length, f.const(1))
                 let query = (0..<block).map { r -> IRValue in
@@ -75,8 +81,8 @@ struct F32AttentionEmitter {
                     return []
                 }
                 softmax.emitRows(f, x: rows, y: rows, columns: keyColumns, valid: valid)
-                // Output columns in groups of at most 16 accumulators (8 queries × 2 vectors).
-                let vectors = d / width, perGroup = max(1, 16 / block), fmaW = f.math(width)
+                // Output columns in groups whose accumulators fill half the registers.
+                let vectors = d / width, perGroup = outputVectorsPerGroup, fmaW = f.math(width)
                 for first in stride(from: 0, to: vectors, by: perGroup) {
                     let group = Array(first..<min(first + perGroup, vectors))
                     let initial = Array(repeating: f.splat(context.constFloat(0), width), count: block * group.count)

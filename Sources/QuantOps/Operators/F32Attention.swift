@@ -21,8 +21,8 @@ public struct F32Attention: MultiHeadAttention {
         self.scale = scale
     }
 
-    /// Queries the kernel computes together (independent chains in flight; a last, partial block
-    /// repeats the last query).
+    /// The most queries the kernel computes together (independent chains in flight; a last,
+    /// partial block repeats the last query): the scratch's score rows.
     public static let queriesPerBlock = 8
     /// Keys per row of a head's scratch: the length rounded up to whole 16-lane vectors.
     public static func keyColumns(length: Int) -> Int { (length + 15) / 16 * 16 }
