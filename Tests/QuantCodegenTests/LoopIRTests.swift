@@ -15,7 +15,7 @@ struct LoopIRTests {
                                       panelBlock: 2, loopOrder: .panelsOuter)
         let text = try program(schedule, op: op).description
         // N = 100 in panels of 32 columns: the last panel has 4, and its stores go through a
-        // stack tile of MR × NR int32 (4 × 32 × 4 bytes).
+        // stack tile of MR × NR int32 (4 × 32 × 4 bytes). Leftover rows: a 2-row tile, then one row.
         #expect(text == """
             buffer outputTile: 512 bytes
             for pb in panel_begin..<panel_end step 2:
@@ -23,7 +23,9 @@ struct LoopIRTests {
                 for p in pb..<min(pb + 2, panel_end):
                   for m in rb..<min(rb + 8, row_end) step 4 (whole steps):
                     microkernel avx512Vpdpbusd C[m +4 rows, panel p] ×2 vectors, k unroll 2 + fused epilogue, panel 3 has 4 columns (stored through a stack tile)
-                  for m in rb + ((min(rb + 8, row_end) - (rb))/4)·4..<min(rb + 8, row_end):
+                  for m in rb + ((min(rb + 8, row_end) - (rb))/4)·4..<min(rb + 8, row_end) step 2 (whole steps):
+                    microkernel avx512Vpdpbusd C[m +2 rows, panel p] ×2 vectors, k unroll 2 + fused epilogue, panel 3 has 4 columns (stored through a stack tile)
+                  for m in rb + ((min(rb + 8, row_end) - (rb))/4)·4 + ((min(rb + 8, row_end) - (rb + ((min(rb + 8, row_end) - (rb))/4)·4))/2)·2..<min(rb + 8, row_end):
                     microkernel avx512Vpdpbusd C[m +1 rows, panel p] ×2 vectors, k unroll 2 + fused epilogue, panel 3 has 4 columns (stored through a stack tile)
             """)
         var rowsOuter = schedule

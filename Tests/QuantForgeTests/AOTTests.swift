@@ -15,7 +15,7 @@ struct AOTTests {
     ]
 
     /// The LLVM major version generated/ was built with, as its x86 header's first line names it
-    /// ("… QuantForge 0.4.0 (LLVM 14) …"). Other LLVM versions emit other bytes.
+    /// ("… QuantForge 0.5.0 (LLVM 14) …"). Other LLVM versions emit other bytes.
     static let generatedLLVMMajor: Int? = {
         let header = root.appendingPathComponent("generated/x86-64-v4-vnni/qf_transformer_x86_64_v4.h")
         guard let text = try? String(contentsOf: header, encoding: .utf8),
