@@ -358,7 +358,7 @@ typedef struct qf_attention_desc {
 qf_status qf_attention_compile(qf_context *context, const qf_attention_desc *desc, qf_kernel **kernel);
 /* Fused f32 multi-head attention (QuantForge's F32Attention) with the same description, rows and
  * run call: s = Q·Kᵀ and out = P·V each one chain of fused multiply-adds, the softmax between;
- * bit-exact on every ISA, faster than the int8 kernel below ~96 tokens. */
+ * bit-exact on every ISA, faster than the int8 kernel below ~128 tokens. */
 qf_status qf_f32_attention_compile(qf_context *context, const qf_attention_desc *desc, qf_kernel **kernel);
 /* Either attention kernel. qkv: `length` rows of 3·heads·head_size floats (Q, then K, then V, each heads blocks of
  * head_size); 1 <= valid <= length keys attended; y: `length` rows of heads·head_size floats. */

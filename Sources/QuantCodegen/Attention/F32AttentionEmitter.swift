@@ -5,12 +5,13 @@ import QuantSchedule
 /// Emits `F32Attention` over heads [begin, end): x = the QKV rows, x2 = the scratch (per head
 /// `scratchFloatsPerHead` f32: Kᵀ, then the score rows of a block of queries), y = the output rows,
 /// extra = the sequence length L, extra2 = the valid keys (integers). Per head:
-/// 1. K transposed into Kᵀ (`keyColumns` per row, zeros past L), so that a query's scores over 16
-///    keys are one vector: `s = fma(q[c], Kᵀ[c], s)` for c in order — each lane the reference's
-///    chain. Queries go in blocks (independent chains in flight: one chain alone waits on the
-///    FMA's latency) as large as half the vector registers hold — `queriesPerBlock` (8) with
-///    AVX-512, 4 with AVX2 and NEON, 2 on the portable path; a last, partial block repeats query
-///    L - 1.
+/// 1. K transposed into Kᵀ (`keyColumns` per row; past L the last key again, masked by the
+///    softmax; 16 × 16 at a time in registers where a register holds 16 lanes), so that a query's
+///    scores over 16 keys are one vector: `s = fma(q[c], Kᵀ[c], s)` for c in order — each lane the
+///    reference's chain. Queries go in blocks (independent chains in flight: one chain alone
+///    waits on the FMA's latency) as large as half the vector registers hold — `queriesPerBlock`
+///    (8) with AVX-512, 4 with AVX2 and NEON, 2 on the portable path; a last, partial block
+///    repeats query L - 1.
 /// 2. The block's score rows through `SoftmaxEmitter.emitRows` (the `Softmax` operator's code).
 /// 3. `out[i] = fma(p[i,j], V[j], out[i])` for j < valid in order, the head's d columns in vectors
 ///    of 16, 8 or 4 — each lane the reference's chain.
@@ -41,21 +42,40 @@ struct F32AttentionEmitter {
             func input(_ part: Int, _ t: IRValue) -> IRValue {
                 float(f.x, b.add(b.mul(t, f.const(rowFloats)), b.add(b.mul(head, f.const(d)), f.const(part * heads * d))))
             }
-            // 1. Kᵀ: row c holds k[·, c]; lanes past L zero (whole vectors of scores read them).
-            f.loops.loop("kt", from: f.const(0), step: 1, while: { b.icmp(.slt, $0, length) }) { t, _ in
-                let k = input(1, t)
-                for c in stride(from: 0, to: d, by: width) {
-                    let values = f.loadFloats(k, f.const(c), width: width)
-                    for lane in 0..<width {
-                        b.store(b.extractElement(values, lane), to: float(keys, b.add(b.mul(f.const(c + lane), keyColumns), t)), align: 4)
+            // 1. Kᵀ: row c holds k[·, c] (whole vectors of scores read `keyColumns` keys: the lanes
+            // past L hold the last key again, and the softmax masks them).
+            if registerLanes == keyLanes {
+                // 16 keys × 16 columns at a time, transposed in registers.
+                let last = b.sub(length, f.const(1))
+                f.loops.loop("kt", from: f.const(0), step: Int64(keyLanes), while: { b.icmp(.slt, $0, length) }) { j, _ in
+                    let tokens = (0..<keyLanes).map { t -> IRValue in
+                        let token = b.add(j, f.const(t))
+                        return b.select(b.icmp(.slt, token, last), token, last)
                     }
+                    for c in stride(from: 0, to: d, by: keyLanes) {
+                        let count = min(keyLanes, d - c)
+                        var rows = tokens.map { t -> IRValue in
+                            count == keyLanes ? f.loadFloats(input(1, t), f.const(c), width: keyLanes)
+                                : f.loadFloats(input(1, t), f.const(c), width: keyLanes, count: f.const(count), passThrough: zeros)
+                        }
+                        rows = Self.transposed(rows, b)
+                        for r in 0..<count { f.storeFloats(rows[r], float(keys, b.mul(f.const(c + r), keyColumns)), j) }
+                    }
+                    return []
                 }
-                return []
+            } else {
+                f.loops.loop("kt", from: f.const(0), step: 1, while: { b.icmp(.slt, $0, keyColumns) }) { t, _ in
+                    let last = b.sub(length, f.const(1))
+                    let k = input(1, b.select(b.icmp(.slt, t, last), t, last))
+                    for c in stride(from: 0, to: d, by: width) {
+                        let values = f.loadFloats(k, f.const(c), width: width)
+                        for lane in 0..<width {
+                            b.store(b.extractElement(values, lane), to: float(keys, b.add(b.mul(f.const(c + lane), keyColumns), t)), align: 4)
+                        }
+                    }
+                    return []
+                }
             }
-            let padding = b.sub(keyColumns, length)
-            f.loops.branch("kt.pad", b.icmp(.sgt, padding, f.const(0))) {
-                for c in 0..<d { f.storeFloats(zeros, float(keys, b.mul(f.const(c), keyColumns)), length, width: keyLanes, count: padding) }
-            } otherwise: {}
 
             /// The block of queries from i (past L: L - 1 again, its results written twice): score
             /// rows, softmax, output rows.
@@ -107,5 +127,20 @@ struct F32AttentionEmitter {
         }
         f.finish()
         return f.function
+    }
+
+    /// 16 vectors of 16 lanes transposed (lane l of vector i ← lane i of vector l): for each bit h
+    /// of the index, the vectors i and i + h (bit h clear) exchange their lanes with bit h set and
+    /// clear — 64 two-vector shuffles.
+    static func transposed(_ vectors: [IRValue], _ b: IRBuilder) -> [IRValue] {
+        var rows = vectors
+        for h in [8, 4, 2, 1] {
+            for i in rows.indices where i & h == 0 {
+                let low = (0..<16).map { l in l & h == 0 ? l : 16 + l - h }
+                let high = (0..<16).map { l in l & h == 0 ? l + h : 16 + l }
+                (rows[i], rows[i + h]) = (b.shuffle(rows[i], rows[i + h], low), b.shuffle(rows[i], rows[i + h], high))
+            }
+        }
+        return rows
     }
 }

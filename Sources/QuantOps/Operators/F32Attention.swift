@@ -26,8 +26,8 @@ public struct F32Attention: MultiHeadAttention {
     public static let queriesPerBlock = 8
     /// Keys per row of a head's scratch: the length rounded up to whole 16-lane vectors.
     public static func keyColumns(length: Int) -> Int { (length + 15) / 16 * 16 }
-    /// f32 values of one head's scratch: Kᵀ (`headSize` rows of `keyColumns`, zeros past the
-    /// length), then `queriesPerBlock` rows of scores.
+    /// f32 values of one head's scratch: Kᵀ (`headSize` rows of `keyColumns`; past the length the
+    /// last key again), then `queriesPerBlock` rows of scores.
     public func scratchFloatsPerHead(length: Int) -> Int { (headSize + Self.queriesPerBlock) * Self.keyColumns(length: length) }
 }
 

@@ -51,9 +51,9 @@ public final class MiniLMRunner {
     private let int8Attention: QuantizedAttentionKernel?
     /// The sentence length from which the int8 modes' attention runs int8 products: below it the
     /// per-token quantization of Q, K and V costs more than the int8 products save. (Zen 5, one
-    /// thread, MiniLM's 12 heads of 32, µs per call f32 fused / int8: 11 tokens 4.1 / 6.3, 32: 14.1
-    /// / 19.3, 64: 45.2 / 50.8, 128: 168.7 / 161.1, 256: 620 / 560.)
-    public static let int8AttentionFrom = 96
+    /// thread, MiniLM's 12 heads of 32, µs per call f32 fused / int8: 11 tokens 3.0 / 6.3, 32: 11.5
+    /// / 19.0, 64: 40.0 / 50.3, 96: 87.5 / 95.6, 128: 157.2 / 156.1, 256: 592 / 548.)
+    public static let int8AttentionFrom = 128
 
     /// The buffer in `slot` (taken out, so that it is not copied on write), at least `count` long.
     private static func take(_ slot: inout [Float], _ count: Int) -> [Float] {

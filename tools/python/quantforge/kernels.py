@@ -717,7 +717,7 @@ class Context:
 
     def attention(self, heads: int, head_size: int, *, scale: Optional[float] = None, compute: str = "int8") -> AttentionKernel:
         """Multi-head attention; `scale` multiplies the scores (default 1/sqrt(head_size)); `compute`:
-        "int8" (int8 products) or "f32" (one fused f32 kernel: faster below ~96 tokens)."""
+        "int8" (int8 products) or "f32" (one fused f32 kernel: faster below ~128 tokens)."""
         if compute not in ("int8", "f32"):
             raise ValueError(f"compute: {compute!r}, expected 'int8' or 'f32'")
         desc = _native.AttentionDesc()
