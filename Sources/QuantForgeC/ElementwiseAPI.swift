@@ -198,12 +198,11 @@ public func qfKernelOutput(_ kernel: OpaquePointer?, _ m: Int64, _ elements: Uns
             (count, element) = (Int(m) * kernel.op.columns, type)
         case .softmax:
             throw .invalidArgument(field: "kernel", reason: "a softmax's output has its input's shape (rows × columns given per call)")
-        case .attention, .f32Attention:
+        case .attention(let kernel as any AttentionKernel), .f32Attention(let kernel as any AttentionKernel):
             guard m >= 1, m <= Int64(QuantizedAttention.maxLength) else {
                 throw .invalidArgument(field: "m", reason: "an attention kernel's output needs m (tokens) in 1...\(QuantizedAttention.maxLength)")
             }
-            let columns = switch compiled { case let .attention(k): k.op.outputColumns; case let .f32Attention(k): k.op.outputColumns; default: 0 }
-            (count, element) = (Int(m) * columns, .f32)
+            (count, element) = (Int(m) * kernel.op.outputColumns, .f32)
         }
         elements.pointee = Int64(count)
         type.pointee = switch element {

@@ -93,10 +93,9 @@ public func qfF32AttentionCompile(_ context: OpaquePointer?, _ desc: UnsafePoint
 public func qfAttentionRun(_ kernel: OpaquePointer?, _ qkv: UnsafePointer<Float>?, _ qkvBytes: Int, _ length: Int64, _ valid: Int64,
                            _ y: UnsafeMutablePointer<Float>?, _ yBytes: Int) -> qf_status {
     guarded { () throws(QuantError) in
-        let attention: any AttentionKernel = try KernelHandle.get(kernel, "qf_attention_run") {
-            switch $0 {
-            case let .attention(k): k
-            case let .f32Attention(k): k
+        let attention = try KernelHandle.get(kernel, "qf_attention_run") { compiled -> (any AttentionKernel)? in
+            switch compiled {
+            case .attention(let k as any AttentionKernel), .f32Attention(let k as any AttentionKernel): k
             default: nil
             }
         }
