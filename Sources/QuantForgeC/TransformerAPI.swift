@@ -71,21 +71,29 @@ public func qfSoftmaxRun(_ kernel: OpaquePointer?, _ x: UnsafePointer<Float>?, _
     }
 }
 
+/// Either attention kernel from a `qf_attention_desc`: `make` builds the operator and compiles it.
+private func compileAttention(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_attention_desc>?,
+                              _ kernel: UnsafeMutablePointer<OpaquePointer?>?,
+                              _ make: (Engine, Int, Int, Float) throws(QuantError) -> KernelHandle.Compiled) -> qf_status {
+    compileKernel(context, kernel) { engine throws(QuantError) in
+        guard let d = desc?.pointee else { throw .invalidArgument(field: "desc", reason: "null pointer") }
+        return try make(engine, Int(d.heads), Int(d.head_size), d.scale)
+    }
+}
+
 @_cdecl("qf_attention_compile")
 public func qfAttentionCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_attention_desc>?,
                                _ kernel: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
-    compileKernel(context, kernel) { engine throws(QuantError) in
-        guard let d = desc?.pointee else { throw .invalidArgument(field: "desc", reason: "null pointer") }
-        return .attention(try engine.compile(try QuantizedAttention(heads: Int(d.heads), headSize: Int(d.head_size), scale: d.scale)))
+    compileAttention(context, desc, kernel) { engine, heads, headSize, scale throws(QuantError) in
+        .attention(try engine.compile(try QuantizedAttention(heads: heads, headSize: headSize, scale: scale)))
     }
 }
 
 @_cdecl("qf_f32_attention_compile")
 public func qfF32AttentionCompile(_ context: OpaquePointer?, _ desc: UnsafePointer<qf_attention_desc>?,
                                   _ kernel: UnsafeMutablePointer<OpaquePointer?>?) -> qf_status {
-    compileKernel(context, kernel) { engine throws(QuantError) in
-        guard let d = desc?.pointee else { throw .invalidArgument(field: "desc", reason: "null pointer") }
-        return .f32Attention(try engine.compile(try F32Attention(heads: Int(d.heads), headSize: Int(d.head_size), scale: d.scale)))
+    compileAttention(context, desc, kernel) { engine, heads, headSize, scale throws(QuantError) in
+        .f32Attention(try engine.compile(try F32Attention(heads: heads, headSize: headSize, scale: scale)))
     }
 }
 

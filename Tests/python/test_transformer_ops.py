@@ -106,6 +106,15 @@ def test_bad_input_raises(best):
         best.softmax()(x, valid=9)
 
 
+def onnxruntime_attention(qkv, heads, valid):
+    """ONNX Runtime's MultiHeadAttention (f32) of a fused QKV's rows over the first `valid` keys."""
+    hidden = qkv.shape[1] // 3
+    q, k, v = qkv[None, :, :hidden], qkv[None, :valid, hidden:2 * hidden], qkv[None, :valid, 2 * hidden:]
+    (expected,) = run_node("MultiHeadAttention", {"query": q, "key": k.copy(), "value": v.copy()}, {"output": np.float32},
+                           domain="com.microsoft", num_heads=heads)
+    return expected[0]
+
+
 @pytest.mark.parametrize("heads,head_size,length,valid", [(12, 32, 23, 23), (2, 64, 40, 17), (3, 12, 5, 5)])
 def test_int8_attention_matches_onnxruntime(context, rng, heads, head_size, length, valid):
     """Int8 attention against ONNX Runtime's MultiHeadAttention (f32) on the first `valid` keys: the
@@ -116,10 +125,7 @@ def test_int8_attention_matches_onnxruntime(context, rng, heads, head_size, leng
     attention = context.attention(heads, head_size)
     y = attention(qkv, valid)
     assert y.shape == (length, hidden) and y.dtype == np.float32
-    q, k, v = qkv[None, :, :hidden], qkv[None, :valid, hidden:2 * hidden], qkv[None, :valid, 2 * hidden:]
-    (expected,) = run_node("MultiHeadAttention", {"query": q, "key": k.copy(), "value": v.copy()}, {"output": np.float32},
-                           domain="com.microsoft", num_heads=heads)
-    expected = expected[0]
+    expected = onnxruntime_attention(qkv, heads, valid)
     for row in range(length):
         for head in range(heads):
             got, want = y[row, head * head_size:(head + 1) * head_size], expected[row, head * head_size:(head + 1) * head_size]
@@ -138,10 +144,7 @@ def test_f32_attention_matches_onnxruntime(context, rng, heads, head_size, lengt
     qkv = rng.uniform(-1.5, 1.5, (length, 3 * hidden)).astype(np.float32)
     y = context.attention(heads, head_size, compute="f32")(qkv, valid)
     assert y.shape == (length, hidden) and y.dtype == np.float32
-    q, k, v = qkv[None, :, :hidden], qkv[None, :valid, hidden:2 * hidden], qkv[None, :valid, 2 * hidden:]
-    (expected,) = run_node("MultiHeadAttention", {"query": q, "key": k.copy(), "value": v.copy()}, {"output": np.float32},
-                           domain="com.microsoft", num_heads=heads)
-    expected = expected[0]
+    expected = onnxruntime_attention(qkv, heads, valid)
     for row in range(length):
         assert np.max(np.abs(y[row] - expected[row])) <= 1e-5 * np.max(np.abs(expected[row])), row
     assert np.array_equal(y, quantforge.Context(isa="portable").attention(heads, head_size, compute="f32")(qkv, valid))

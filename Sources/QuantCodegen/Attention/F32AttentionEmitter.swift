@@ -34,6 +34,9 @@ struct F32AttentionEmitter {
         let zeros = f.splat(context.constFloat(0), keyLanes)
         /// Byte address of float `index` of `base`.
         func float(_ base: IRValue, _ index: IRValue) -> IRValue { b.byteOffset(base, b.mul(index, f.const(4))) }
+        /// Token `t`, or the last one (L - 1) past it.
+        let lastToken = b.sub(length, f.const(1))
+        func clamped(_ t: IRValue) -> IRValue { b.select(b.icmp(.slt, t, lastToken), t, lastToken) }
 
         f.loops.loop("head", from: f.begin, step: 1, while: { b.icmp(.slt, $0, f.end) }) { head, _ in
             let region = float(f.x2, b.mul(head, b.mul(keyColumns, f.const(d + F32Attention.queriesPerBlock))))
@@ -46,12 +49,8 @@ struct F32AttentionEmitter {
             // past L hold the last key again, and the softmax masks them).
             if registerLanes == keyLanes {
                 // 16 keys × 16 columns at a time, transposed in registers.
-                let last = b.sub(length, f.const(1))
                 f.loops.loop("kt", from: f.const(0), step: Int64(keyLanes), while: { b.icmp(.slt, $0, length) }) { j, _ in
-                    let tokens = (0..<keyLanes).map { t -> IRValue in
-                        let token = b.add(j, f.const(t))
-                        return b.select(b.icmp(.slt, token, last), token, last)
-                    }
+                    let tokens = (0..<keyLanes).map { clamped(b.add(j, f.const($0))) }
                     for c in stride(from: 0, to: d, by: keyLanes) {
                         let count = min(keyLanes, d - c)
                         var rows = tokens.map { t -> IRValue in
@@ -65,8 +64,7 @@ struct F32AttentionEmitter {
                 }
             } else {
                 f.loops.loop("kt", from: f.const(0), step: 1, while: { b.icmp(.slt, $0, keyColumns) }) { t, _ in
-                    let last = b.sub(length, f.const(1))
-                    let k = input(1, b.select(b.icmp(.slt, t, last), t, last))
+                    let k = input(1, clamped(t))
                     for c in stride(from: 0, to: d, by: width) {
                         let values = f.loadFloats(k, f.const(c), width: width)
                         for lane in 0..<width {
@@ -80,11 +78,7 @@ struct F32AttentionEmitter {
             /// The block of queries from i (past L: L - 1 again, its results written twice): score
             /// rows, softmax, output rows.
             f.loops.loop("q", from: f.const(0), step: Int64(block), while: { b.icmp(.slt, $0, length) }) { i, _ in
-                let last = b.sub(length, f.const(1))
-                let query = (0..<block).map { r -> IRValue in
-                    let index = b.add(i, f.const(r))
-                    return b.select(b.icmp(.slt, index, last), index, last)
-                }
+                let query = (0..<block).map { clamped(b.add(i, f.const($0))) }
                 let rows = (0..<block).map { r in float(scores, b.mul(f.const(r), keyColumns)) }
                 let q = query.map { input(0, $0) }
                 let fma16 = f.math(keyLanes)
