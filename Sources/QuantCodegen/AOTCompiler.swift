@@ -100,12 +100,12 @@ public enum AOTCompiler {
             let module = MatMulModule.make(name: moduleName, context: Context(), machine: machine)
             for (request, plan) in plans {
                 _ = try OperatorKernel.emitMatMul(plan, into: module, name: request.symbol, targetFeatures: machine.features)
-                PackingRoutineEmitter(plan).emit(into: module, name: request.symbol + "_pack")
+                PackingRoutineEmitter(plan).emit(into: module, name: request.symbol + "_pack", targetFeatures: machine.features)
             }
             for request in operators {
                 if let plan = operatorPlans[request.symbol] {
                     _ = try OperatorKernel.emitMatMul(plan, into: module, name: request.symbol, targetFeatures: machine.features)
-                    PackingRoutineEmitter(plan).emit(into: module, name: request.symbol + "_pack")
+                    PackingRoutineEmitter(plan).emit(into: module, name: request.symbol + "_pack", targetFeatures: machine.features)
                 } else {
                     _ = try request.kernel.emit(into: module, name: request.symbol, isa: request.isa, targetFeatures: machine.features)
                 }

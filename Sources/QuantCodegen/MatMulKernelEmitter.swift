@@ -28,11 +28,7 @@ public struct MatMulKernelEmitter {
     /// amx-tile and amx-int8, else their AVX-512 emulation (`EmulatedTileOperations`).
     public func emit(into module: Module, name: String, targetFeatures: String) throws -> IRValue {
         var state = try EmissionState(kernel: kernel, module: module, name: name, targetFeatures: targetFeatures)
-        let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
-        if let confining = kernel.instruction.confiningFeatures[architecture] {
-            let features = targetFeatures.isEmpty ? confining : targetFeatures + "," + confining
-            IRFunction.setAttribute(state.function, "target-features", features)
-        }
+        kernel.instruction.confine(state.function, in: module, targetFeatures: targetFeatures)
         state.emitBody(kernel.program)
         return state.function
     }

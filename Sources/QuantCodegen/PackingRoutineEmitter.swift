@@ -19,11 +19,14 @@ struct PackingRoutineEmitter {
         adjustment = plan.adjustment
     }
 
-    func emit(into module: Module, name: String) {
+    /// Adds the packer to `module`, confined to the kernel's instruction as the kernel is (a
+    /// multi-ISA library's AVX2 packer must not use the module's AVX-512).
+    func emit(into module: Module, name: String, targetFeatures: String) {
         let context = module.context, b = IRBuilder(context)
         let i8 = context.i8, i32 = context.i32, i64 = context.i64
         let bytePointer = context.pointer(to: i8)
         let function = module.addFunction(name, type: context.function(context.void, [bytePointer, i64, bytePointer]))
+        instruction.confine(function, in: module, targetFeatures: targetFeatures)
         let loops = LoopBuilder(builder: b, function: function)
         func const(_ value: Int) -> IRValue { context.constInt(i64, Int64(value)) }
         b.position(at: b.appendBlock(function, "entry"))

@@ -165,10 +165,7 @@ public enum PeakProbe {
         let context = module.context, b = IRBuilder(context)
         let bytePointer = context.pointer(to: context.i8)
         let function = module.addFunction(name, type: context.function(context.void, [context.i64, bytePointer]))
-        let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
-        if let confining = instruction.confiningFeatures[architecture] {
-            IRFunction.setAttribute(function, "target-features", features + "," + confining)
-        }
+        instruction.confine(function, in: module, targetFeatures: features)
         let dot = try DotEmitters.make(instruction, module: module, bSigned: true)
         b.position(at: b.appendBlock(function, "entry"))
         let iterations = IRFunction.parameter(function, 0), sink = IRFunction.parameter(function, 1)

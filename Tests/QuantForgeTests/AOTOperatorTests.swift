@@ -284,6 +284,38 @@ struct AOTOperatorTests {
         try Self.check(.x86_64_multi, .host, multiISA: true, runs: [(nil, nil)] + runs.map { ($0, nil) })
     }
 
+    /// Every function of a multi-ISA library's AVX2, AVX-VNNI and portable variants — kernels,
+    /// weight packers, operators — is code for that ISA only, whatever the module's features
+    /// (AVX-512 and AMX for the other variants): no zmm or mask register in the ymm variants, no
+    /// VEX code in the portable one. The AVX2 variant's weight packers once used zmm stores and
+    /// died with SIGILL on an AVX2-only CPU (Zen 3); this checks the object on any x86 host.
+    @Test func multiISAVariantsUseOnlyTheirOwnInstructions() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-aot-isa-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try AOTBuilder.build(try Self.cases().map(\.spec), target: TargetPreset.x86_64_multi.target, library: "qf_isa", multiISA: true)
+        let object = directory.appendingPathComponent("qf_isa.o")
+        try Data(try #require(files["qf_isa.o"])).write(to: object)
+        let listing = try CToolchain.run("/usr/bin/objdump", ["-d", "--no-show-raw-insn", object.path])
+        try #require(listing.status == 0, "objdump: \(listing.stderr)")
+        var function = "", checked: [String: Int] = [:], offending: [String: String] = [:]
+        for line in listing.stdout.split(separator: "\n") {
+            if line.hasSuffix(">:"), let open = line.firstIndex(of: "<") {
+                function = String(line[line.index(after: open)..<line.index(line.endIndex, offsetBy: -2)])
+                continue
+            }
+            let variant = ["avxvnni", "avx2", "portable"].first { function.contains("__\($0)") }
+            guard let variant, line.contains("\t") else { continue }
+            checked[variant, default: 0] += 1
+            let instruction = String(line.split(separator: "\t", maxSplits: 1).last ?? "")
+            let wide = instruction.contains("zmm") || instruction.range(of: "%k[0-7]", options: .regularExpression) != nil
+            let vex = instruction.contains("ymm") || instruction.hasPrefix("v")
+            if wide || (variant == "portable" && vex) { offending[function] = offending[function] ?? instruction }
+        }
+        #expect(["avxvnni", "avx2", "portable"].allSatisfy { (checked[$0] ?? 0) > 1000 }, "\(checked)")
+        #expect(offending.isEmpty, "\(offending.sorted { $0.key < $1.key }.prefix(8))")
+    }
+
     /// Each variant of a multi-ISA library packs depthwise weights for the kernel that variant
     /// runs (its generated packer is built on the same instruction): the AMX variant's depthwise
     /// kernel is built on AVX-512 VNNI (four taps per `vpdpbusd`), so its packed size is the tap

@@ -15,7 +15,7 @@ struct AOTTests {
     ]
 
     /// The LLVM major version generated/ was built with, as its x86 header's first line names it
-    /// ("… QuantForge 0.5.0 (LLVM 14) …"). Other LLVM versions emit other bytes.
+    /// ("… QuantForge 0.6.0 (LLVM 14) …"). Other LLVM versions emit other bytes.
     static let generatedLLVMMajor: Int? = {
         let header = root.appendingPathComponent("generated/x86-64-v4-vnni/qf_transformer_x86_64_v4.h")
         guard let text = try? String(contentsOf: header, encoding: .utf8),
@@ -88,8 +88,10 @@ struct AOTTests {
         }
     }
 
-    @Test func generatedX86KernelsAreBitExactFromC() throws {
-        try #require(HostCPU.current.supports(.avx512vnni), "the x86-64-v4 set needs AVX-512 VNNI")
+    /// generated/'s x86 library is built for x86-64-v4 with VNNI: it runs where the CPU has that
+    /// (elsewhere the multi-ISA libraries of AOTOperatorTests and AOTTests cover the host's ISAs).
+    @Test(.enabled(if: HostCPU.current.supports(.avx512vnni), "the x86-64-v4 set needs AVX-512 VNNI"))
+    func generatedX86KernelsAreBitExactFromC() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let set = Self.generatedSets[0]

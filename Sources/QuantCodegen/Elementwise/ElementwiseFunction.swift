@@ -39,11 +39,7 @@ struct ElementwiseFunction {
         let bytePointer = context.pointer(to: context.i8)
         function = module.addFunction(name, type: context.function(context.void, [bytePointer]))
         IRFunction.addAttributes(function, ["nounwind", "nofree"], in: context)
-        let architecture = module.triple.split(separator: "-").first.map(String.init) ?? ""
-        if let confining = instruction.confiningFeatures[architecture] {
-            let features = targetFeatures.isEmpty ? confining : targetFeatures + "," + confining
-            IRFunction.setAttribute(function, "target-features", features)
-        }
+        instruction.confine(function, in: module, targetFeatures: targetFeatures)
         loops = LoopBuilder(builder: b, function: function)
         lanes = instruction.lanes
         isa = instruction.isa
