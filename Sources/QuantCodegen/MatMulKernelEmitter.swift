@@ -223,7 +223,18 @@ private struct EmissionState {
         loops.loop("pack.r", from: from, step: 1, while: { b.icmp(.slt, $0, to) }) { r, _ in
             let source = gatheredA.map { b.byteOffset($0, b.mul(b.sub(r, from), const(e.op.k))) } ?? b.byteOffset(aBase, b.mul(r, lda))
             let target = b.byteOffset(packedA!, b.mul(b.sub(r, from), const(rowBytes)))
-            loops.loop("pack.g", from: const(0), step: 1, while: { b.icmp(.slt, $0, const(fullGroups)) }) { g, _ in
+            // Whole chunks as vectors where the instruction has them, the remaining groups one by one.
+            var firstGroup = 0
+            if let chunkBytes = dot.packAChunkBytes, e.op.k >= chunkBytes {
+                let chunks = fullGroups * kGroup / chunkBytes, packedChunkBytes = chunkBytes / kGroup * 4
+                loops.loop("pack.chunk", from: const(0), step: 1, while: { b.icmp(.slt, $0, const(chunks)) }) { j, _ in
+                    let value = dot.packAChunk(b, at: b.byteOffset(source, b.mul(j, const(chunkBytes))), signed: e.adjustment.aSigned)
+                    b.store(value, to: b.byteOffset(target, b.mul(j, const(packedChunkBytes))), align: 4)
+                    return []
+                }
+                firstGroup = chunks * chunkBytes / kGroup
+            }
+            loops.loop("pack.g", from: const(firstGroup), step: 1, while: { b.icmp(.slt, $0, const(fullGroups)) }) { g, _ in
                 let value = dot.packAGroup(b, at: b.byteOffset(source, b.mul(g, const(kGroup))), validBytes: kGroup,
                                            signed: e.adjustment.aSigned)
                 b.store(value, to: b.byteOffset(target, b.mul(g, const(4))), align: 4)

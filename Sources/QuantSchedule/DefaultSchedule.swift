@@ -22,7 +22,7 @@ public enum DefaultSchedule {
         var best = (rows: 1, vectors: step)
         for vectors in stride(from: step, through: widest, by: step) {
             var rows = 0
-            while rows < 8, MatMulSchedule(isa: isa, rowsPerTile: rows + 1, vectorsPerRow: vectors, kUnroll: 4)
+            while rows < 8, MatMulSchedule(isa: isa, rowsPerTile: rows + 1, vectorsPerRow: vectors, kUnroll: instruction.kUnroll)
                 .registerPressure(rowSums: rowSums, rowsPerInstruction: instruction.rowsPerInstruction)
                 <= instruction.vectorRegisters - 1 { rows += 1 }
             if rows >= 1 && usefulWork(rows: rows, vectors: vectors) >= usefulWork(rows: best.rows, vectors: best.vectors) {
@@ -55,7 +55,7 @@ public enum DefaultSchedule {
             rowBlock = MatMulSchedule.producedRowBlock(rowBlock, k: op.k, rowsPerTile: rows)
             panelBlock = 1 << 20
         }
-        let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: 4,
+        let schedule = MatMulSchedule(isa: isa, rowsPerTile: rows, vectorsPerRow: vectors, kUnroll: instruction.kUnroll,
                                       rowBlock: rowBlock, panelBlock: panelBlock, loopOrder: .panelsOuter)
         try schedule.validate(rowSums: rowSums)
         return schedule

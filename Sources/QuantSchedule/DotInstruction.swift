@@ -58,6 +58,8 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
     /// A is widened into a per-row-block buffer once (pack-A), instead of once per panel: for forms
     /// whose A operand costs shuffles to build (AVX2's i16 pairs).
     public let packsA: Bool
+    /// K steps the default schedule unrolls its microkernel by.
+    public let kUnroll: Int
     public let aDomain: OperandDomain
     public let bDomain: OperandDomain
     /// Vector registers of the target (register-tile budget).
@@ -70,7 +72,7 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
 
     public init(kind: Kind, isa: ISA, mnemonic: String, intrinsic: String?, lanes: Int, kGroup: Int,
                 rowsPerInstruction: Int = 1, kGroupsPerInstruction: Int = 1, outputLanes: Int? = nil, packsA: Bool = false,
-                aDomain: OperandDomain, bDomain: OperandDomain,
+                kUnroll: Int = 4, aDomain: OperandDomain, bDomain: OperandDomain,
                 vectorRegisters: Int, requiredLLVMFeatures: [String], confiningFeatures: [String: String]) {
         self.kind = kind
         self.isa = isa
@@ -82,6 +84,7 @@ public struct DotInstruction: Sendable, Hashable, CustomStringConvertible {
         self.kGroupsPerInstruction = kGroupsPerInstruction
         self.outputLanes = outputLanes ?? lanes
         self.packsA = packsA
+        self.kUnroll = kUnroll
         self.aDomain = aDomain
         self.bDomain = bDomain
         self.vectorRegisters = vectorRegisters
@@ -161,9 +164,12 @@ public enum InstructionTable {
         lanes: 8, kGroup: 4, aDomain: .unsigned8, bDomain: .signed8, vectorRegisters: 16,
         requiredLLVMFeatures: ["+avxvnni"], confiningFeatures: ["x86_64": "-avx512f"])
 
+    /// K unrolled by 2, not 4: each `vpmaddwd` needs a register for its products before `vpaddd`,
+    /// and with 4 K steps in flight LLVM's schedule spilled accumulators of the 6×2 tile (Zen 3,
+    /// 128×768×768 requantized: 72.1–72.3 GMAC/s with 4, 77.8–78.0 with 2, 78.0–78.1 with 1).
     public static let avx2Pmaddwd = DotInstruction(
         kind: .avx2Pmaddwd, isa: .avx2, mnemonic: "vpmovsxbw/vpmovzxbw + vpmaddwd ymm", intrinsic: "llvm.x86.avx2.pmadd.wd",
-        lanes: 8, kGroup: 2, packsA: true, aDomain: .native, bDomain: .native, vectorRegisters: 16,
+        lanes: 8, kGroup: 2, packsA: true, kUnroll: 2, aDomain: .native, bDomain: .native, vectorRegisters: 16,
         requiredLLVMFeatures: ["+avx2"], confiningFeatures: ["x86_64": "-avx512f,-avxvnni"])
 
     public static let neonSdot = DotInstruction(

@@ -38,6 +38,12 @@ protocol DotEmitter {
 
     /// The i32 a K group of one A row packs into (`validBytes` ≤ kGroup; missing bytes are zero).
     func packAGroup(_ b: IRBuilder, at pointer: IRValue, validBytes: Int, signed: Bool) -> IRValue
+    /// Bytes of A that `packAChunk` packs at once (a whole number of K groups), or nil when
+    /// packing goes one group at a time.
+    var packAChunkBytes: Int? { get }
+    /// The packed form of `packAChunkBytes` bytes of one A row at `pointer`: the same bytes as
+    /// `packAGroup` on each of its groups in turn, as one vector.
+    func packAChunk(_ b: IRBuilder, at pointer: IRValue, signed: Bool) -> IRValue
     /// The A operand from a packed i32 at `pointer`.
     func loadPackedA(_ b: IRBuilder, at pointer: IRValue) -> IRValue
 }
@@ -51,6 +57,10 @@ extension DotEmitter {
     func rowSum(_ b: IRBuilder, _ accumulator: IRValue, row: Int) -> IRValue { b.extractElement(accumulator, 0) }
     func packAGroup(_ b: IRBuilder, at pointer: IRValue, validBytes: Int, signed: Bool) -> IRValue {
         preconditionFailure("\(instruction.mnemonic) does not pack A")
+    }
+    var packAChunkBytes: Int? { nil }
+    func packAChunk(_ b: IRBuilder, at pointer: IRValue, signed: Bool) -> IRValue {
+        preconditionFailure("\(instruction.mnemonic) packs A one group at a time")
     }
     func loadPackedA(_ b: IRBuilder, at pointer: IRValue) -> IRValue {
         preconditionFailure("\(instruction.mnemonic) does not pack A")

@@ -53,6 +53,15 @@ struct PmaddwdEmitter: DotEmitter {
         return pair
     }
 
+    /// A group packs as its two bytes widened to i16 in order, so a row packs as its bytes widened:
+    /// 16 at a time (`vpmovzxbw`/`vpmovsxbw` ymm, m128).
+    var packAChunkBytes: Int? { 16 }
+
+    func packAChunk(_ b: IRBuilder, at pointer: IRValue, signed: Bool) -> IRValue {
+        let bytes = b.load(context.vector(context.i8, 16), from: pointer, align: 1)
+        return signed ? b.sext(bytes, to: context.vector(context.i16, 16)) : b.zext(bytes, to: context.vector(context.i16, 16))
+    }
+
     func loadPackedA(_ b: IRBuilder, at pointer: IRValue) -> IRValue {
         b.bitcast(b.splat(b.load(context.i32, from: pointer, align: 4), count: instruction.lanes), to: wideType)
     }
