@@ -5,6 +5,8 @@ tolerance is stated at the assertion with its reason."""
 
 from __future__ import annotations
 
+import platform
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,33 @@ INT8 = {"u8": np.uint8, "s8": np.int8}
 def random_bytes(rng, dtype, shape):
     info = np.iinfo(dtype)
     return rng.integers(info.min, info.max + 1, size=shape, dtype=dtype)
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+# ONNX Runtime's int8 products on x86 without VNNI (AVX2, AVX-512BW: MLAS's `vpmaddubsw` kernels)
+# saturate each pair of products to int16 (255·127·2 > 32767), so there it is not an exact oracle
+# (seen on a Zen 3: ~1% off in 71 cases). On such CPUs the s8 operand of a product is drawn from
+# [-64, 63], where no pair can saturate (255·64·2 = 32640); elsewhere (VNNI, AMX, AArch64) the full
+# range. QuantForge's exactness over the full range is also held by the Swift suite's reference.
+ORACLE_PAIRS_SATURATE = (platform.machine() in ("x86_64", "AMD64")
+                         and not {"avx512_vnni", "avx_vnni", "amx_int8"} & _cpu_flags())
+
+
+def product_bytes(rng, dtype, shape):
+    """A product operand: random bytes, s8 narrowed where the oracle's pairs would saturate."""
+    if ORACLE_PAIRS_SATURATE and np.dtype(dtype) == np.int8:
+        return rng.integers(-64, 64, size=shape, dtype=np.int8)
+    return random_bytes(rng, dtype, shape)
 
 
 def zero_point(rng, dtype):
@@ -39,7 +68,7 @@ def shape_mkn(rng):
 def test_matmul_integer(context, rng, case):
     m, k, n = shape_mkn(rng)
     a_type, b_type = rng.choice(["u8", "s8"]), rng.choice(["u8", "s8"])
-    a, b = random_bytes(rng, INT8[a_type], (m, k)), random_bytes(rng, INT8[b_type], (k, n))
+    a, b = product_bytes(rng, INT8[a_type], (m, k)), product_bytes(rng, INT8[b_type], (k, n))
     a_zp = zero_point(rng, INT8[a_type])
     per_column = bool(rng.integers(2))
     b_zp = (np.array([zero_point(rng, INT8[b_type]) for _ in range(n)]) if per_column else np.array(zero_point(rng, INT8[b_type])))
@@ -57,7 +86,7 @@ def test_qlinear_matmul(context, rng, case):
     # ONNX Runtime implements QLinearMatMul for these types, with y of A's type.
     a_type, b_type = [("u8", "u8"), ("u8", "s8"), ("s8", "s8")][int(rng.integers(3))]
     y_type = a_type
-    a, b = random_bytes(rng, INT8[a_type], (m, k)), random_bytes(rng, INT8[b_type], (k, n))
+    a, b = product_bytes(rng, INT8[a_type], (m, k)), product_bytes(rng, INT8[b_type], (k, n))
     a_scale, y_scale = scale(rng), scale(rng)
     a_zp, y_zp = zero_point(rng, INT8[a_type]), zero_point(rng, INT8[y_type])
     per_column = bool(rng.integers(2))
@@ -115,8 +144,8 @@ def test_qlinear_conv(context, rng, case):
     c = conv_case(rng)
     x_type = str(rng.choice(["u8", "s8"]))
     y_type = x_type  # ONNX Runtime's QLinearConv writes X's type
-    x = random_bytes(rng, INT8[x_type], (c["batch"], c["channels"], c["height"], c["width"]))
-    w = random_bytes(rng, np.int8, (c["out_channels"], c["channels"] // c["groups"], c["kh"], c["kw"]))
+    x = product_bytes(rng, INT8[x_type], (c["batch"], c["channels"], c["height"], c["width"]))
+    w = product_bytes(rng, np.int8, (c["out_channels"], c["channels"] // c["groups"], c["kh"], c["kw"]))
     x_scale, y_scale = scale(rng), scale(rng)
     x_zp, y_zp = zero_point(rng, INT8[x_type]), zero_point(rng, INT8[y_type])
     per_channel = bool(rng.integers(2))
@@ -217,7 +246,7 @@ def test_qlinear_add_and_mul(context, rng, kind, case):
 @pytest.mark.parametrize("case", range(CASES))
 def test_matmul_integer_to_float(context, rng, case):
     m, k, n = shape_mkn(rng)
-    a, b = random_bytes(rng, np.uint8, (m, k)), random_bytes(rng, np.int8, (k, n))
+    a, b = random_bytes(rng, np.uint8, (m, k)), product_bytes(rng, np.int8, (k, n))
     a_scale, a_zp = scale(rng), zero_point(rng, np.uint8)
     b_scale = np.array([scale(rng) for _ in range(n)], np.float32)
     bias = rng.standard_normal(n).astype(np.float32)
@@ -234,7 +263,7 @@ def test_matmul_integer_to_float(context, rng, case):
 def test_dynamic_quantize_matmul(context, rng, case):
     m, k, n = shape_mkn(rng)
     a = (rng.standard_normal((m, k)) * 10.0 ** rng.uniform(-2, 2)).astype(np.float32)
-    b = random_bytes(rng, np.int8, (k, n))
+    b = product_bytes(rng, np.int8, (k, n))
     b_scale = np.array([scale(rng) for _ in range(n)], np.float32)
     bias = rng.standard_normal(n).astype(np.float32)
     kernel = context.dynamic_linear(k, n, per_row=False, b_scale=b_scale, output="f32", bias=bias)
