@@ -18,7 +18,7 @@ public struct F32LinearLayout: Sendable, Hashable {
     public var biasOffset: Int { panels * inputs * panelWidth }
     public var floats: Int { biasOffset + panels * panelWidth }
     /// Rows of one register tile of the kernel.
-    public static let tileRows = 4
+    public let tileRows: Int
 
     public init(_ op: F32Linear, isa: ISA) throws(QuantError) {
         inputs = op.inputs
@@ -28,6 +28,7 @@ public struct F32LinearLayout: Sendable, Hashable {
         let instruction = try InstructionTable.vectorInstruction(for: isa)
         lanes = instruction.lanes
         vectors = instruction.vectorRegisters >= 32 ? 4 : 2
+        tileRows = vectors == 2 ? 6 : 4
     }
 
     /// Packs weights [outputs, inputs] (and the bias) into this layout.
@@ -46,8 +47,9 @@ public struct F32LinearLayout: Sendable, Hashable {
 }
 
 /// Emits an `F32Linear` kernel over rows [begin, end): x = input rows, x2 = the packed weights,
-/// y = output rows. Tiles of four rows × one panel keep 4 × `vectors` accumulators in registers;
-/// each k broadcasts one input per row and loads the panel's row once. Columns past N in the last
+/// y = output rows. Tiles of four rows × one panel keep 4 × `vectors` accumulators in registers
+/// (the last 1–3 rows one tile of that height); each k broadcasts one input per row and loads the
+/// panel's row once. Columns past N in the last
 /// panel are computed and not stored.
 struct F32LinearEmitter {
     let op: F32Linear
@@ -101,14 +103,17 @@ struct F32LinearEmitter {
         func panels(from: Int, to: Int, columns: Int) {
             guard from < to else { return }
             f.loops.loop("panel", from: f.const(from), step: 1, while: { b.icmp(.slt, $0, f.const(to)) }) { panel, _ in
-                let rows = F32LinearLayout.tileRows
+                let rows = layout.tileRows
                 let exit = f.loops.loop("m", from: f.begin, step: Int64(rows), while: { b.icmp(.sle, b.add($0, f.const(rows)), f.end) }) { m, _ in
                     tile(rows: rows, m: m, panel: panel, columns: columns)
                     return []
                 }
-                f.loops.loop("m1", from: exit.iv, step: 1, while: { b.icmp(.slt, $0, f.end) }) { m, _ in
-                    tile(rows: 1, m: m, panel: panel, columns: columns)
-                    return []
+                // The 0…3 rows left run as one tile of that many rows (each branch taken at most
+                // once): a one-row tile has only `vectors` FMA chains and waits on their latency.
+                for leftover in (1..<rows).reversed() {
+                    f.loops.branch("rows\(leftover)", b.icmp(.eq, b.sub(f.end, exit.iv), f.const(leftover)), then: {
+                        tile(rows: leftover, m: exit.iv, panel: panel, columns: columns)
+                    }, otherwise: {})
                 }
                 return []
             }

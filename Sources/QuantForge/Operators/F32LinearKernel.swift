@@ -47,7 +47,7 @@ public final class F32LinearKernel: Sendable {
         if weights.layout != layout { throw .weightsMismatch(reason: "packed for another f32 linear layout") }
         if rows < 0 || rows > MatMul.maxDimension { throw .invalidShape(field: "rows", reason: "\(rows) is out of range") }
         weights.values.withUnsafeBufferPointer { packed in
-            compiled.callSplitting(rows, on: pool, worthSplitting: rows >= 2 * F32LinearLayout.tileRows * (pool?.threadCount ?? 1),
+            compiled.callSplitting(rows, on: pool, worthSplitting: rows >= 2 * layout.tileRows * (pool?.threadCount ?? 1),
                                    x: UnsafeRawPointer(x), x2: UnsafeRawPointer(packed.baseAddress), y: UnsafeMutableRawPointer(y))
         }
     }
