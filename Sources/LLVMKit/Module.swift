@@ -101,6 +101,18 @@ public final class Module {
 }
 
 extension Module {
+    /// `llvm.prefetch` (read, keep in every cache level) of the line at `pointer + offset` bytes.
+    /// A hint: the address may lie past the object (a plain GEP, not inbounds; prefetches never fault).
+    public func prefetch(_ b: IRBuilder, _ pointer: IRValue, offset: IRValue) {
+        let bytePointer = context.pointer(to: context.i8)
+        var indices: [LLVMValueRef?] = [offset]
+        let address = LLVMBuildGEP2(b.ref, context.i8, b.bitcast(pointer, to: bytePointer), &indices, 1, "")!
+        let prefetch = try! intrinsic("llvm.prefetch", overloads: [bytePointer])
+        let i32 = context.i32
+        _ = b.call(prefetch.function, type: prefetch.type,
+                   [address, context.constInt(i32, 0), context.constInt(i32, 3), context.constInt(i32, 1)])
+    }
+
     /// `llvm.masked.load` of a `vector` type at `pointer` (any pointer; cast here): lanes whose
     /// `mask` bit is clear read nothing and give `passThrough`. `align` goes into the operand the
     /// intrinsic has up to LLVM 20 (LLVM 21 moved it into a parameter attribute; then 1 is assumed).

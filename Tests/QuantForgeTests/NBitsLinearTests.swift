@@ -87,6 +87,30 @@ struct NBitsLinearTests {
         }
     }
 
+    /// The largest integer sums a block can hold: every weight 15 (or 0) against A quantized to
+    /// ±127 throughout, blocks of 32 to 256 (AVX2 sums 32 k of `vpmaddubsw` pairs in i16 before
+    /// widening: 8 pairs of 2·15·127 = 30480 per lane; one step more would wrap), a GEMV row and
+    /// a tile of rows, both zero-point forms.
+    @Test(arguments: isas)
+    func largestBlockSumsAreExact(_ isa: ISA) throws {
+        var random = TestRandom(seed: 303)
+        let engine = try Engine(isa: isa, threads: 1)
+        for block in [32, 64, 256] {
+            for zeroPoints in [NBitsLinear.ZeroPoints.midpoint, .perBlock] {
+                for rows in [1, 3] {
+                    let op = try NBitsLinear(inputs: 2 * block + 8, outputs: 40, bits: 4, blockSize: block, zeroPoints: zeroPoints)
+                    let c = Self.randomCase(&random, op: op, rows: rows)
+                    for (weight, activation) in [(UInt8(0xFF), Float(-1)), (0xFF, 1), (0x00, -1)] {
+                        let extreme = Case(op: op, rows: rows, b: Array(repeating: weight, count: c.b.count), scales: c.scales,
+                                           zeroPoints: c.zeroPoints.map { Array(repeating: 0, count: $0.count) }, bias: nil,
+                                           a: Array(repeating: activation, count: c.a.count))
+                        try Self.check(extreme, engine: engine, "\(isa) b\(block) \(zeroPoints) \(rows) rows, weights \(weight), a \(activation)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func referenceMatchesTheDequantizedDefinition() throws {
         // The int8 mode against a plain float sum over dequantized weights and quantized A (close,
         // not exact: the float sums are ordered differently); the f32 mode against double sums.

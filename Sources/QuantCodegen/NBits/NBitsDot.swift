@@ -6,7 +6,8 @@ import QuantSchedule
 /// and one row's 4 quantized A bytes (s8) broadcast. Exact in every form:
 /// - `vpdpbusd` (AVX-512 VNNI zmm, AVX-VNNI ymm): weights as the u8 operand, A as the s8 one;
 /// - NEON `sdot`: both s8 (4-bit values and the layout's signed 8-bit bytes are in range);
-/// - AVX2, 4 bits: `vpmaddubsw` (u8 × s8 pairs: |15·128·2| < 2^15, no saturation) + `vpmaddwd` by 1;
+/// - AVX2, 4 bits: `vpmaddubsw` (u8 × s8 pairs: |15·128·2| < 2^15, no saturation) + `vpmaddwd` by 1
+///   (or several steps' pairs summed in i16 first: `narrowSteps`);
 /// - AVX2, 8 bits: even and odd bytes widened to i16 separately, two `vpmaddwd` (no saturation);
 /// - portable: widened to i32, multiplied, and each lane's 4 products added.
 struct NBitsDot {
@@ -47,6 +48,31 @@ struct NBitsDot {
     /// unsigned and never saturates — so 4-bit high nibbles can stay in place (16·q) and be shifted
     /// back once per block. Not `sdot` (0xF0 reads as -16) nor `vpmaddubsw` (its pairs saturate).
     var takesScaledHighNibbles: Bool { instruction.kind == .avx512Vpdpbusd || instruction.kind == .avxVnniVpdpbusd }
+
+    /// Steps (8 k of 4-bit weights) whose products an i16 lane can sum exactly before they are
+    /// widened to i32, where the instruction has such a form; nil elsewhere. AVX2, 4 bits:
+    /// `vpmaddubsw` gives each i16 lane a pair sum |q·a + q'·a'| ≤ 2·15·128 = 3840, a step adds two
+    /// (the low and the high nibbles) and 8 of them (30720) fit in 2^15, so 4 steps add with plain
+    /// `vpaddw` and one `vpmaddwd` by 1 widens them: 9 multiplies per 32 k instead of 16.
+    var narrowSteps: Int? { instruction.kind == .avx2Pmaddwd && bits == 4 ? 4 : nil }
+
+    /// `acc16 + pairs(weights, a)` (`<2·lanes x i16>`; no accumulator yet: the pairs alone), for
+    /// `narrowSteps`' instructions.
+    func narrowDot(_ b: IRBuilder, _ acc16: IRValue?, weights: IRValue, a: IRValue) -> IRValue {
+        let bytes = context.vector(context.i8, 4 * lanes)
+        let (ubsw, ubswType) = pmaddubsw!
+        let pairs = b.call(ubsw, type: ubswType, [b.bitcast(weights, to: bytes), b.bitcast(a, to: bytes)])
+        return acc16.map { b.add($0, pairs) } ?? pairs
+    }
+
+    /// `acc + widen(acc16)` (no accumulator: the widened sums alone): the i16 lanes added pairwise
+    /// into `<lanes x i32>` (`vpmaddwd` by 1).
+    func widen(_ b: IRBuilder, _ acc: IRValue?, _ acc16: IRValue) -> IRValue {
+        let (madd, maddType) = pmaddwd!
+        let ones = b.splat(context.constInt(context.i16, 1), count: 2 * lanes)
+        let wide = b.call(madd, type: maddType, [acc16, ones])
+        return acc.map { b.add($0, wide) } ?? wide
+    }
 
     /// `acc + dot(weights, a)`: all three `<lanes x i32>`.
     func dot(_ b: IRBuilder, _ acc: IRValue, weights: IRValue, a: IRValue) -> IRValue {

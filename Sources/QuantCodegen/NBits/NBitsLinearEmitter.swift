@@ -12,7 +12,9 @@ import QuantSchedule
 /// rows × vectors f32 accumulators in registers across K. In the int8 mode each block of K
 /// also keeps as many i32 accumulators, started at `-zp · Σq_a` (the zero points' term) and
 /// advanced by `NBitsDot` per step of 4 (8 bits) or 8 (4 bits: one load, two nibble halves) k;
-/// then `acc = fma(float(dot), scale_a · scale_w, acc)`. In the f32 mode each k of a step is one
+/// then `acc = fma(float(dot), scale_a · scale_w, acc)` (AVX2, 4 bits: 4 steps' `vpmaddubsw` pairs
+/// are summed in i16 before each `vpmaddwd`, `NBitsDot.narrowSteps`). A GEMV row prefetches each
+/// weight stream `prefetchDistance` bytes ahead. In the f32 mode each k of a step is one
 /// byte (or nibble) per lane: `w = float(q - zp) · scale`, `acc = fma(a, w, acc)`. Both are the
 /// reference's order. Columns past N in the last panel are computed and not stored.
 struct NBitsLinearEmitter {
@@ -21,6 +23,13 @@ struct NBitsLinearEmitter {
     /// K = 4096 are 650 KB of quantized A, within a 1-2 MiB L2; 64 rows measured 320 against 352
     /// GMAC/s at 128×4096×4096 on Zen 5: the weights streamed from L3 twice).
     static let rowBlock = 128
+    /// Bytes ahead of each weight stream a GEMV row prefetches (every line of the block that far
+    /// on). Measured on Zen 3 (1 thread, 4-bit block 32, int8 compute, 28 MB of weights that
+    /// stream from L3 and DRAM), alternated 3×, GMAC/s at 1×4096×11008 / 1×11008×4096: none
+    /// 38.0–42.4 / 39.7–46.2, 512 bytes 35.5–37.7 / 34.4–38.7, 1 KiB 46.5–49.3 / 50.4–52.4,
+    /// 2 KiB 44.6–52.4 / 47.6–54.9, 4 KiB 43.9–52.6 / 51.9–58.0; 1×4096×4096 (10 MB, in L3)
+    /// 60.4–62.5 with each.
+    static let prefetchDistance = 2048
 
     func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) throws -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
@@ -68,12 +77,21 @@ struct NBitsLinearEmitter {
             let initial = Array(repeating: zeroFloats, count: tileRows * columnVectors)
             return f.loops.loop("block", from: f.const(0), step: 1, carried: initial, while: { b.icmp(.slt, $0, f.const(blocks)) }) { j, acc in
                 let blockBases = panelBases.map { b.byteOffset($0, b.mul(j, f.const(layout.blockStride))) }
+                if tileRows == 1 {
+                    for base in blockBases {
+                        for line in stride(from: 0, to: layout.blockStride, by: 64) {
+                            module.prefetch(b, base, offset: f.const(Self.prefetchDistance + line))
+                        }
+                    }
+                }
                 let fourJ = b.mul(j, f.const(4))
                 let zps = (0..<columnVectors).map { zeroPoints(panelBases[$0 / vectors], block: j, vector: $0 % vectors) }
                 // A GEMV row keeps two i32 chains per accumulator (4 bits: the low and high
                 // nibbles; 8 bits: even and odd steps), added at the block's end: half the
-                // dependency depth. Taller tiles have independent accumulators enough.
-                let chainCount = tileRows == 1 ? 2 : 1
+                // dependency depth. Taller tiles have independent accumulators enough, and so
+                // have i16 sums (`narrowSteps`: their adds take one cycle).
+                let narrowSteps = dot.narrowSteps
+                let chainCount = tileRows == 1 && narrowSteps == nil ? 2 : 1
                 // GEMV rows: where the dot step allows it the high nibbles stay in place (16·q) in
                 // their own chain, shifted back once per block (exact: a multiple of 16), one
                 // shift per weight vector fewer.
@@ -87,10 +105,10 @@ struct NBitsLinearEmitter {
                 }
                 let blockA = b.mul(j, f.const(size))
                 let steps = size / layout.kPerStep
-                /// Step s (an IR constant or the loop's variable); 8-bit steps go to chain `chain`,
-                /// 4-bit halves to chain h.
-                func step(_ s: IRValue, chain: Int, _ acc: [IRValue]) -> [IRValue] {
-                    var next = acc
+                /// Step s (an IR constant or the loop's variable): each weight vector's halves (8
+                /// bits: the bytes; 4 bits: low and high nibbles) with row r's A bytes, handed to
+                /// `accumulate(index, h, weights, a)` for the tile's accumulator r·columnVectors + u.
+                func step(_ s: IRValue, _ accumulate: (_ index: Int, _ h: Int, _ weights: IRValue, _ a: IRValue) -> Void) {
                     let aOffset = b.add(blockA, b.mul(s, f.const(layout.kPerStep)))
                     for u in 0..<columnVectors {
                         let packed = loadWeights(blockBases[u / vectors], step: s, vector: u % vectors)
@@ -100,21 +118,58 @@ struct NBitsLinearEmitter {
                         for r in 0..<tileRows {
                             for (h, weights) in halves.enumerated() {
                                 let a = b.load(i32, from: b.byteOffset(aRows[r], b.add(aOffset, f.const(4 * h))), align: 4)
-                                let index = chainCount * (r * columnVectors + u) + (chainCount == 1 ? 0 : (op.bits == 8 ? chain : h))
-                                next[index] = dot.dot(b, next[index], weights: weights, a: f.splat(a, lanes))
+                                accumulate(r * columnVectors + u, h, weights, f.splat(a, lanes))
                             }
                         }
                     }
+                }
+                /// Step s into the i32 chains (8-bit steps to chain `chain`, 4-bit halves to chain h).
+                func wideStep(_ s: IRValue, chain: Int, _ acc: [IRValue]) -> [IRValue] {
+                    var next = acc
+                    step(s) { index, h, weights, a in
+                        let i = chainCount * index + (chainCount == 1 ? 0 : (op.bits == 8 ? chain : h))
+                        next[i] = dot.dot(b, next[i], weights: weights, a: a)
+                    }
                     return next
                 }
+                /// Steps [s0, s0 + group) summed in i16, then widened into the i32 chains (nil: the
+                /// first group, which starts them).
+                func narrowGroup(_ s0: IRValue, steps group: Int, _ acc: [IRValue]?) -> [IRValue] {
+                    // The first step starts the sums; the others run one per iteration of a loop:
+                    // unrolled, LLVM scheduled every step's unpacked weights and A broadcasts first
+                    // and spilled them (Zen 3, 4-bit b32: 1×4096×4096 61 → 71 GMAC/s,
+                    // 16×4096×4096 57–64 → 79–88 with the loop).
+                    var first = [IRValue?](repeating: nil, count: start.count)
+                    step(s0) { index, _, weights, a in first[index] = dot.narrowDot(b, first[index], weights: weights, a: a) }
+                    let sums = f.loops.loop("narrow", from: b.add(s0, f.const(1)), step: 1, carried: first.map { $0! },
+                                            while: { b.icmp(.slt, $0, b.add(s0, f.const(group))) }) { s, carried in
+                        var next: [IRValue?] = carried
+                        step(s) { index, _, weights, a in next[index] = dot.narrowDot(b, next[index], weights: weights, a: a) }
+                        return next.map { $0! }
+                    }.carried
+                    return start.indices.map { dot.widen(b, acc?[$0], sums[$0]) }
+                }
+                let unrolled = steps * tileRows * columnVectors <= 64
                 var chains: [IRValue]
-                if steps * tileRows * columnVectors <= 64 {
+                if let narrowSteps {
+                    let group = min(steps, narrowSteps)
+                    if unrolled {
+                        // The zero points' term joins last: no i32 accumulator is live across the steps.
+                        var sums: [IRValue]? = nil
+                        for s0 in stride(from: 0, to: steps, by: group) { sums = narrowGroup(f.const(s0), steps: group, sums) }
+                        chains = zip(start, sums!).map { b.add($0, $1) }
+                    } else {
+                        chains = f.loops.loop("group", from: f.const(0), step: Int64(group), carried: start, while: { b.icmp(.slt, $0, f.const(steps)) }) { s, acc in
+                            narrowGroup(s, steps: group, acc)
+                        }.carried
+                    }
+                } else if unrolled {
                     // Short blocks: the steps unrolled (no inner loop).
                     chains = start
-                    for s in 0..<steps { chains = step(f.const(s), chain: s % 2, chains) }
+                    for s in 0..<steps { chains = wideStep(f.const(s), chain: s % 2, chains) }
                 } else {
                     chains = f.loops.loop("step", from: f.const(0), step: 2, carried: start, while: { b.icmp(.slt, $0, f.const(steps)) }) { s, acc in
-                        step(b.add(s, f.const(1)), chain: 1, step(s, chain: 0, acc))
+                        wideStep(b.add(s, f.const(1)), chain: 1, wideStep(s, chain: 0, acc))
                     }.carried
                 }
                 let dots = (0..<(tileRows * columnVectors)).map { index -> IRValue in
