@@ -149,12 +149,13 @@ struct NBitsLinearEmitter {
                     }.carried
                     return start.indices.map { dot.widen(b, acc?[$0], sums[$0]) }
                 }
-                let unrolled = steps * tileRows * columnVectors <= 64
+                let shortBlock = steps * tileRows * columnVectors <= 64
                 var chains: [IRValue]
                 if let narrowSteps {
                     let group = min(steps, narrowSteps)
-                    if unrolled {
-                        // The zero points' term joins last: no i32 accumulator is live across the steps.
+                    if shortBlock {
+                        // The groups unrolled (their steps loop); the zero points' term joins
+                        // last: no i32 accumulator is live across the steps.
                         var sums: [IRValue]? = nil
                         for s0 in stride(from: 0, to: steps, by: group) { sums = narrowGroup(f.const(s0), steps: group, sums) }
                         chains = zip(start, sums!).map { b.add($0, $1) }
@@ -163,8 +164,11 @@ struct NBitsLinearEmitter {
                             narrowGroup(s, steps: group, acc)
                         }.carried
                     }
-                } else if unrolled {
-                    // Short blocks: the steps unrolled (no inner loop).
+                } else if shortBlock && instruction.vectorRegisters >= 32 {
+                    // Short blocks' steps unrolled, on 32-register ISAs only: with 16 registers
+                    // LLVM scheduled the unrolled steps' unpacked weights first and spilled them
+                    // (Zen 3, AVX2, 8-bit b32, alternated: 16×4096×4096 29–36 → 45 GMAC/s,
+                    // 128×4096×4096 32–36 → 47–49 with the step loop below).
                     chains = start
                     for s in 0..<steps { chains = wideStep(f.const(s), chain: s % 2, chains) }
                 } else {
