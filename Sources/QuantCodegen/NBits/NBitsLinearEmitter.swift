@@ -13,8 +13,8 @@ import QuantSchedule
 /// also keeps as many i32 accumulators, started at `-zp · Σq_a` (the zero points' term) and
 /// advanced by `NBitsDot` per step of 4 (8 bits) or 8 (4 bits: one load, two nibble halves) k;
 /// then `acc = fma(float(dot), scale_a · scale_w, acc)` (AVX2, 4 bits: 4 steps' `vpmaddubsw` pairs
-/// are summed in i16 before each `vpmaddwd`, `NBitsDot.narrowSteps`). A GEMV row prefetches each
-/// weight stream `prefetchDistance` bytes ahead. In the f32 mode each k of a step is one
+/// are summed in i16 before each `vpmaddwd`, `NBitsDot.narrowSteps`). An AVX2 GEMV row prefetches
+/// each weight stream `prefetchDistance` bytes ahead. In the f32 mode each k of a step is one
 /// byte (or nibble) per lane: `w = float(q - zp) · scale`, `acc = fma(a, w, acc)`. Both are the
 /// reference's order. Columns past N in the last panel are computed and not stored.
 struct NBitsLinearEmitter {
@@ -24,11 +24,12 @@ struct NBitsLinearEmitter {
     /// GMAC/s at 128×4096×4096 on Zen 5: the weights streamed from L3 twice).
     static let rowBlock = 128
     /// Bytes ahead of each weight stream a GEMV row prefetches (every line of the block that far
-    /// on). Measured on Zen 3 (1 thread, 4-bit block 32, int8 compute, 28 MB of weights that
-    /// stream from L3 and DRAM), alternated 3×, GMAC/s at 1×4096×11008 / 1×11008×4096: none
-    /// 38.0–42.4 / 39.7–46.2, 512 bytes 35.5–37.7 / 34.4–38.7, 1 KiB 46.5–49.3 / 50.4–52.4,
-    /// 2 KiB 44.6–52.4 / 47.6–54.9, 4 KiB 43.9–52.6 / 51.9–58.0; 1×4096×4096 (10 MB, in L3)
-    /// 60.4–62.5 with each.
+    /// on), on AVX2 only. Measured on Zen 3 (1 thread, 4-bit block 32, int8 compute, 28 MB of
+    /// weights that stream from L3 and DRAM), alternated 3×, GMAC/s at 1×4096×11008 /
+    /// 1×11008×4096: none 38.0–42.4 / 39.7–46.2, 512 bytes 35.5–37.7 / 34.4–38.7, 1 KiB
+    /// 46.5–49.3 / 50.4–52.4, 2 KiB 44.6–52.4 / 47.6–54.9, 4 KiB 43.9–52.6 / 51.9–58.0;
+    /// 1×4096×4096 (10 MB, in L3) 60.4–62.5 with each. On Zen 5 with AVX-512 VNNI prefetching
+    /// made the GEMV slower or no faster (ARCHITECTURE.md, #18), so the other ISAs do not.
     static let prefetchDistance = 2048
 
     func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) throws -> IRValue {
@@ -77,7 +78,7 @@ struct NBitsLinearEmitter {
             let initial = Array(repeating: zeroFloats, count: tileRows * columnVectors)
             return f.loops.loop("block", from: f.const(0), step: 1, carried: initial, while: { b.icmp(.slt, $0, f.const(blocks)) }) { j, acc in
                 let blockBases = panelBases.map { b.byteOffset($0, b.mul(j, f.const(layout.blockStride))) }
-                if tileRows == 1 {
+                if tileRows == 1 && instruction.kind == .avx2Pmaddwd {
                     for base in blockBases {
                         for line in stride(from: 0, to: layout.blockStride, by: 64) {
                             module.prefetch(b, base, offset: f.const(Self.prefetchDistance + line))
