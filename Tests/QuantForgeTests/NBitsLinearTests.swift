@@ -87,6 +87,24 @@ struct NBitsLinearTests {
         }
     }
 
+    /// GEMV rows (M = 1, and the row left over after 2-row tiles) run against several panels at a
+    /// time (two or three) and then the rest one by one: every panel count from 1 to 9, int8
+    /// compute, 4 and 8 bits, both zero-point forms.
+    @Test(arguments: isas)
+    func gemvRowsOverEveryPanelCount(_ isa: ISA) throws {
+        var random = TestRandom(seed: 505)
+        let engine = try Engine(isa: isa, threads: 1)
+        for bits in NBitsLinear.bitWidths {
+            for n in [8, 16, 40, 48, 65, 80, 100, 112, 130] {
+                let op = try NBitsLinear(inputs: 2 * 32 + 5, outputs: n, bits: bits, blockSize: 32,
+                                         zeroPoints: n % 2 == 0 ? .midpoint : .perBlock, hasBias: n % 3 == 0)
+                for rows in [1, 3] {
+                    try Self.check(Self.randomCase(&random, op: op, rows: rows), engine: engine, "\(isa) \(rows)×\(op.inputs)×\(n) \(bits)-bit")
+                }
+            }
+        }
+    }
+
     /// The largest integer sums a block can hold: every weight 15 (or 0) against A quantized to
     /// ±127 throughout, blocks of 32 to 256 (AVX2 sums 32 k of `vpmaddubsw` pairs in i16 before
     /// widening: 8 pairs of 2·15·127 = 30480 per lane; one step more would wrap), a GEMV row and

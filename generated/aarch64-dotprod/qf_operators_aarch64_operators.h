@@ -1,4 +1,4 @@
-/* qf_operators_aarch64_operators.h: operator kernels generated ahead of time by QuantForge 0.7.2 (LLVM 14) (`qforge aot`).
+/* qf_operators_aarch64_operators.h: operator kernels generated ahead of time by QuantForge 0.7.3 (LLVM 14) (`qforge aot`).
  * Generated file: do not edit; regenerate it instead.
  *
  * Target: aarch64-unknown-linux-gnu; instruction sets: neondot.

@@ -1,4 +1,4 @@
-/* qf_transformer_aarch64.h: int8 matmul kernels generated ahead of time by QuantForge 0.7.2 (LLVM 14) (`qforge aot`).
+/* qf_transformer_aarch64.h: int8 matmul kernels generated ahead of time by QuantForge 0.7.3 (LLVM 14) (`qforge aot`).
  * Generated file: do not edit; regenerate it instead.
  *
  * Target: aarch64-unknown-linux-gnu, cpu generic, features "+neon,+dotprod".

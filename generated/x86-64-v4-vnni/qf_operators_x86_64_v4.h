@@ -1,4 +1,4 @@
-/* qf_operators_x86_64_v4.h: int8 matmul kernels generated ahead of time by QuantForge 0.7.2 (LLVM 14) (`qforge aot`).
+/* qf_operators_x86_64_v4.h: int8 matmul kernels generated ahead of time by QuantForge 0.7.3 (LLVM 14) (`qforge aot`).
  * Generated file: do not edit; regenerate it instead.
  *
  * Target: x86_64-unknown-linux-gnu, cpu x86-64-v4, features "+avx,+avx2,+fma,+bmi,+bmi2,+lzcnt,+movbe,+f16c,+popcnt,+sse4.2,+avx512f,+avx512bw,+avx512vl,+avx512dq,+avx512cd,+avx512vnni".

@@ -1,4 +1,4 @@
-/* qf_operators_x86_64_v4_operators.h: operator kernels generated ahead of time by QuantForge 0.7.2 (LLVM 14) (`qforge aot`).
+/* qf_operators_x86_64_v4_operators.h: operator kernels generated ahead of time by QuantForge 0.7.3 (LLVM 14) (`qforge aot`).
  * Generated file: do not edit; regenerate it instead.
  *
  * Target: x86_64-unknown-linux-gnu; instruction sets: avx512vnni.

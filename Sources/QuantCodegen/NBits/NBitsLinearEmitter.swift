@@ -8,15 +8,16 @@ import QuantSchedule
 ///
 /// Loops: blocks of `rowBlock` rows (their A stays in L2 while a panel's weights are reused by
 /// each of their tiles), panels, then tiles of `tileRows` rows; the leftover rows (all of a GEMV)
-/// run one at a time against two panels at once (two weight streams in flight). A tile keeps
-/// rows × vectors f32 accumulators in registers across K. In the int8 mode each block of K
-/// also keeps as many i32 accumulators, started at `-zp · Σq_a` (the zero points' term) and
-/// advanced by `NBitsDot` per step of 4 (8 bits) or 8 (4 bits: one load, two nibble halves) k;
-/// then `acc = fma(float(dot), scale_a · scale_w, acc)` (AVX2, 4 bits: 4 steps' `vpmaddubsw` pairs
-/// are summed in i16 before each `vpmaddwd`, `NBitsDot.narrowSteps`). An AVX2 GEMV row prefetches
-/// each weight stream `prefetchDistance` bytes ahead. In the f32 mode each k of a step is one
-/// byte (or nibble) per lane: `w = float(q - zp) · scale`, `acc = fma(a, w, acc)`. Both are the
-/// reference's order. Columns past N in the last panel are computed and not stored.
+/// run one at a time against two panels at once (AVX2 4-bit: three), as many weight streams in
+/// flight. A tile keeps rows × vectors f32 accumulators in registers across K. In the int8 mode
+/// each block of K also keeps as many i32 accumulators, started at `-zp · Σq_a` (the zero
+/// points' term) and advanced by `NBitsDot` per step of 4 (8 bits) or 8 (4 bits: one load, two
+/// nibble halves) k; then `acc = fma(float(dot), scale_a · scale_w, acc)` (AVX2, 4 bits: 4 steps'
+/// `vpmaddubsw` pairs are summed in i16 before each `vpmaddwd`, `NBitsDot.narrowSteps`). An AVX2
+/// GEMV row prefetches each weight stream `prefetchDistance` bytes ahead. In the f32 mode each k
+/// of a step is one byte (or nibble) per lane: `w = float(q - zp) · scale`, `acc = fma(a, w,
+/// acc)`. Both are the reference's order. Columns past N in the last panel are computed and not
+/// stored.
 struct NBitsLinearEmitter {
     let layout: NBitsLayout
     /// Rows whose A a panel's weights are reused across before the next panel (128 rows of
@@ -286,8 +287,8 @@ struct NBitsLinearEmitter {
         }
 
         /// Rows [rowBegin, rowEnd) of panels [from, to), each `columns` wide: whole tiles panel by
-        /// panel; the leftover rows (fewer than a tile — all of a GEMV) against two panels at a
-        /// time in the int8 mode (two weight streams in flight), then the odd panel.
+        /// panel; the leftover rows (fewer than a tile — all of a GEMV) against two or three panels
+        /// at a time in the int8 mode (as many weight streams in flight), then the rest one by one.
         func panels(from: IRValue, to: IRValue, rowBegin: IRValue, rowEnd: IRValue, columns: Int) {
             let tileRows = layout.tileRows
             let tilesEnd = b.add(rowBegin, b.mul(b.sdiv(b.sub(rowEnd, rowBegin), f.const(tileRows)), f.const(tileRows)))
@@ -298,7 +299,12 @@ struct NBitsLinearEmitter {
                 }
                 return []
             }
-            let pairs = op.compute == .int8 ? 2 : 1
+            // Weight streams in flight for a GEMV row. AVX2's 4-bit i16 sums (one chain per
+            // accumulator) take three: Zen 3, alternated 3×, GMAC/s at 1×4096×4096 / 1×4096×11008
+            // / 1×11008×4096: one panel 64–66 / 41–45 / 46, two 71–72 / 46–62 / 49–64, three
+            // 74–77 / 54–66 / 59–71, four 74–75 / 45–63 / 50–71. Elsewhere two (on Zen 5 with
+            // AVX-512 VNNI one, three or four were no better).
+            let pairs = op.compute != .int8 ? 1 : dot.narrowSteps != nil ? 3 : 2
             f.loops.loop("m1", from: tilesEnd, step: 1, while: { b.icmp(.slt, $0, rowEnd) }) { m, _ in
                 let exit = f.loops.loop("panels", from: from, step: Int64(pairs), while: { b.icmp(.sle, b.add($0, f.const(pairs)), to) }) { panel, _ in
                     tile(1, m: m, panels: (0..<pairs).map { b.add(panel, f.const($0)) }, columns: columns)
