@@ -304,13 +304,13 @@ struct NBitsLinearEmitter {
             // / 1×11008×4096: one panel 64–66 / 41–45 / 46, two 71–72 / 46–62 / 49–64, three
             // 74–77 / 54–66 / 59–71, four 74–75 / 45–63 / 50–71. Elsewhere two (on Zen 5 with
             // AVX-512 VNNI one, three or four were no better).
-            let pairs = op.compute != .int8 ? 1 : dot.narrowSteps != nil ? 3 : 2
+            let streams = op.compute != .int8 ? 1 : dot.narrowSteps != nil ? 3 : 2
             f.loops.loop("m1", from: tilesEnd, step: 1, while: { b.icmp(.slt, $0, rowEnd) }) { m, _ in
-                let exit = f.loops.loop("panels", from: from, step: Int64(pairs), while: { b.icmp(.sle, b.add($0, f.const(pairs)), to) }) { panel, _ in
-                    tile(1, m: m, panels: (0..<pairs).map { b.add(panel, f.const($0)) }, columns: columns)
+                let exit = f.loops.loop("panels", from: from, step: Int64(streams), while: { b.icmp(.sle, b.add($0, f.const(streams)), to) }) { panel, _ in
+                    tile(1, m: m, panels: (0..<streams).map { b.add(panel, f.const($0)) }, columns: columns)
                     return []
                 }
-                if pairs > 1 {
+                if streams > 1 {
                     f.loops.loop("panel1", from: exit.iv, step: 1, while: { b.icmp(.slt, $0, to) }) { panel, _ in
                         tile(1, m: m, panels: [panel], columns: columns)
                         return []
