@@ -81,10 +81,12 @@ public final class IRBuilder {
         LLVMSetAlignment(instruction, UInt32(align))
     }
     /// `pointer + offset` in bytes, as an `i8*`.
-    public func byteOffset(_ pointer: LLVMValueRef, _ offset: LLVMValueRef, _ name: String = "") -> LLVMValueRef {
+    /// `inBounds: false` for an address that may lie outside the object (a prefetch hint).
+    public func byteOffset(_ pointer: LLVMValueRef, _ offset: LLVMValueRef, _ name: String = "", inBounds: Bool = true) -> LLVMValueRef {
         let bytePointer = bitcast(pointer, to: context.pointer(to: context.i8))
         var indices: [LLVMValueRef?] = [offset]
-        return LLVMBuildInBoundsGEP2(ref, context.i8, bytePointer, &indices, 1, name)
+        return inBounds ? LLVMBuildInBoundsGEP2(ref, context.i8, bytePointer, &indices, 1, name)
+            : LLVMBuildGEP2(ref, context.i8, bytePointer, &indices, 1, name)
     }
 
     // MARK: Vectors

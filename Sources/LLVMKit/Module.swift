@@ -104,10 +104,8 @@ extension Module {
     /// `llvm.prefetch` (read, keep in every cache level) of the line at `pointer + offset` bytes.
     /// A hint: the address may lie past the object (a plain GEP, not inbounds; prefetches never fault).
     public func prefetch(_ b: IRBuilder, _ pointer: IRValue, offset: IRValue) {
-        let bytePointer = context.pointer(to: context.i8)
-        var indices: [LLVMValueRef?] = [offset]
-        let address = LLVMBuildGEP2(b.ref, context.i8, b.bitcast(pointer, to: bytePointer), &indices, 1, "")!
-        let prefetch = try! intrinsic("llvm.prefetch", overloads: [bytePointer])
+        let address = b.byteOffset(pointer, offset, inBounds: false)
+        let prefetch = try! intrinsic("llvm.prefetch", overloads: [context.pointer(to: context.i8)])
         let i32 = context.i32
         _ = b.call(prefetch.function, type: prefetch.type,
                    [address, context.constInt(i32, 0), context.constInt(i32, 3), context.constInt(i32, 1)])

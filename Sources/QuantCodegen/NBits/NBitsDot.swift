@@ -56,6 +56,22 @@ struct NBitsDot {
     /// `vpaddw` and one `vpmaddwd` by 1 widens them: 9 multiplies per 32 k instead of 16.
     var narrowSteps: Int? { instruction.kind == .avx2Pmaddwd && bits == 4 ? 4 : nil }
 
+    /// Weight streams (panels) a GEMV row reads at once. AVX2's 4-bit i16 sums (one chain per
+    /// accumulator) take three: Zen 3, alternated 3×, GMAC/s at 1×4096×4096 / 1×4096×11008 /
+    /// 1×11008×4096: one panel 64–66 / 41–45 / 46, two 71–72 / 46–62 / 49–64, three 74–77 /
+    /// 54–66 / 59–71, four 74–75 / 45–63 / 50–71. Elsewhere two (on Zen 5 with AVX-512 VNNI one,
+    /// three or four were no better).
+    var gemvStreams: Int { narrowSteps != nil ? 3 : 2 }
+
+    /// Bytes ahead of each weight stream a GEMV row prefetches (every line of the block that far
+    /// on), or nil: AVX2 only. Measured on Zen 3 (1 thread, 4-bit block 32, int8 compute, 28 MB of
+    /// weights that stream from L3 and DRAM), alternated 3×, GMAC/s at 1×4096×11008 /
+    /// 1×11008×4096: none 38.0–42.4 / 39.7–46.2, 512 bytes 35.5–37.7 / 34.4–38.7, 1 KiB
+    /// 46.5–49.3 / 50.4–52.4, 2 KiB 44.6–52.4 / 47.6–54.9, 4 KiB 43.9–52.6 / 51.9–58.0;
+    /// 1×4096×4096 (10 MB, in L3) 60.4–62.5 with each. On Zen 5 with AVX-512 VNNI prefetching
+    /// made the GEMV slower or no faster (ARCHITECTURE.md, #18), so the other ISAs do not.
+    var gemvPrefetchDistance: Int? { instruction.kind == .avx2Pmaddwd ? 2048 : nil }
+
     /// `acc16 + pairs(weights, a)` (`<2·lanes x i16>`; no accumulator yet: the pairs alone), for
     /// `narrowSteps`' instructions.
     func narrowDot(_ b: IRBuilder, _ acc16: IRValue?, weights: IRValue, a: IRValue) -> IRValue {
@@ -81,13 +97,8 @@ struct NBitsDot {
         case .avx512Vpdpbusd, .avxVnniVpdpbusd, .neonSdot, .i8mmSmmla, .amxTile:
             return group!.dot(b, acc, weights, a)
         case .avx2Pmaddwd:
+            if bits == 4 { return widen(b, acc, narrowDot(b, nil, weights: weights, a: a)) }
             let (madd, maddType) = pmaddwd!
-            if bits == 4 {
-                let (ubsw, ubswType) = pmaddubsw!
-                let pairs = b.call(ubsw, type: ubswType, [b.bitcast(weights, to: bytes), b.bitcast(a, to: bytes)])
-                let ones = b.splat(context.constInt(context.i16, 1), count: 2 * lanes)
-                return b.add(acc, b.call(madd, type: maddType, [pairs, ones]))
-            }
             let w = b.bitcast(weights, to: words), x = b.bitcast(a, to: words)
             let eight = b.splat(context.constInt(context.i16, 8), count: 2 * lanes)
             let wEven = b.and(w, b.splat(context.constInt(context.i16, 0xFF), count: 2 * lanes)), wOdd = b.lshr(w, eight)

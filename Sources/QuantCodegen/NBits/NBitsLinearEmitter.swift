@@ -14,24 +14,16 @@ import QuantSchedule
 /// points' term) and advanced by `NBitsDot` per step of 4 (8 bits) or 8 (4 bits: one load, two
 /// nibble halves) k; then `acc = fma(float(dot), scale_a · scale_w, acc)` (AVX2, 4 bits: 4 steps'
 /// `vpmaddubsw` pairs are summed in i16 before each `vpmaddwd`, `NBitsDot.narrowSteps`). An AVX2
-/// GEMV row prefetches each weight stream `prefetchDistance` bytes ahead. In the f32 mode each k
-/// of a step is one byte (or nibble) per lane: `w = float(q - zp) · scale`, `acc = fma(a, w,
-/// acc)`. Both are the reference's order. Columns past N in the last panel are computed and not
-/// stored.
+/// GEMV row prefetches each weight stream `NBitsDot.gemvPrefetchDistance` bytes ahead. In the f32
+/// mode each k of a step is one byte (or nibble) per lane: `w = float(q - zp) · scale`,
+/// `acc = fma(a, w, acc)`. Both are the reference's order. Columns past N in the last panel are
+/// computed and not stored.
 struct NBitsLinearEmitter {
     let layout: NBitsLayout
     /// Rows whose A a panel's weights are reused across before the next panel (128 rows of
     /// K = 4096 are 650 KB of quantized A, within a 1-2 MiB L2; 64 rows measured 320 against 352
     /// GMAC/s at 128×4096×4096 on Zen 5: the weights streamed from L3 twice).
     static let rowBlock = 128
-    /// Bytes ahead of each weight stream a GEMV row prefetches (every line of the block that far
-    /// on), on AVX2 only. Measured on Zen 3 (1 thread, 4-bit block 32, int8 compute, 28 MB of
-    /// weights that stream from L3 and DRAM), alternated 3×, GMAC/s at 1×4096×11008 /
-    /// 1×11008×4096: none 38.0–42.4 / 39.7–46.2, 512 bytes 35.5–37.7 / 34.4–38.7, 1 KiB
-    /// 46.5–49.3 / 50.4–52.4, 2 KiB 44.6–52.4 / 47.6–54.9, 4 KiB 43.9–52.6 / 51.9–58.0;
-    /// 1×4096×4096 (10 MB, in L3) 60.4–62.5 with each. On Zen 5 with AVX-512 VNNI prefetching
-    /// made the GEMV slower or no faster (ARCHITECTURE.md, #18), so the other ISAs do not.
-    static let prefetchDistance = 2048
 
     func emit(into module: Module, name: String, instruction: DotInstruction, targetFeatures: String) throws -> IRValue {
         let f = ElementwiseFunction(module: module, name: name, instruction: instruction, targetFeatures: targetFeatures)
@@ -79,10 +71,10 @@ struct NBitsLinearEmitter {
             let initial = Array(repeating: zeroFloats, count: tileRows * columnVectors)
             return f.loops.loop("block", from: f.const(0), step: 1, carried: initial, while: { b.icmp(.slt, $0, f.const(blocks)) }) { j, acc in
                 let blockBases = panelBases.map { b.byteOffset($0, b.mul(j, f.const(layout.blockStride))) }
-                if tileRows == 1 && instruction.kind == .avx2Pmaddwd {
+                if tileRows == 1, let distance = dot.gemvPrefetchDistance {
                     for base in blockBases {
                         for line in stride(from: 0, to: layout.blockStride, by: 64) {
-                            module.prefetch(b, base, offset: f.const(Self.prefetchDistance + line))
+                            module.prefetch(b, base, offset: f.const(distance + line))
                         }
                     }
                 }
@@ -299,12 +291,7 @@ struct NBitsLinearEmitter {
                 }
                 return []
             }
-            // Weight streams in flight for a GEMV row. AVX2's 4-bit i16 sums (one chain per
-            // accumulator) take three: Zen 3, alternated 3×, GMAC/s at 1×4096×4096 / 1×4096×11008
-            // / 1×11008×4096: one panel 64–66 / 41–45 / 46, two 71–72 / 46–62 / 49–64, three
-            // 74–77 / 54–66 / 59–71, four 74–75 / 45–63 / 50–71. Elsewhere two (on Zen 5 with
-            // AVX-512 VNNI one, three or four were no better).
-            let streams = op.compute != .int8 ? 1 : dot.narrowSteps != nil ? 3 : 2
+            let streams = op.compute != .int8 ? 1 : dot.gemvStreams
             f.loops.loop("m1", from: tilesEnd, step: 1, while: { b.icmp(.slt, $0, rowEnd) }) { m, _ in
                 let exit = f.loops.loop("panels", from: from, step: Int64(streams), while: { b.icmp(.sle, b.add($0, f.const(streams)), to) }) { panel, _ in
                     tile(1, m: m, panels: (0..<streams).map { b.add(panel, f.const($0)) }, columns: columns)
